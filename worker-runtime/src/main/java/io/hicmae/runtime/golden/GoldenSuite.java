@@ -1,0 +1,249 @@
+package io.hicmae.runtime.golden;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Block;
+import ai.djl.nn.Parameter;
+import ai.djl.training.GradientCollector;
+import ai.djl.training.ParameterStore;
+import io.hicmae.runtime.config.HicmaeConfig;
+import io.hicmae.runtime.loss.ContrastiveLoss;
+import io.hicmae.runtime.loss.PretrainLoss;
+import io.hicmae.runtime.loss.ReconstructionTargets;
+import io.hicmae.runtime.model.HicmaePretrainModel;
+import io.hicmae.runtime.model.PretrainBatch;
+import io.hicmae.runtime.model.PretrainOutput;
+import io.hicmae.runtime.model.StateDict;
+import io.hicmae.runtime.model.Trace;
+import io.hicmae.runtime.nn.CrossSelfBlock;
+import io.hicmae.runtime.nn.HicmaeBlock;
+import io.hicmae.runtime.nn.ModalityEncoder;
+import io.hicmae.runtime.nn.SinusoidTable;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Checks this implementation against a golden directory: builds the model from the directory's own
+ * {@code config.json}, loads its weights and inputs, and compares every stored array at the README's tolerances.
+ * Used by {@code bin/hicmae golden} and by the JUnit golden tests.
+ */
+public final class GoldenSuite {
+
+    private final GoldenSet set;
+    private final List<Check> checks = new ArrayList<>();
+
+    public GoldenSuite(GoldenSet set) {
+        this.set = set;
+    }
+
+    /** Runs every check the directory has data for; the list is in the order they ran. */
+    public List<Check> run() throws IOException {
+        checks.clear();
+        try (NDManager manager = NDManager.newBaseManager()) {
+            pretrain(manager);
+        }
+        return List.copyOf(checks);
+    }
+
+    private void pretrain(NDManager root) throws IOException {
+        HicmaeConfig config = HicmaeConfig.fromJson(set.configFile());
+        Tolerance forward = set.tolerance("forward", new Tolerance(1e-4, 1e-5));
+        Tolerance losses = set.tolerance("scalar_losses", new Tolerance(1e-5, 0));
+        Tolerance grads = set.tolerance("grads", new Tolerance(1e-3, 1e-6));
+
+        Engine.getInstance().setRandomSeed(0);
+        HicmaePretrainModel model = new HicmaePretrainModel(config);
+        model.initialize(root, DataType.FLOAT32, new Shape(1));
+        Map<String, NDArray> weights = set.load(root, "weights.npz");
+        StateDict.load(model, weights, set.dir().resolve("weights.npz").toString(), true);
+        expectCount("param_count.pretrain", StateDict.count(model), "pretrain");
+
+        Map<String, NDArray> in = set.load(root, "inputs.npz");
+        Map<String, NDArray> out = set.load(root, "outputs.npz");
+        PretrainBatch batch = new PretrainBatch(in.get("video"), in.get("audio"), in.get("visible_index"),
+                in.get("mask_index"), in.get("visible_audio_index"), in.get("mask_audio_index"));
+        ParameterStore store = new ParameterStore(root, false);
+
+        try (NDManager step = root.newSubManager()) {
+            positionTables(config, step, out, forward);
+            Trace trace = Trace.recording();
+            PretrainOutput o;
+            PretrainLoss loss;
+            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                o = model.forward(store, batch, false, trace);
+                loss = PretrainLoss.compute(config, batch, o);
+                gc.backward(loss.total());
+            }
+            for (Map.Entry<String, NDArray> e : trace.values().entrySet()) {
+                NDArray ref = out.get(e.getKey());
+                if (ref != null) {
+                    checks.add(forward.check(e.getKey(), e.getValue(), ref));
+                }
+            }
+            debugTaps(model, store, batch, trace, out, forward);
+            contrastive(loss, out, forward);
+            targets(config, batch, out, forward);
+            lossTerms(config, batch, o, loss, out, losses);
+            gradients("total.", model, step, set.load(step, "grads.npz"), grads);
+        }
+        try (NDManager step = root.newSubManager()) {
+            zeroGradients(model);
+            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                PretrainOutput o = model.forward(store, batch, false, Trace.OFF);
+                gc.backward(ContrastiveLoss.sum(ContrastiveLoss.layers(
+                        o.videoLayers(), o.audioLayers(), config.temperature())));
+            }
+            gradients("hcmcl.", model, step, set.load(step, "grads.npz"), grads);
+        }
+    }
+
+    private void expectCount(String name, long actual, String key) {
+        if (set.config().has("param_count") && set.config().getAsJsonObject("param_count").has(key)) {
+            long expected = set.config().getAsJsonObject("param_count").get(key).getAsLong();
+            checks.add(new Check(name, actual == expected, actual + " parameters, expected " + expected));
+        }
+    }
+
+    private void positionTables(HicmaeConfig c, NDManager m, Map<String, NDArray> out, Tolerance tol) {
+        table("pos_embed.encoder_video", new SinusoidTable(c.videoTokens(), c.embedDim()), m, out, tol);
+        table("pos_embed.encoder_audio", new SinusoidTable(c.audioTokens(), c.embedDim()), m, out, tol);
+        table("pos_embed.decoder_video", new SinusoidTable(c.videoTokens(), c.decoderDim()), m, out, tol);
+        table("pos_embed.decoder_audio", new SinusoidTable(c.audioTokens(), c.decoderDimAudio()), m, out, tol);
+    }
+
+    private void table(String key, SinusoidTable t, NDManager m, Map<String, NDArray> out, Tolerance tol) {
+        if (out.containsKey(key)) {
+            checks.add(tol.check(key, t.toArray(m), out.get(key)));
+        }
+    }
+
+    /** The README's debug keys: sub-steps of the first encoder, fusion and decoder blocks. */
+    private void debugTaps(HicmaePretrainModel model, ParameterStore store, PretrainBatch batch, Trace trace,
+            Map<String, NDArray> out, Tolerance tol) {
+        Map<String, NDArray> t = trace.values();
+        encoderBlock0(model.videoEncoder(), store, t.get("enc_v.tokens_in"), "enc_v", out, tol);
+        encoderBlock0(model.audioEncoder(), store, t.get("enc_a.tokens_in"), "enc_a", out, tol);
+        NDArray v = t.get("enc_v.out");
+        NDArray a = t.get("enc_a.out");
+        tap("fusion.block0.video_cross_attn",
+                model.fusionEncoder().videoBlocks().get(0).crossAttention(store, v, a, false), out, tol);
+        tap("fusion.block0.audio_cross_attn",
+                model.fusionEncoder().audioBlocks().get(0).crossAttention(store, a, v, false), out, tol);
+        decoderBlock1(model.videoDecoder().blocks().get(1), store, t, "dec_v", out, tol);
+        decoderBlock1(model.audioDecoder().blocks().get(1), store, t, "dec_a", out, tol);
+    }
+
+    private void encoderBlock0(ModalityEncoder enc, ParameterStore store, NDArray x, String tag,
+            Map<String, NDArray> out, Tolerance tol) {
+        Map<String, Block> parts = ((HicmaeBlock) enc.blocks().get(0)).namedChildren();
+        NDArray n1 = run(parts.get("norm1"), store, x);
+        NDArray attn = run(parts.get("attn"), store, n1);
+        NDArray resid = x.add(attn);
+        NDArray mlp = run(parts.get("mlp"), store, run(parts.get("norm2"), store, resid));
+        tap(tag + ".block0.norm1", n1, out, tol);
+        tap(tag + ".block0.attn", attn, out, tol);
+        tap(tag + ".block0.resid1", resid, out, tol);
+        tap(tag + ".block0.mlp", mlp, out, tol);
+    }
+
+    private void decoderBlock1(HicmaeBlock block, ParameterStore store, Map<String, NDArray> t, String tag,
+            Map<String, NDArray> out, Tolerance tol) {
+        NDArray x = t.get(tag + ".block0.out");
+        NDArray deepest = t.get(tag + ".skip" + (countSkips(t, tag) - 1));
+        tap(tag + ".block1.cross_attn", ((CrossSelfBlock) block).crossAttention(store, x, deepest, false), out, tol);
+    }
+
+    private static int countSkips(Map<String, NDArray> t, String tag) {
+        int k = 0;
+        while (t.containsKey(tag + ".skip" + k)) {
+            k++;
+        }
+        return k;
+    }
+
+    private static NDArray run(Block b, ParameterStore store, NDArray x) {
+        return b.forward(store, new NDList(x), false).singletonOrThrow();
+    }
+
+    private void tap(String key, NDArray actual, Map<String, NDArray> out, Tolerance tol) {
+        if (out.containsKey(key)) {
+            checks.add(tol.check(key, actual, out.get(key)));
+        }
+    }
+
+    private void contrastive(PretrainLoss loss, Map<String, NDArray> out, Tolerance tol) {
+        for (int k = 0; k < loss.layers().size(); k++) {
+            ContrastiveLoss.Layer l = loss.layers().get(k);
+            String p = "hcmcl.layer" + k + ".";
+            tap(p + "video_feat", l.videoFeature(), out, tol);
+            tap(p + "audio_feat", l.audioFeature(), out, tol);
+            tap(p + "logits_per_video", l.logitsPerVideo(), out, tol);
+            tap(p + "logits_per_audio", l.logitsPerVideo().transpose(), out, tol);
+        }
+    }
+
+    private void targets(HicmaeConfig c, PretrainBatch b, Map<String, NDArray> out, Tolerance tol) {
+        NDArray plain = ReconstructionTargets.videoAllPatches(c, b.video());
+        tap("target_v.all_patches_plain", plain, out, tol);
+        tap("target_v.masked_plain", ReconstructionTargets.video(c, b.video(), b.videoMasked(), false), out, tol);
+        tap("target_v.masked_framediff", ReconstructionTargets.video(c, b.video(), b.videoMasked(), true), out, tol);
+        tap("target_a.all_patches", ReconstructionTargets.audioAllPatches(c, b.audio()), out, tol);
+        tap("target_a.masked", ReconstructionTargets.audio(c, b.audio(), b.audioMasked()), out, tol);
+    }
+
+    private void lossTerms(HicmaeConfig c, PretrainBatch b, PretrainOutput o, PretrainLoss loss,
+            Map<String, NDArray> out, Tolerance tol) {
+        NDArray plainTarget = ReconstructionTargets.video(c, b.video(), b.videoMasked(), false);
+        NDArray videoPlain = o.videoPrediction().sub(plainTarget).square().mean();
+        NDArray mae = loss.video().add(loss.audio());
+        tap("loss.video", loss.video().reshape(1), out, tol);
+        tap("loss.video_plain_target", videoPlain.reshape(1), out, tol);
+        tap("loss.audio", loss.audio().reshape(1), out, tol);
+        for (int k = 0; k < loss.layers().size(); k++) {
+            ContrastiveLoss.Layer l = loss.layers().get(k);
+            String p = "loss.hcmcl.layer" + k;
+            tap(p + ".ce_video_to_audio", l.ceVideoToAudio().reshape(1), out, tol);
+            tap(p + ".ce_audio_to_video", l.ceAudioToVideo().reshape(1), out, tol);
+            tap(p, l.term().reshape(1), out, tol);
+        }
+        tap("loss.hcmcl", loss.contrastive().reshape(1), out, tol);
+        tap("loss.mae", mae.reshape(1), out, tol);
+        tap("loss.total", loss.total().reshape(1), out, tol);
+        tap("loss.total_plain_target",
+                videoPlain.add(loss.audio()).add(loss.contrastive().mul(c.contrastiveWeight())).reshape(1), out, tol);
+    }
+
+    private void gradients(String prefix, HicmaeBlock model, NDManager step, Map<String, NDArray> ref,
+            Tolerance tol) {
+        Map<String, Parameter> params = StateDict.parameters(model);
+        for (Map.Entry<String, NDArray> e : ref.entrySet()) {
+            if (!e.getKey().startsWith(prefix)) {
+                continue;
+            }
+            String key = e.getKey().substring(prefix.length());
+            Parameter p = params.get(key);
+            if (p == null) {
+                checks.add(new Check(e.getKey(), false, "the model has no parameter " + key));
+                continue;
+            }
+            NDArray g = p.getArray().getGradient();
+            g.attach(step);
+            checks.add(tol.check(e.getKey(), g, e.getValue()));
+        }
+    }
+
+    private static void zeroGradients(HicmaeBlock model) {
+        for (Parameter p : StateDict.parameters(model).values()) {
+            try (NDArray g = p.getArray().getGradient()) {
+                g.subi(g);
+            }
+        }
+    }
+}
