@@ -14,7 +14,11 @@ import io.hicmae.runtime.config.HicmaeConfig;
 import io.hicmae.runtime.loss.ContrastiveLoss;
 import io.hicmae.runtime.loss.PretrainLoss;
 import io.hicmae.runtime.loss.ReconstructionTargets;
+import com.google.gson.JsonObject;
+import io.hicmae.runtime.loss.SoftTargetCrossEntropy;
+import io.hicmae.runtime.model.HicmaeFinetuneModel;
 import io.hicmae.runtime.model.HicmaePretrainModel;
+import io.hicmae.runtime.optim.AdamW;
 import io.hicmae.runtime.model.PretrainBatch;
 import io.hicmae.runtime.model.PretrainOutput;
 import io.hicmae.runtime.model.StateDict;
@@ -48,6 +52,9 @@ public final class GoldenSuite {
         checks.clear();
         try (NDManager manager = NDManager.newBaseManager()) {
             pretrain(manager);
+        }
+        try (NDManager manager = NDManager.newBaseManager()) {
+            finetune(manager);
         }
         return List.copyOf(checks);
     }
@@ -101,6 +108,112 @@ public final class GoldenSuite {
                         o.videoLayers(), o.audioLayers(), config.temperature())));
             }
             gradients("hcmcl.", model, step, set.load(step, "grads.npz"), grads);
+        }
+        adamw(config, model, weights, batch, store, root);
+    }
+
+    /** Two AdamW steps at the golden set's constant lr, from the golden weights. */
+    private void adamw(HicmaeConfig config, HicmaePretrainModel model, Map<String, NDArray> weights,
+            PretrainBatch batch, ParameterStore store, NDManager root) throws IOException {
+        JsonObject a = set.config().getAsJsonObject("adamw");
+        if (a == null) {
+            return;
+        }
+        StateDict.load(model, weights, "weights.npz", true);
+        zeroGradients(model);
+        AdamW.Settings settings = new AdamW.Settings(a.getAsJsonArray("betas").get(0).getAsDouble(),
+                a.getAsJsonArray("betas").get(1).getAsDouble(), a.get("eps").getAsDouble(),
+                a.get("weight_decay").getAsDouble());
+        double lr = a.get("lr").getAsDouble();
+        int steps = a.has("steps") ? a.get("steps").getAsInt() : 2;
+        Tolerance tol = set.tolerance("adamw_params", new Tolerance(1e-4, 1e-5));
+        Tolerance losses = set.tolerance("scalar_losses", new Tolerance(1e-5, 0));
+        try (NDManager state = root.newSubManager()) {
+            Map<String, Parameter> params = StateDict.parameters(model);
+            AdamW opt = new AdamW(params, settings, k -> 1.0, state);
+            float[] trajectory = new float[steps + 1];
+            for (int s = 0; s <= steps; s++) {
+                try (NDManager step = root.newSubManager()) {
+                    NDArray total;
+                    try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                        total = PretrainLoss.compute(config, batch, model.forward(store, batch, true, Trace.OFF))
+                                .total();
+                        if (s < steps) {
+                            gc.backward(total);
+                        }
+                    }
+                    trajectory[s] = total.getFloat();
+                    if (s < steps) {
+                        List<NDArray> g = new ArrayList<>();
+                        for (Parameter p : params.values()) {
+                            NDArray grad = p.getArray().getGradient();
+                            grad.attach(step);
+                            g.add(grad.duplicate());
+                            grad.subi(grad);
+                        }
+                        opt.step(g, lr, step);
+                    }
+                }
+            }
+            try (NDManager step = root.newSubManager()) {
+                Map<String, NDArray> ref = set.load(step, "grads.npz");
+                for (Map.Entry<String, NDArray> e : ref.entrySet()) {
+                    if (e.getKey().equals("adamw2.loss_trajectory")) {
+                        checks.add(losses.check(e.getKey(), step.create(trajectory), e.getValue()));
+                    } else if (e.getKey().startsWith("adamw2.")) {
+                        Parameter p = params.get(e.getKey().substring("adamw2.".length()));
+                        checks.add(p == null
+                                ? new Check(e.getKey(), false, "the model has no such parameter")
+                                : tol.check(e.getKey(), p.getArray(), e.getValue()));
+                    }
+                }
+            }
+        }
+    }
+
+    /** The fine-tuning model on the golden fine-tuning batch: outputs, both losses and the listed gradients. */
+    private void finetune(NDManager root) throws IOException {
+        if (!java.nio.file.Files.exists(set.dir().resolve("finetune_outputs.npz"))) {
+            return;
+        }
+        HicmaeConfig config = HicmaeConfig.fromJson(set.configFile());
+        Tolerance forward = set.tolerance("forward", new Tolerance(1e-4, 1e-5));
+        Tolerance losses = set.tolerance("scalar_losses", new Tolerance(1e-5, 0));
+        Tolerance grads = set.tolerance("grads", new Tolerance(1e-3, 1e-6));
+        JsonObject ft = set.config().getAsJsonObject("finetune");
+        int classes = ft.get("num_classes").getAsInt();
+        float smoothing = ft.get("label_smoothing").getAsFloat();
+
+        HicmaeFinetuneModel model = new HicmaeFinetuneModel(config, classes, 0f);
+        model.initialize(root, DataType.FLOAT32, new Shape(1));
+        Map<String, NDArray> weights = new java.util.LinkedHashMap<>(set.load(root, "weights.npz"));
+        weights.putAll(set.load(root, "finetune_weights.npz"));
+        StateDict.load(model, weights, "weights.npz + finetune_weights.npz", false);
+        expectCount("param_count.finetune", StateDict.count(model), "finetune");
+
+        Map<String, NDArray> in = set.load(root, "finetune_inputs.npz");
+        Map<String, NDArray> out = set.load(root, "finetune_outputs.npz");
+        ParameterStore store = new ParameterStore(root, false);
+        try (NDManager step = root.newSubManager()) {
+            Trace trace = Trace.recording();
+            NDArray soft;
+            NDArray targets;
+            NDArray hard;
+            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                NDArray logits = model.forward(store, in.get("video"), in.get("audio"), false, trace);
+                targets = SoftTargetCrossEntropy.smoothTargets(in.get("labels"), classes, smoothing);
+                soft = SoftTargetCrossEntropy.loss(logits, targets);
+                hard = SoftTargetCrossEntropy.loss(logits,
+                        SoftTargetCrossEntropy.smoothTargets(in.get("labels"), classes, 0f));
+                gc.backward(soft);
+            }
+            for (Map.Entry<String, NDArray> e : trace.values().entrySet()) {
+                tap(e.getKey(), e.getValue(), out, forward);
+            }
+            tap("soft_targets", targets, out, forward);
+            tap("loss.ce", hard.reshape(1), out, losses);
+            tap("loss.soft_target_ce", soft.reshape(1), out, losses);
+            gradients("grad.", model, step, out, grads);
         }
     }
 
