@@ -150,6 +150,19 @@ class NpzTest {
     }
 
     @Test
+    void readsDeflatedEntriesAsSavezCompressedWritesThem() throws IOException {
+        Path file = dir.resolve("deflated.npz");
+        NDArray w = manager.arange(12f).reshape(3, 4);
+        Npz.write(file, Map.of("w", w));
+        byte[] npy;
+        try (ZipFile zip = new ZipFile(file.toFile()); InputStream in = zip.getInputStream(zip.getEntry("w.npy"))) {
+            npy = in.readAllBytes();
+        }
+        writeZip(file, "w.npy", npy);
+        assertTrue(w.contentEquals(Npz.read(manager, file).get("w")));
+    }
+
+    @Test
     void entryWithoutNpyMagicIsRejectedNamingTheKey() throws IOException {
         Path file = dir.resolve("magic.npz");
         writeZip(file, "bias.npy", "definitely not npy data".getBytes(StandardCharsets.US_ASCII));
@@ -178,6 +191,7 @@ class NpzTest {
         assertTrue(e.getMessage().contains(file.toString()) && e.getMessage().contains(detail), e.getMessage());
     }
 
+    /** A one-entry zip with the default (deflate) method. */
     private static void writeZip(Path file, String entry, byte[] content) throws IOException {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (ZipOutputStream zip = new ZipOutputStream(bytes)) {
