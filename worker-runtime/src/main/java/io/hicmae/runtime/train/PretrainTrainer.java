@@ -1,0 +1,199 @@
+package io.hicmae.runtime.train;
+
+import ai.djl.Device;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Parameter;
+import ai.djl.training.GradientCollector;
+import ai.djl.training.ParameterStore;
+import io.hicmae.runtime.config.HicmaeConfig;
+import io.hicmae.runtime.loss.PretrainLoss;
+import io.hicmae.runtime.model.HicmaePretrainModel;
+import io.hicmae.runtime.model.PretrainBatch;
+import io.hicmae.runtime.model.StateDict;
+import io.hicmae.runtime.model.Trace;
+import io.hicmae.runtime.optim.AdamW;
+import io.hicmae.runtime.optim.LrSchedule;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One rank's HiCMAE pre-training state and step: {@link #computeGradients} runs forward and backward on a batch and
+ * leaves the gradients in one contiguous float buffer (what the all-reduce syncs); {@link #applyGradients} runs the
+ * optimiser on that buffer. Parameters and moments live in the trainer's manager; everything else of a step lives in
+ * the step manager the caller opens with {@link #newStepManager()} and closes when the step ends.
+ */
+public final class PretrainTrainer implements AutoCloseable {
+
+    private final HicmaeConfig config;
+    private final TrainOptions options;
+    private final NDManager manager;
+    private final HicmaePretrainModel model;
+    private final ParameterStore store;
+    private final List<Parameter> parameters;
+    private final List<String> keys;
+    private final AdamW optimizer;
+    private final LrSchedule schedule;
+    private final FloatBuffer gradients;
+    private final long parameterCount;
+    private long step;
+
+    /**
+     * Builds the model on {@code device}, initialised from {@code seed} (the same seed gives the same weights on
+     * every rank).
+     */
+    public PretrainTrainer(HicmaeConfig config, TrainOptions options, Device device, long seed) {
+        this.config = config;
+        this.options = options;
+        this.manager = NDManager.newBaseManager(device);
+        Engine.getInstance().setRandomSeed((int) seed);
+        this.model = new HicmaePretrainModel(config);
+        model.initialize(manager, DataType.FLOAT32, new Shape(1));
+        this.store = new ParameterStore(manager, false);
+        Map<String, Parameter> byKey = StateDict.parameters(model);
+        this.parameters = new ArrayList<>(byKey.values());
+        this.keys = new ArrayList<>(byKey.keySet());
+        this.optimizer = new AdamW(byKey, options.adamw(), k -> 1.0, manager);
+        this.schedule = options.schedule();
+        this.parameterCount = StateDict.count(model);
+        if (parameterCount > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("model too large for one gradient buffer: " + parameterCount);
+        }
+        this.gradients = ByteBuffer.allocateDirect(Math.toIntExact(parameterCount * Float.BYTES))
+                .order(ByteOrder.nativeOrder())
+                .asFloatBuffer();
+    }
+
+    public HicmaeConfig config() {
+        return config;
+    }
+
+    public HicmaePretrainModel model() {
+        return model;
+    }
+
+    /** A manager for one step's arrays, on the model's device; close it when the step ends. */
+    public NDManager newStepManager() {
+        return manager.newSubManager();
+    }
+
+    /**
+     * Forward and backward on {@code batch}; the gradients, in parameter order, are left in {@link #gradients()}.
+     * The batch's arrays must belong to {@code stepManager} (or one of its parents).
+     */
+    public StepLosses computeGradients(NDManager stepManager, PretrainBatch batch) {
+        PretrainLoss loss;
+        try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+            loss = PretrainLoss.compute(config, batch, model.forward(store, batch, true, Trace.OFF));
+            gc.backward(loss.total());
+        }
+        NDList flat = new NDList(parameters.size());
+        for (Parameter p : parameters) {
+            NDArray g = p.getArray().getGradient();
+            g.attach(stepManager);
+            flat.add(g.reshape(-1));
+        }
+        NDArray all = NDArrays.concat(flat); // (P)
+        gradients.clear();
+        gradients.put(all.toByteBuffer().order(ByteOrder.nativeOrder()).asFloatBuffer());
+        gradients.flip();
+        for (NDArray g : flat) {
+            g.subi(g); // PyTorch accumulates into .grad: clear it for the next step
+        }
+        return StepLosses.of(loss);
+    }
+
+    /** The gradient buffer: P floats in parameter order, filled by {@link #computeGradients}. */
+    public FloatBuffer gradients() {
+        return gradients;
+    }
+
+    /** L2 norm of the gradient buffer. */
+    public double gradientNorm() {
+        double sum = 0;
+        for (int i = 0; i < gradients.limit(); i++) {
+            double g = gradients.get(i);
+            sum += g * g;
+        }
+        return Math.sqrt(sum);
+    }
+
+    /**
+     * One optimiser step with the (all-reduced) gradient buffer, at this step's scheduled lr; clips the global norm
+     * first when the options say so. Returns the lr used.
+     */
+    public double applyGradients(NDManager stepManager) {
+        double lr = schedule.at(step);
+        NDArray flat = stepManager.create(gradients.duplicate().rewind(), new Shape(parameterCount));
+        if (options.clipGrad() > 0) {
+            double norm = gradientNorm();
+            if (norm > options.clipGrad()) {
+                flat = flat.mul(options.clipGrad() / (norm + 1e-6));
+            }
+        }
+        List<NDArray> perParameter = new ArrayList<>(parameters.size());
+        long offset = 0;
+        for (Parameter p : parameters) {
+            long n = p.getShape().size();
+            perParameter.add(flat.get(new NDIndex("{}:{}", offset, offset + n)).reshape(p.getShape()));
+            offset += n;
+        }
+        optimizer.step(perParameter, lr, stepManager);
+        step++;
+        return lr;
+    }
+
+    /** Optimiser steps taken. */
+    public long step() {
+        return step;
+    }
+
+    public long parameterCount() {
+        return parameterCount;
+    }
+
+    /** Parameter keys in buffer order. */
+    public List<String> parameterKeys() {
+        return List.copyOf(keys);
+    }
+
+    /** The training state to save: parameters, moments and the step (arrays are live, not copies). */
+    public TrainingState state() {
+        return new TrainingState(StateDict.arrays(model), optimizer.moments(), step);
+    }
+
+    /** Restores a saved state; every key and shape is checked before anything changes. */
+    public void restore(TrainingState state, String origin) {
+        Map<String, NDArray> moments = optimizer.moments();
+        for (Map.Entry<String, NDArray> e : moments.entrySet()) {
+            NDArray src = state.moments().get(e.getKey());
+            if (src == null || !src.getShape().equals(e.getValue().getShape())) {
+                throw new IllegalArgumentException(origin + ": optimiser state " + e.getKey()
+                        + (src == null ? " is missing" : " has shape " + src.getShape() + ", expected "
+                                + e.getValue().getShape()));
+            }
+        }
+        StateDict.load(model, state.parameters(), origin, true);
+        for (Map.Entry<String, NDArray> e : moments.entrySet()) {
+            e.getValue().set(state.moments().get(e.getKey()).toByteBuffer());
+        }
+        optimizer.setStepCount(state.step());
+        step = state.step();
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}
