@@ -14,6 +14,9 @@ import picocli.CommandLine.Command;
         description = "Distributed HiCMAE pre-training on Spark.",
         subcommands = {
             CommandLine.HelpCommand.class,
+            io.hicmae.driver.model.DemoCommand.class,
+            io.hicmae.driver.model.GoldenCommand.class,
+            io.hicmae.driver.bench.BenchCommand.class,
         })
 public final class HicmaeCli implements Runnable {
 

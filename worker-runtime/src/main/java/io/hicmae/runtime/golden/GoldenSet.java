@@ -1,17 +1,15 @@
 package io.hicmae.runtime.golden;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import io.hicmae.runtime.io.Npz;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.Map;
 
 /** A directory in the golden format: {@code config.json} plus the {@code .npz} files its README describes. */
@@ -43,16 +41,7 @@ public final class GoldenSet {
 
     /** Reads {@code name} (e.g. "outputs.npz") into arrays by key, owned by {@code manager}. */
     public Map<String, NDArray> load(NDManager manager, String name) throws IOException {
-        Path file = dir.resolve(name);
-        Map<String, NDArray> out = new LinkedHashMap<>();
-        try (InputStream in = Files.newInputStream(file)) {
-            for (NDArray a : NDList.decode(manager, in)) {
-                out.put(a.getName(), a);
-            }
-        } catch (IllegalArgumentException | IllegalStateException e) {
-            throw new IOException(file + ": not a readable .npz file: " + e.getMessage(), e);
-        }
-        return out;
+        return Npz.read(manager, dir.resolve(name));
     }
 
     /** A tolerance from {@code suggested_tolerances}, or the fallback when the set does not give one. */

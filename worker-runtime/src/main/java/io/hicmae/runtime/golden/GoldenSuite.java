@@ -15,6 +15,7 @@ import io.hicmae.runtime.loss.ContrastiveLoss;
 import io.hicmae.runtime.loss.PretrainLoss;
 import io.hicmae.runtime.loss.ReconstructionTargets;
 import com.google.gson.JsonObject;
+import io.hicmae.runtime.audio.KaldiFbank;
 import io.hicmae.runtime.loss.SoftTargetCrossEntropy;
 import io.hicmae.runtime.model.HicmaeFinetuneModel;
 import io.hicmae.runtime.model.HicmaePretrainModel;
@@ -55,6 +56,9 @@ public final class GoldenSuite {
         }
         try (NDManager manager = NDManager.newBaseManager()) {
             finetune(manager);
+        }
+        try (NDManager manager = NDManager.newBaseManager()) {
+            fbank(manager);
         }
         return List.copyOf(checks);
     }
@@ -214,6 +218,39 @@ public final class GoldenSuite {
             tap("loss.ce", hard.reshape(1), out, losses);
             tap("loss.soft_target_ce", soft.reshape(1), out, losses);
             gradients("grad.", model, step, out, grads);
+        }
+    }
+
+    /** The audio front-end: window, mel banks, log-mel and the model input for every setting the file holds. */
+    private void fbank(NDManager m) throws IOException {
+        if (!java.nio.file.Files.exists(set.dir().resolve("fbank.npz"))) {
+            return;
+        }
+        Map<String, NDArray> ref = set.load(m, "fbank.npz");
+        Tolerance logMel = set.tolerance("fbank_log_mel", new Tolerance(0, 5e-3));
+        Tolerance input = new Tolerance(0, 1e-3);
+        Tolerance exact = new Tolerance(0, 1e-5);
+        float[] waveform = ref.get("waveform").toFloatArray();
+        tap("hann_window_400", m.create(KaldiFbank.window()), ref, exact);
+        for (String key : ref.keySet()) {
+            java.util.regex.Matcher k = java.util.regex.Pattern.compile("m(\\d+)_t(\\d+)\\.fbank_raw").matcher(key);
+            if (!k.matches()) {
+                continue;
+            }
+            int bins = Integer.parseInt(k.group(1));
+            int frames = Integer.parseInt(k.group(2));
+            String p = "m" + bins + "_t" + frames + ".";
+            KaldiFbank fb = new KaldiFbank(bins);
+            float[][] raw = fb.logMel(waveform);
+            tap(p + "fbank_raw", m.create(raw), ref, logMel);
+            tap(p + "mel_banks", m.create(fb.melBanks()), ref, exact);
+            float[][] fitted = new float[frames][bins];
+            for (int i = 0; i < Math.min(frames, raw.length); i++) {
+                fitted[i] = raw[i];
+            }
+            tap(p + "fbank_cut_or_padded", m.create(fitted), ref, logMel);
+            tap(p + "model_input", m.create(fb.modelInput(waveform, frames), new Shape(1, frames, bins)), ref,
+                    input);
         }
     }
 
