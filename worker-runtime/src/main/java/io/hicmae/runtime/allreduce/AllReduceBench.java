@@ -2,6 +2,7 @@ package io.hicmae.runtime.allreduce;
 
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
@@ -29,6 +30,8 @@ import java.util.concurrent.Future;
  * raw socket copy measured in the same run, where every rank sends the all-reduce's per-rank volume
  * {@code 2(n-1)/n * bytes} to its right neighbour while receiving as much from its left, with no framing and no
  * arithmetic. Its bandwidth is the highest busbw a ring can reach on these links with all of them busy at once.
+ * The CPU columns sum the CPU time of all ranks' threads: on loopback the links are CPU copies, so a machine with
+ * fewer cores than busy threads is CPU-bound and the ratio of the two shows why.
  *
  * <p>Flags: {@code --ranks 2,4 --max-mb 398 --iters 5 --warmup 1 --chunk-kib 4096}. MB is 10^6 bytes and GB/s
  * is 10^9 bytes per second, as in NCCL's tests.
@@ -94,8 +97,9 @@ public final class AllReduceBench {
         long largest = (long) sizes[sizes.length - 1] * 1_000_000;
         System.out.printf("%n## %d ranks%n%nLoad average from all processes on this machine at the start: %.2f%n%n", n,
                 ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
-        System.out.println("| size MB | time ms | algbw GB/s | busbw GB/s | raw ring copy GB/s | busbw / raw |");
-        System.out.println("|--:|--:|--:|--:|--:|--:|");
+        System.out.println("| size MB | time ms | algbw GB/s | busbw GB/s | raw ring copy GB/s | busbw / raw"
+                + " | CPU ms all-reduce | CPU ms raw copy |");
+        System.out.println("|--:|--:|--:|--:|--:|--:|--:|--:|");
         ExecutorService pool = Executors.newFixedThreadPool(2 * n);
         List<RingAllReduce> rings = new ArrayList<>();
         try (RawRing raw = new RawRing(n, chunkBytes)) {
@@ -121,23 +125,28 @@ public final class AllReduceBench {
                 long bytes = (long) floats * Float.BYTES;
                 long perRank = bytes * 2 * (n - 1) / n;
                 long[] times = new long[iters];
+                long[] cpu = new long[iters];
                 long[] rawTimes = new long[iters];
+                long[] rawCpu = new long[iters];
                 // All-reduce and raw copy alternate, so that both see the same load from other processes.
                 for (int it = -warmup; it < iters; it++) {
                     long s = step++;
-                    long t = timed(pool, n, r -> rings.get(r).allReduceMean(buffers.get(r).slice(0, floats), s));
-                    long tRaw = raw.copy(pool, perRank);
+                    Timing t = timed(pool, n, r -> rings.get(r).allReduceMean(buffers.get(r).slice(0, floats), s));
+                    Timing tRaw = raw.copy(pool, perRank);
                     if (it >= 0) {
-                        times[it] = t;
-                        rawTimes[it] = tRaw;
+                        times[it] = t.wallNanos();
+                        cpu[it] = t.cpuNanos();
+                        rawTimes[it] = tRaw.wallNanos();
+                        rawCpu[it] = tRaw.cpuNanos();
                     }
                 }
                 double rawBw = perRank / seconds(median(rawTimes));
                 double sec = seconds(median(times));
                 double algbw = bytes / sec;
                 double busbw = algbw * 2 * (n - 1) / n;
-                System.out.printf("| %d | %.1f | %.2f | %.2f | %.2f | %.0f%% |%n", mb, sec * 1e3, algbw / 1e9,
-                        busbw / 1e9, rawBw / 1e9, 100 * busbw / rawBw);
+                System.out.printf("| %d | %.1f | %.2f | %.2f | %.2f | %.0f%% | %.0f | %.0f |%n", mb, sec * 1e3,
+                        algbw / 1e9, busbw / 1e9, rawBw / 1e9, 100 * busbw / rawBw, median(cpu) / 1e6,
+                        median(rawCpu) / 1e6);
             }
         } finally {
             for (RingAllReduce ring : rings) {
@@ -183,8 +192,8 @@ public final class AllReduceBench {
             }
         }
 
-        /** Nanoseconds for every rank to send {@code bytesPerRank} to the right while receiving as much. */
-        long copy(ExecutorService pool, long bytesPerRank) throws Exception {
+        /** Every rank sends {@code bytesPerRank} to the right while receiving as much. */
+        Timing copy(ExecutorService pool, long bytesPerRank) throws Exception {
             // Tasks 0..n-1 send, n..2n-1 receive.
             return timed(pool, 2 * n, task -> {
                 int r = task % n;
@@ -224,19 +233,28 @@ public final class AllReduceBench {
         long call(int rank) throws Exception;
     }
 
-    /** Runs the task on every rank from a common start; returns nanoseconds until the last one finished. */
-    private static long timed(ExecutorService pool, int tasks, RankTask task) throws Exception {
+    /** Wall time from the common start to the last task's finish, and the CPU time of all tasks together. */
+    private record Timing(long wallNanos, long cpuNanos) {
+    }
+
+    /** Runs the task on every rank from a common start. */
+    private static Timing timed(ExecutorService pool, int tasks, RankTask task) throws Exception {
+        ThreadMXBean threads = ManagementFactory.getThreadMXBean();
         CyclicBarrier start = new CyclicBarrier(tasks);
         long[] ends = new long[tasks];
         long[] starts = new long[tasks];
+        long[] cpu = new long[tasks];
         onEveryRank(pool, tasks, r -> {
             start.await();
+            long cpu0 = threads.getCurrentThreadCpuTime();
             starts[r] = System.nanoTime();
             task.run(r);
             ends[r] = System.nanoTime();
+            cpu[r] = threads.getCurrentThreadCpuTime() - cpu0;
             return 0L;
         });
-        return Arrays.stream(ends).max().orElseThrow() - Arrays.stream(starts).min().orElseThrow();
+        return new Timing(Arrays.stream(ends).max().orElseThrow() - Arrays.stream(starts).min().orElseThrow(),
+                Arrays.stream(cpu).sum());
     }
 
     private static void onEveryRank(ExecutorService pool, int tasks, RankCall call) throws Exception {
