@@ -1,0 +1,284 @@
+package io.hicmae.runtime.allreduce;
+
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * Benchmarks {@link RingAllReduce} alone: n ranks as threads of this JVM on loopback, buffers from 1 MB to the
+ * base model's 398 MB of fp32 gradients. Prints a Markdown table with NCCL's definitions
+ * ({@code algbw = bytes / time}, {@code busbw = algbw * 2(n-1)/n}) beside the ring's bound on the same link: a
+ * raw socket copy measured in the same run, where every rank sends the all-reduce's per-rank volume
+ * {@code 2(n-1)/n * bytes} to its right neighbour while receiving as much from its left, with no framing and no
+ * arithmetic. Its bandwidth is the highest busbw a ring can reach on these links with all of them busy at once.
+ * The CPU columns sum the CPU time of all ranks' threads: on loopback the links are CPU copies, so a machine with
+ * fewer cores than busy threads is CPU-bound and the ratio of the two shows why.
+ *
+ * <p>Flags: {@code --ranks 2,4 --max-mb 398 --iters 5 --warmup 1 --chunk-kib 4096}. MB is 10^6 bytes and GB/s
+ * is 10^9 bytes per second, as in NCCL's tests.
+ */
+public final class AllReduceBench {
+    private static final int[] SIZES_MB = {1, 4, 16, 64, 128, 256, 398};
+    private static final byte[] SECRET = "all-reduce-bench-secret".getBytes(StandardCharsets.UTF_8);
+    private static final InetSocketAddress LOOPBACK = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
+
+    private final int iters;
+    private final int warmup;
+    private final int chunkBytes;
+
+    private AllReduceBench(int iters, int warmup, int chunkBytes) {
+        this.iters = iters;
+        this.warmup = warmup;
+        this.chunkBytes = chunkBytes;
+    }
+
+    public static void main(String[] args) throws Exception {
+        int[] ranks = {2, 4};
+        int maxMb = 398;
+        int iters = 5;
+        int warmup = 1;
+        int chunkKib = AllReduceConfig.DEFAULT_CHUNK_BYTES >> 10;
+        for (int i = 0; i < args.length; i++) {
+            String value = i + 1 < args.length ? args[i + 1] : null;
+            switch (args[i]) {
+                case "--ranks" -> ranks = Arrays.stream(require(value, "--ranks").split(","))
+                        .mapToInt(Integer::parseInt).toArray();
+                case "--max-mb" -> maxMb = Integer.parseInt(require(value, "--max-mb"));
+                case "--iters" -> iters = Integer.parseInt(require(value, "--iters"));
+                case "--warmup" -> warmup = Integer.parseInt(require(value, "--warmup"));
+                case "--chunk-kib" -> chunkKib = Integer.parseInt(require(value, "--chunk-kib"));
+                default -> throw new IllegalArgumentException("Unknown flag " + args[i]
+                        + "; flags: --ranks 2,4 --max-mb 398 --iters 5 --warmup 1 --chunk-kib 4096");
+            }
+            i++;
+        }
+        if (iters < 1) {
+            throw new IllegalArgumentException("Invalid value " + iters + " for flag --iters: must be at least 1");
+        }
+        AllReduceBench bench = new AllReduceBench(iters, warmup, chunkKib << 10);
+        System.out.printf("# Ring all-reduce on loopback, %s%n%n", LocalDate.now());
+        System.out.printf("%d CPU cores, Java %s, %s %s; ranks are threads of one JVM; chunk %d KiB;"
+                        + " time is the median of %d runs after %d warm-up, from a common start to the last rank's"
+                        + " finish.%n", Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"),
+                System.getProperty("os.name"), System.getProperty("os.version"), chunkKib, iters, warmup);
+        for (int n : ranks) {
+            bench.run(n, maxMb);
+        }
+    }
+
+    private static String require(String value, String flag) {
+        if (value == null) {
+            throw new IllegalArgumentException("Missing value for flag " + flag);
+        }
+        return value;
+    }
+
+    private void run(int n, int maxMb) throws Exception {
+        int[] sizes = Arrays.stream(SIZES_MB).filter(mb -> mb <= maxMb).toArray();
+        long largest = (long) sizes[sizes.length - 1] * 1_000_000;
+        System.out.printf("%n## %d ranks%n%nLoad average from all processes on this machine at the start: %.2f%n%n", n,
+                ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
+        System.out.println("| size MB | time ms | algbw GB/s | busbw GB/s | raw ring copy GB/s | busbw / raw"
+                + " | CPU ms all-reduce | CPU ms raw copy |");
+        System.out.println("|--:|--:|--:|--:|--:|--:|--:|--:|");
+        ExecutorService pool = Executors.newFixedThreadPool(2 * n);
+        List<RingAllReduce> rings = new ArrayList<>();
+        try (RawRing raw = new RawRing(n, chunkBytes)) {
+            List<FloatBuffer> buffers = new ArrayList<>();
+            for (int r = 0; r < n; r++) {
+                rings.add(RingAllReduce.bind(LOOPBACK));
+                FloatBuffer b = ByteBuffer.allocateDirect((int) largest).order(ByteOrder.nativeOrder()).asFloatBuffer();
+                for (int i = 0; i < b.capacity(); i++) {
+                    b.put(i, r + i * 1e-6f);
+                }
+                buffers.add(b);
+            }
+            List<InetSocketAddress> peers = rings.stream().map(RingAllReduce::localAddress).toList();
+            onEveryRank(pool, n, r -> {
+                rings.get(r).connect(new AllReduceConfig(r, n, peers, SECRET, 0L, chunkBytes,
+                        AllReduceConfig.DEFAULT_MAX_FRAME_BYTES, Duration.ofMinutes(1), Duration.ofMinutes(1),
+                        Clock.systemUTC()));
+                return 0L;
+            });
+            long step = 0;
+            for (int mb : sizes) {
+                int floats = (int) ((long) mb * 1_000_000 / Float.BYTES);
+                long bytes = (long) floats * Float.BYTES;
+                long perRank = bytes * 2 * (n - 1) / n;
+                long[] times = new long[iters];
+                long[] cpu = new long[iters];
+                long[] rawTimes = new long[iters];
+                long[] rawCpu = new long[iters];
+                // All-reduce and raw copy alternate, so that both see the same load from other processes.
+                for (int it = -warmup; it < iters; it++) {
+                    long s = step++;
+                    Timing t = timed(pool, n, r -> rings.get(r).allReduceMean(buffers.get(r).slice(0, floats), s));
+                    Timing tRaw = raw.copy(pool, perRank);
+                    if (it >= 0) {
+                        times[it] = t.wallNanos();
+                        cpu[it] = t.cpuNanos();
+                        rawTimes[it] = tRaw.wallNanos();
+                        rawCpu[it] = tRaw.cpuNanos();
+                    }
+                }
+                double rawBw = perRank / seconds(median(rawTimes));
+                double sec = seconds(median(times));
+                double algbw = bytes / sec;
+                double busbw = algbw * 2 * (n - 1) / n;
+                System.out.printf("| %d | %.1f | %.2f | %.2f | %.2f | %.0f%% | %.0f | %.0f |%n", mb, sec * 1e3,
+                        algbw / 1e9, busbw / 1e9, rawBw / 1e9, 100 * busbw / rawBw, median(cpu) / 1e6,
+                        median(rawCpu) / 1e6);
+            }
+        } finally {
+            for (RingAllReduce ring : rings) {
+                ring.close();
+            }
+            pool.shutdownNow();
+        }
+    }
+
+    /**
+     * The bound: n plain loopback connections in a ring, each rank with a writer and a reader thread (blocking
+     * channels, no framing, no arithmetic).
+     */
+    private static final class RawRing implements AutoCloseable {
+        private final int n;
+        private final List<AutoCloseable> channels = new ArrayList<>();
+        private final List<SocketChannel> out = new ArrayList<>();
+        private final List<SocketChannel> in = new ArrayList<>();
+        private final List<ByteBuffer> sendBufs = new ArrayList<>();
+        private final List<ByteBuffer> recvBufs = new ArrayList<>();
+
+        RawRing(int n, int chunkBytes) throws IOException {
+            this.n = n;
+            try {
+                List<ServerSocketChannel> servers = new ArrayList<>();
+                for (int r = 0; r < n; r++) {
+                    servers.add(ServerSocketChannel.open().bind(LOOPBACK));
+                    channels.add(servers.get(r));
+                }
+                for (int r = 0; r < n; r++) {
+                    out.add(SocketChannel.open(servers.get((r + 1) % n).getLocalAddress()));
+                    channels.add(out.get(r));
+                }
+                for (int r = 0; r < n; r++) {
+                    in.add(servers.get(r).accept());
+                    channels.add(in.get(r));
+                    sendBufs.add(ByteBuffer.allocateDirect(chunkBytes));
+                    recvBufs.add(ByteBuffer.allocateDirect(chunkBytes));
+                }
+            } catch (IOException e) {
+                close();
+                throw e;
+            }
+        }
+
+        /** Every rank sends {@code bytesPerRank} to the right while receiving as much. */
+        Timing copy(ExecutorService pool, long bytesPerRank) throws Exception {
+            // Tasks 0..n-1 send, n..2n-1 receive.
+            return timed(pool, 2 * n, task -> {
+                int r = task % n;
+                ByteBuffer b = task < n ? sendBufs.get(r) : recvBufs.get(r);
+                for (long left = bytesPerRank; left > 0; ) {
+                    b.clear().limit((int) Math.min(b.capacity(), left));
+                    left -= task < n ? out.get(r).write(b) : read(in.get(r), b);
+                }
+            });
+        }
+
+        @Override
+        public void close() throws IOException {
+            for (AutoCloseable c : channels) {
+                try {
+                    c.close();
+                } catch (Exception e) {
+                    throw new IOException(e);
+                }
+            }
+        }
+    }
+
+    private static int read(SocketChannel ch, ByteBuffer b) throws IOException {
+        int n = ch.read(b);
+        if (n < 0) {
+            throw new IOException("raw copy: peer closed early");
+        }
+        return n;
+    }
+
+    private interface RankTask {
+        void run(int rank) throws Exception;
+    }
+
+    private interface RankCall {
+        long call(int rank) throws Exception;
+    }
+
+    /** Wall time from the common start to the last task's finish, and the CPU time of all tasks together. */
+    private record Timing(long wallNanos, long cpuNanos) {
+    }
+
+    /** Runs the task on every rank from a common start. */
+    private static Timing timed(ExecutorService pool, int tasks, RankTask task) throws Exception {
+        ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+        CyclicBarrier start = new CyclicBarrier(tasks);
+        long[] ends = new long[tasks];
+        long[] starts = new long[tasks];
+        long[] cpu = new long[tasks];
+        onEveryRank(pool, tasks, r -> {
+            start.await();
+            long cpu0 = threads.getCurrentThreadCpuTime();
+            starts[r] = System.nanoTime();
+            task.run(r);
+            ends[r] = System.nanoTime();
+            cpu[r] = threads.getCurrentThreadCpuTime() - cpu0;
+            return 0L;
+        });
+        return new Timing(Arrays.stream(ends).max().orElseThrow() - Arrays.stream(starts).min().orElseThrow(),
+                Arrays.stream(cpu).sum());
+    }
+
+    private static void onEveryRank(ExecutorService pool, int tasks, RankCall call) throws Exception {
+        List<Future<Long>> futures = new ArrayList<>();
+        for (int r = 0; r < tasks; r++) {
+            int rank = r;
+            futures.add(pool.submit(() -> call.call(rank)));
+        }
+        for (Future<Long> f : futures) {
+            try {
+                f.get();
+            } catch (ExecutionException e) {
+                throw e.getCause() instanceof Exception c ? c : e;
+            }
+        }
+    }
+
+    private static long median(long[] values) {
+        long[] sorted = values.clone();
+        Arrays.sort(sorted);
+        return sorted[sorted.length / 2];
+    }
+
+    private static double seconds(long nanos) {
+        return nanos / 1e9;
+    }
+}

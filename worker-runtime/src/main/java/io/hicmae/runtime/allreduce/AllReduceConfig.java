@@ -1,0 +1,145 @@
+package io.hicmae.runtime.allreduce;
+
+import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * What one rank needs to join the gradient ring. Immutable; built by the barrier task from the job's typed
+ * config and the addresses gathered with {@code BarrierTaskContext.allGather}.
+ *
+ * @param rank this rank, the barrier partition id, in {@code [0, worldSize)}
+ * @param worldSize number of ranks in the ring
+ * @param peers every rank's published listen address, indexed by rank (this rank's own entry included)
+ * @param secret the per-job secret every peer proves with an HMAC before any tensor byte is read; never logged
+ *     or printed, and {@link #toString()} shows only its length
+ * @param layoutHash hash of the gradient layout (parameter names and shapes in {@code getParameters()} order);
+ *     ranks compare it at handshake so that different models fail before any gradient is exchanged
+ * @param chunkBytes payload bytes per frame; the unit of pipelining, a multiple of 4 (one float)
+ * @param maxFrameBytes largest frame payload a peer may announce; checked before any payload byte is read
+ * @param connectTimeout deadline for the whole ring set-up (both neighbours connected and authenticated)
+ * @param ioTimeout deadline for each wait on a neighbour during an all-reduce; a peer that sends or reads
+ *     nothing for this long fails the call, naming it
+ * @param clock source of "now" for every deadline, injected so tests can move time
+ */
+public record AllReduceConfig(
+        int rank,
+        int worldSize,
+        List<InetSocketAddress> peers,
+        byte[] secret,
+        long layoutHash,
+        int chunkBytes,
+        int maxFrameBytes,
+        Duration connectTimeout,
+        Duration ioTimeout,
+        Clock clock) {
+
+    /** 4 MiB: large enough that per-frame costs vanish, small enough that the ring's pipeline fills quickly. */
+    public static final int DEFAULT_CHUNK_BYTES = 4 << 20;
+
+    /** 64 MiB: 16 default chunks; a peer announcing more than this is broken or hostile. */
+    public static final int DEFAULT_MAX_FRAME_BYTES = 64 << 20;
+
+    /** Ranks have all published their addresses when set-up starts, so one minute only covers slow starts. */
+    public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofMinutes(1);
+
+    /**
+     * A rank waits for its slowest neighbour's forward and backward pass before the first frame arrives, so
+     * the per-wait deadline must exceed one training step on the slowest executor.
+     */
+    public static final Duration DEFAULT_IO_TIMEOUT = Duration.ofMinutes(5);
+
+    /** The shortest secret accepted: 128 bits. */
+    public static final int MIN_SECRET_BYTES = 16;
+
+    /** Validates every field; errors name the configuration key and the value (never the secret's bytes). */
+    public AllReduceConfig {
+        if (worldSize < 1) {
+            throw invalid(worldSize, "world-size", "must be at least 1");
+        }
+        if (rank < 0 || rank >= worldSize) {
+            throw invalid(rank, "rank", "must be in [0, " + worldSize + ")");
+        }
+        if (peers == null || peers.size() != worldSize) {
+            throw invalid(peers == null ? null : peers.size() + " addresses", "peers",
+                    "must hold one address per rank (" + worldSize + ")");
+        }
+        peers = List.copyOf(peers);
+        if (secret == null || secret.length < MIN_SECRET_BYTES) {
+            throw invalid(secret == null ? null : "<" + secret.length + " bytes>", "secret",
+                    "must be at least " + MIN_SECRET_BYTES + " bytes");
+        }
+        secret = secret.clone();
+        if (chunkBytes < 4 || chunkBytes % 4 != 0) {
+            throw invalid(chunkBytes, "chunk-bytes", "must be a positive multiple of 4");
+        }
+        if (maxFrameBytes < chunkBytes) {
+            throw invalid(maxFrameBytes, "max-frame-bytes", "must be at least chunk-bytes (" + chunkBytes + ")");
+        }
+        requirePositive(connectTimeout, "connect-timeout");
+        requirePositive(ioTimeout, "io-timeout");
+        if (clock == null) {
+            throw invalid(null, "clock", "must be set");
+        }
+    }
+
+    /** A config with the default chunk and frame sizes, timeouts and the system clock. */
+    public static AllReduceConfig withDefaults(int rank, List<InetSocketAddress> peers, byte[] secret,
+                                               long layoutHash) {
+        return new AllReduceConfig(rank, peers.size(), peers, secret, layoutHash, DEFAULT_CHUNK_BYTES,
+                DEFAULT_MAX_FRAME_BYTES, DEFAULT_CONNECT_TIMEOUT, DEFAULT_IO_TIMEOUT, Clock.systemUTC());
+    }
+
+    /** A copy with other timeouts and clock. */
+    public AllReduceConfig withTimeouts(Duration connectTimeout, Duration ioTimeout, Clock clock) {
+        return new AllReduceConfig(rank, worldSize, peers, secret, layoutHash, chunkBytes, maxFrameBytes,
+                connectTimeout, ioTimeout, clock);
+    }
+
+    /** A copy with other frame sizes. */
+    public AllReduceConfig withFrames(int chunkBytes, int maxFrameBytes) {
+        return new AllReduceConfig(rank, worldSize, peers, secret, layoutHash, chunkBytes, maxFrameBytes,
+                connectTimeout, ioTimeout, clock);
+    }
+
+    /** A copy of the secret, so that callers cannot change this config's. */
+    @Override
+    public byte[] secret() {
+        return secret.clone();
+    }
+
+    /** The rank on the left, which this rank receives from. */
+    public int leftRank() {
+        return Math.floorMod(rank - 1, worldSize);
+    }
+
+    /** The rank on the right, which this rank sends to. */
+    public int rightRank() {
+        return Math.floorMod(rank + 1, worldSize);
+    }
+
+    /** "rank 2 at host:port", the way every network error names a peer. */
+    String describePeer(int peerRank) {
+        InetSocketAddress a = peers.get(peerRank);
+        return "rank " + peerRank + " at " + a.getHostString() + ":" + a.getPort();
+    }
+
+    @Override
+    public String toString() {
+        return "AllReduceConfig[rank=" + rank + ", worldSize=" + worldSize + ", peers=" + peers
+                + ", secret=<" + secret.length + " bytes>, layoutHash=" + String.format("%016x", layoutHash)
+                + ", chunkBytes=" + chunkBytes + ", maxFrameBytes=" + maxFrameBytes
+                + ", connectTimeout=" + connectTimeout + ", ioTimeout=" + ioTimeout + ", clock=" + clock + "]";
+    }
+
+    private static void requirePositive(Duration d, String key) {
+        if (d == null || d.isNegative() || d.isZero()) {
+            throw invalid(d, key, "must be positive");
+        }
+    }
+
+    private static IllegalArgumentException invalid(Object value, String key, String reason) {
+        return new IllegalArgumentException("Invalid value " + value + " for configuration " + key + ": " + reason);
+    }
+}

@@ -1,0 +1,498 @@
+package io.hicmae.runtime.allreduce;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/** Ranks are threads on 127.0.0.1 with ephemeral ports; fake peers speak the wire protocol with plain sockets. */
+class RingAllReduceTest {
+    private static final byte[] SECRET = "job-secret-for-tests-only".getBytes(StandardCharsets.UTF_8);
+    private static final long LAYOUT = 0x1234_5678_9abc_def0L;
+    private static final InetSocketAddress LOOPBACK = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
+    private static final Duration CONNECT = Duration.ofSeconds(20);
+    private static final Duration SHORT_IO = Duration.ofMillis(500);
+    /** Generous bound on how long any rank may take in a test that must not hang. */
+    private static final long JOIN_SECONDS = 60;
+
+    static Stream<Arguments> ringShapes() {
+        List<Arguments> cases = new ArrayList<>();
+        for (int n = 1; n <= 4; n++) {
+            for (int count : new int[] {0, 1, 7, n - 1, n + 1, 1000}) {
+                cases.add(Arguments.of(n, count, 8));   // 2-float chunks: many frames per segment
+            }
+            cases.add(Arguments.of(n, 3_000_001, 256 << 10));
+        }
+        return cases.stream();
+    }
+
+    @ParameterizedTest(name = "{0} ranks, {1} floats, {2}-byte chunks")
+    @MethodSource("ringShapes")
+    void everyRankEndsWithTheSameMean(int n, int count, int chunkBytes) throws Exception {
+        float[][] inputs = randomInputs(n, count, 17L * n + count);
+        float[] mean = mean(inputs);
+        List<RingAllReduce> rings = bindAll(n);
+        List<InetSocketAddress> peers = addresses(rings);
+        List<float[]> results = onEveryRank(n, r -> {
+            try (RingAllReduce ring = rings.get(r)) {
+                ring.connect(config(r, peers, SHORT_IO.multipliedBy(20)).withFrames(chunkBytes, 1 << 20));
+                return reduce(ring, r, inputs[r], 0);
+            }
+        });
+        for (int r = 0; r < n; r++) {
+            assertMeanWithin(mean, results.get(r), r);
+            assertArrayEquals(results.get(0), results.get(r), "rank " + r + " differs from rank 0 in some bits");
+        }
+    }
+
+    @Test
+    void reusesLinksAcrossSteps() throws Exception {
+        int n = 3;
+        int steps = 5;
+        List<RingAllReduce> rings = bindAll(n);
+        List<InetSocketAddress> peers = addresses(rings);
+        float[][][] inputs = new float[steps][][];
+        for (int s = 0; s < steps; s++) {
+            inputs[s] = randomInputs(n, 10_000 + s, s);
+        }
+        List<List<float[]>> results = onEveryRank(n, r -> {
+            try (RingAllReduce ring = rings.get(r)) {
+                ring.connect(config(r, peers, SHORT_IO.multipliedBy(20)).withFrames(4096, 4096));
+                List<float[]> perStep = new ArrayList<>();
+                for (int s = 0; s < steps; s++) {
+                    perStep.add(reduce(ring, r, inputs[s][r], s));
+                }
+                return perStep;
+            }
+        });
+        for (int s = 0; s < steps; s++) {
+            float[] mean = mean(inputs[s]);
+            for (int r = 0; r < n; r++) {
+                assertMeanWithin(mean, results.get(r).get(s), r);
+            }
+        }
+    }
+
+    @Test
+    void refusesPeersWithoutTheSecretWhileRealRanksComplete() throws Exception {
+        int n = 2;
+        List<RingAllReduce> rings = bindAll(n);
+        List<InetSocketAddress> peers = addresses(rings);
+        // Both intruders reach rank 1's listener before rank 0 does: one answers with the wrong secret, one says
+        // nothing at all.
+        CompletableFuture<Integer> wrongSecret = CompletableFuture.supplyAsync(() -> {
+            try (Socket s = new Socket(peers.get(1).getAddress(), peers.get(1).getPort())) {
+                byte[] nonceA = Handshake.readHello(readExactly(s, Handshake.HELLO_BYTES));
+                byte[] forged = "not-the-job-secret-at-all".getBytes(StandardCharsets.UTF_8);
+                write(s, Handshake.auth(forged, nonceA, new Handshake.Identity(0, n, LAYOUT), Handshake.newNonce()));
+                return s.getInputStream().read();
+            } catch (IOException e) {
+                return -2; // a reset is a refusal too
+            }
+        });
+        try (Socket silent = new Socket(peers.get(1).getAddress(), peers.get(1).getPort())) {
+            float[][] inputs = randomInputs(n, 1000, 3);
+            List<float[]> results = onEveryRank(n, r -> {
+                try (RingAllReduce ring = rings.get(r)) {
+                    if (r == 0) {
+                        assertTrue(wrongSecret.get(JOIN_SECONDS, TimeUnit.SECONDS) < 0, "intruder was not refused");
+                    }
+                    ring.connect(config(r, peers, SHORT_IO.multipliedBy(20)));
+                    return reduce(ring, r, inputs[r], 0);
+                }
+            });
+            assertMeanWithin(mean(inputs), results.get(0), 0);
+            assertMeanWithin(mean(inputs), results.get(1), 1);
+            byte[] heard = silent.getInputStream().readAllBytes();
+            assertEquals(Handshake.HELLO_BYTES, heard.length, "the silent intruder should get a hello, then EOF");
+        }
+    }
+
+    @Test
+    void silentPeerFailsTheOthersWithinTheDeadlineNamingIt() throws Exception {
+        int n = 3;
+        List<RingAllReduce> rings = bindAll(n - 1);
+        try (FakePeer fake = new FakePeer()) {
+            List<InetSocketAddress> peers = List.of(rings.get(0).localAddress(), rings.get(1).localAddress(),
+                    fake.address());
+            CompletableFuture<Void> handshake = fake.handshakeAsync(config(2, peers, SHORT_IO));
+            List<Exception> errors = onEveryRank(n - 1, r -> {
+                try (RingAllReduce ring = rings.get(r)) {
+                    ring.connect(config(r, peers, SHORT_IO));
+                    long start = System.nanoTime();
+                    Exception e = assertThrows(AllReduceException.class,
+                            () -> ring.allReduceMean(new float[1000], 4));
+                    long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+                    assertTrue(millis < SHORT_IO.toMillis() + 2000, "rank " + r + " failed after " + millis + " ms");
+                    return e;
+                }
+            });
+            handshake.get(JOIN_SECONDS, TimeUnit.SECONDS);
+            String silent = "rank 2 at " + fake.address().getHostString() + ":" + fake.address().getPort();
+            assertContains(errors.get(0).getMessage(), "rank 0, step 4: timed out after 500 ms", silent);
+            assertContains(errors.get(1).getMessage(), "rank 1, step 4");
+        }
+    }
+
+    @Test
+    void clockPastTheDeadlineFailsWithoutWaitingItOut() throws Exception {
+        MovableClock clock = new MovableClock();
+        Duration hour = Duration.ofHours(1);
+        try (RingAllReduce ring = RingAllReduce.bind(LOOPBACK); FakePeer fake = new FakePeer()) {
+            List<InetSocketAddress> peers = List.of(ring.localAddress(), fake.address());
+            CompletableFuture<Void> handshake = fake.handshakeAsync(config(1, peers, hour));
+            ring.connect(config(0, peers, hour).withTimeouts(CONNECT, hour, clock));
+            handshake.get(JOIN_SECONDS, TimeUnit.SECONDS);
+            CompletableFuture<Exception> failed = CompletableFuture.supplyAsync(
+                    () -> assertThrows(AllReduceException.class, () -> ring.allReduceMean(new float[100], 9)));
+            fake.readFrameHeader(); // rank 0 is past its first send, so its receive deadline is set
+            clock.advance(hour.plusSeconds(1));
+            Exception e = failed.get(5, TimeUnit.SECONDS);
+            assertContains(e.getMessage(), "timed out after 3600000 ms waiting for frame 0", "left neighbour rank 1");
+        }
+    }
+
+    @Test
+    void interruptStopsARankBlockedInTheAllReduce() throws Exception {
+        Duration minute = Duration.ofMinutes(1);
+        try (RingAllReduce ring = RingAllReduce.bind(LOOPBACK); FakePeer fake = new FakePeer()) {
+            List<InetSocketAddress> peers = List.of(ring.localAddress(), fake.address());
+            CompletableFuture<Void> handshake = fake.handshakeAsync(config(1, peers, minute));
+            ring.connect(config(0, peers, minute));
+            handshake.get(JOIN_SECONDS, TimeUnit.SECONDS);
+            AtomicReference<Exception> error = new AtomicReference<>();
+            AtomicReference<Boolean> stillInterrupted = new AtomicReference<>();
+            Thread rank0 = new Thread(() -> {
+                try {
+                    ring.allReduceMean(new float[100], 0);
+                } catch (Exception e) {
+                    error.set(e);
+                }
+                stillInterrupted.set(Thread.currentThread().isInterrupted());
+            });
+            rank0.start();
+            fake.readFrameHeader(); // rank 0 sent its first frame and now waits for the fake's
+            long start = System.nanoTime();
+            rank0.interrupt();
+            rank0.join(TimeUnit.SECONDS.toMillis(JOIN_SECONDS));
+            long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+            assertTrue(millis < 2000, "the interrupted rank took " + millis + " ms to stop");
+            assertInstanceOf(AllReduceException.class, error.get());
+            assertContains(error.get().getMessage(), "rank 0, step 0: interrupted");
+            assertEquals(Boolean.TRUE, stillInterrupted.get(), "the interrupt status was swallowed");
+        }
+    }
+
+    @Test
+    void mismatchedLayoutHashFailsBothRanksAtConnect() throws Exception {
+        List<RingAllReduce> rings = bindAll(2);
+        List<InetSocketAddress> peers = addresses(rings);
+        long[] layouts = {LAYOUT, LAYOUT + 1};
+        List<Exception> errors = onEveryRank(2, r -> {
+            try (RingAllReduce ring = rings.get(r)) {
+                AllReduceConfig c = config(r, peers, SHORT_IO);
+                AllReduceConfig other = new AllReduceConfig(r, 2, peers, SECRET, layouts[r], c.chunkBytes(),
+                        c.maxFrameBytes(), c.connectTimeout(), c.ioTimeout(), c.clock());
+                return assertThrows(AllReduceException.class, () -> ring.connect(other));
+            }
+        });
+        for (Exception e : errors) {
+            assertContains(e.getMessage(), "gradient layout hash", "123456789abcdef0", "123456789abcdef1",
+                    "different models");
+        }
+    }
+
+    @Test
+    void rejectsOversizedFrameBeforeReadingIt() throws Exception {
+        AllReduceException e = failAgainstFrame(0, Frame.MAGIC, 7, 1 << 30);
+        assertContains(e.getMessage(), "frame length 1073741824 from left neighbour rank 1",
+                "outside [1, 1048576] (max-frame-bytes)");
+    }
+
+    @Test
+    void rejectsFrameForAnotherStep() throws Exception {
+        AllReduceException e = failAgainstFrame(0, Frame.MAGIC, 6, 200);
+        assertContains(e.getMessage(), "frame for step 6 from left neighbour rank 1",
+                "while this rank is at step 7");
+    }
+
+    @Test
+    void rejectsFrameWithBadMagic() throws Exception {
+        AllReduceException e = failAgainstFrame(0, 0xdeadbeef, 7, 200);
+        assertContains(e.getMessage(), "bad frame magic 0xdeadbeef (expected 0x48434d46)");
+    }
+
+    @Test
+    void worldOfOneLeavesTheBufferAsItIs() throws Exception {
+        try (RingAllReduce ring = RingAllReduce.bind(LOOPBACK)) {
+            ring.connect(config(0, List.of(ring.localAddress()), SHORT_IO));
+            float[] data = {1f, -2f, 3.5f};
+            ring.allReduceMean(data, 0);
+            assertArrayEquals(new float[] {1f, -2f, 3.5f}, data);
+        }
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    /** Rank 0 against a fake rank 1 that sends one frame header with the given fields for 100 floats. */
+    private static AllReduceException failAgainstFrame(int seq, int magic, long step, int length) throws Exception {
+        try (RingAllReduce ring = RingAllReduce.bind(LOOPBACK); FakePeer fake = new FakePeer()) {
+            List<InetSocketAddress> peers = List.of(ring.localAddress(), fake.address());
+            CompletableFuture<Void> handshake = fake.handshakeAsync(config(1, peers, SHORT_IO));
+            ring.connect(config(0, peers, Duration.ofMinutes(1)));
+            handshake.get(JOIN_SECONDS, TimeUnit.SECONDS);
+            ByteBuffer h = ByteBuffer.allocate(Frame.HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+            h.putInt(magic).putLong(step).putLong(100).putInt(seq).putInt(length).flip();
+            write(fake.toRight, h);
+            long start = System.nanoTime();
+            AllReduceException e = assertThrows(AllReduceException.class, () -> ring.allReduceMean(new float[100], 7));
+            assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(10), "the bad frame was not rejected");
+            return e;
+        }
+    }
+
+    private static AllReduceConfig config(int rank, List<InetSocketAddress> peers, Duration io) {
+        return new AllReduceConfig(rank, peers.size(), peers, SECRET, LAYOUT, 64 << 10, 1 << 20, CONNECT, io,
+                Clock.systemUTC());
+    }
+
+    private static List<RingAllReduce> bindAll(int n) throws IOException {
+        List<RingAllReduce> rings = new ArrayList<>();
+        for (int r = 0; r < n; r++) {
+            rings.add(RingAllReduce.bind(LOOPBACK));
+        }
+        return rings;
+    }
+
+    private static List<InetSocketAddress> addresses(List<RingAllReduce> rings) {
+        return rings.stream().map(RingAllReduce::localAddress).toList();
+    }
+
+    /** Even ranks pass a direct native-order buffer, odd ranks a float[]; returns the result. */
+    private static float[] reduce(RingAllReduce ring, int rank, float[] input, long step) throws IOException {
+        if (rank % 2 == 1) {
+            float[] copy = input.clone();
+            ring.allReduceMean(copy, step);
+            return copy;
+        }
+        FloatBuffer direct = ByteBuffer.allocateDirect(input.length * Float.BYTES).order(ByteOrder.nativeOrder())
+                .asFloatBuffer().put(input).flip();
+        ring.allReduceMean(direct, step);
+        assertEquals(0, direct.position());
+        assertEquals(input.length, direct.limit());
+        float[] out = new float[input.length];
+        direct.get(out);
+        return out;
+    }
+
+    private interface RankTask<T> {
+        T run(int rank) throws Exception;
+    }
+
+    /** Runs the task for ranks 0..n-1 on their own threads and returns the results by rank. */
+    private static <T> List<T> onEveryRank(int n, RankTask<T> task) throws Exception {
+        List<CompletableFuture<T>> futures = new ArrayList<>();
+        for (int r = 0; r < n; r++) {
+            int rank = r;
+            CompletableFuture<T> f = new CompletableFuture<>();
+            Thread t = new Thread(() -> {
+                try {
+                    f.complete(task.run(rank));
+                } catch (Throwable e) {
+                    f.completeExceptionally(e);
+                }
+            }, "rank-" + r);
+            t.start();
+            futures.add(f);
+        }
+        List<T> results = new ArrayList<>();
+        for (CompletableFuture<T> f : futures) {
+            try {
+                results.add(f.get(JOIN_SECONDS, TimeUnit.SECONDS));
+            } catch (ExecutionException e) {
+                if (e.getCause() instanceof Exception cause) {
+                    throw cause;
+                }
+                throw (Error) e.getCause();
+            }
+        }
+        return results;
+    }
+
+    private static float[][] randomInputs(int n, int count, long seed) {
+        Random random = new Random(seed);
+        float[][] inputs = new float[n][count];
+        for (float[] in : inputs) {
+            for (int i = 0; i < count; i++) {
+                in[i] = (float) random.nextGaussian();
+            }
+        }
+        return inputs;
+    }
+
+    private static float[] mean(float[][] inputs) {
+        float[] mean = new float[inputs[0].length];
+        for (int i = 0; i < mean.length; i++) {
+            double sum = 0;
+            for (float[] in : inputs) {
+                sum += in[i];
+            }
+            mean[i] = (float) (sum / inputs.length);
+        }
+        return mean;
+    }
+
+    /** Float sums of up to 4 values: 1e-5 absolute plus 1e-5 relative covers the rounding. */
+    private static void assertMeanWithin(float[] expected, float[] actual, int rank) {
+        assertEquals(expected.length, actual.length);
+        double maxDiff = 0;
+        int worst = -1;
+        for (int i = 0; i < expected.length; i++) {
+            double diff = Math.abs(expected[i] - actual[i]);
+            if (!(diff <= 1e-5 + 1e-5 * Math.abs(expected[i])) && diff >= maxDiff) {
+                maxDiff = diff;
+                worst = i;
+            }
+        }
+        if (worst >= 0) {
+            fail("rank " + rank + ": index " + worst + " is " + actual[worst] + ", the mean is " + expected[worst]
+                    + " (max diff " + maxDiff + ")");
+        }
+    }
+
+    private static void assertContains(String message, String... parts) {
+        for (String p : parts) {
+            assertTrue(message != null && message.contains(p), "expected '" + p + "' in: " + message);
+        }
+    }
+
+    private static ByteBuffer readExactly(Socket s, int bytes) throws IOException {
+        byte[] b = new byte[bytes];
+        new DataInputStream(s.getInputStream()).readFully(b);
+        return ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    private static void write(Socket s, ByteBuffer b) throws IOException {
+        byte[] bytes = new byte[b.remaining()];
+        b.get(bytes);
+        s.getOutputStream().write(bytes);
+        s.getOutputStream().flush();
+    }
+
+    /** A rank that speaks the handshake with the real secret, then does only what a test tells it to. */
+    private static final class FakePeer implements AutoCloseable {
+        final ServerSocket server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        Socket fromLeft;
+        Socket toRight;
+
+        FakePeer() throws IOException {
+        }
+
+        InetSocketAddress address() {
+            return new InetSocketAddress(server.getInetAddress(), server.getLocalPort());
+        }
+
+        CompletableFuture<Void> handshakeAsync(AllReduceConfig me) {
+            return CompletableFuture.runAsync(() -> {
+                try {
+                    handshake(me);
+                } catch (IOException e) {
+                    throw new IllegalStateException("fake rank " + me.rank() + " handshake failed", e);
+                }
+            });
+        }
+
+        private void handshake(AllReduceConfig me) throws IOException {
+            Handshake.Identity id = new Handshake.Identity(me.rank(), me.worldSize(), me.layoutHash());
+            InetSocketAddress right = me.peers().get(me.rightRank());
+            toRight = new Socket(right.getAddress(), right.getPort());
+            byte[] nonceA = Handshake.readHello(readExactly(toRight, Handshake.HELLO_BYTES));
+            byte[] nonceC = Handshake.newNonce();
+            write(toRight, Handshake.auth(SECRET, nonceA, id, nonceC));
+            if (Handshake.verifyAccept(SECRET, readExactly(toRight, Handshake.ACCEPT_BYTES), nonceC, nonceA) == null) {
+                throw new IOException("the right neighbour did not prove the secret");
+            }
+            fromLeft = server.accept();
+            byte[] ownNonce = Handshake.newNonce();
+            write(fromLeft, Handshake.hello(ownNonce));
+            Handshake.Authenticated auth = Handshake.verifyAuth(SECRET,
+                    readExactly(fromLeft, Handshake.AUTH_BYTES), ownNonce);
+            if (auth == null) {
+                throw new IOException("the left neighbour did not prove the secret");
+            }
+            write(fromLeft, Handshake.accept(SECRET, auth.nonceC(), id, ownNonce));
+        }
+
+        /** Blocks until the left neighbour has sent a whole frame header. */
+        void readFrameHeader() throws IOException {
+            readExactly(fromLeft, Frame.HEADER_BYTES);
+        }
+
+        @Override
+        public void close() throws IOException {
+            for (AutoCloseable c : new AutoCloseable[] {fromLeft, toRight, server}) {
+                try {
+                    if (c != null) {
+                        c.close();
+                    }
+                } catch (Exception e) {
+                    throw new IOException(e);
+                }
+            }
+        }
+    }
+
+    /** A clock the test moves by hand. */
+    private static final class MovableClock extends Clock {
+        private volatile Instant now = Instant.parse("2026-01-01T00:00:00Z");
+
+        void advance(Duration d) {
+            now = now.plus(d);
+        }
+
+        @Override
+        public Instant instant() {
+            return now;
+        }
+
+        @Override
+        public java.time.ZoneId getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(java.time.ZoneId zone) {
+            throw new UnsupportedOperationException();
+        }
+    }
+}
