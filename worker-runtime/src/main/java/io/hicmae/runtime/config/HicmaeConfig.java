@@ -188,7 +188,13 @@ public record HicmaeConfig(
      * @throws IllegalArgumentException naming the file and key when a key is missing or a size is inconsistent
      */
     public static HicmaeConfig fromJson(Path file) throws IOException {
-        JsonObject root = JsonParser.parseString(Files.readString(file)).getAsJsonObject();
+        return fromJson(Files.readString(file), file.toString());
+    }
+
+    /** Parses golden-format JSON text; {@code origin} names it in errors. */
+    public static HicmaeConfig fromJson(String json, String origin) {
+        Path file = Path.of(origin);
+        JsonObject root = JsonParser.parseString(json).getAsJsonObject();
         JsonObject p = root.getAsJsonObject("pretrain");
         if (p == null) {
             throw new IllegalArgumentException(file + ": no \"pretrain\" object");
@@ -206,7 +212,7 @@ public record HicmaeConfig(
                 inter[i] = layers.get(i).getAsInt();
             }
             HicmaeConfig c = new HicmaeConfig(
-                    file.getFileName().toString(),
+                    root.has("preset") ? root.get("preset").getAsString() : file.getFileName().toString(),
                     integer(p, "img_size"),
                     integer(p, "patch_size"),
                     integer(p, "tubelet_size"),
@@ -248,6 +254,55 @@ public record HicmaeConfig(
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
         }
+    }
+
+    /** This config as a golden-format {@code config.json} (the "pretrain" object), readable by {@link #fromJson}. */
+    public String toJson() {
+        JsonObject p = new JsonObject();
+        p.addProperty("img_size", imgSize);
+        p.addProperty("patch_size", patchSize);
+        p.addProperty("tubelet_size", tubeletSize);
+        p.addProperty("num_frames", numFrames);
+        p.addProperty("encoder_in_chans", 3);
+        p.addProperty("encoder_embed_dim", embedDim);
+        p.addProperty("encoder_depth", depth);
+        p.addProperty("encoder_num_heads", numHeads);
+        p.addProperty("decoder_num_classes", videoPatchDim());
+        p.addProperty("decoder_embed_dim", decoderDim);
+        p.addProperty("decoder_depth", decoderDepth);
+        p.addProperty("decoder_num_heads", decoderHeads);
+        JsonArray audio = new JsonArray();
+        audio.add(audioFrames);
+        audio.add(audioMelBins);
+        p.add("img_size_audio", audio);
+        p.addProperty("patch_size_audio", patchSizeAudio);
+        p.addProperty("encoder_in_chans_audio", 1);
+        p.addProperty("encoder_embed_dim_audio", embedDim);
+        p.addProperty("encoder_depth_audio", depthAudio);
+        p.addProperty("encoder_num_heads_audio", numHeadsAudio);
+        p.addProperty("decoder_num_classes_audio", audioPatchDim());
+        p.addProperty("decoder_embed_dim_audio", decoderDimAudio);
+        p.addProperty("decoder_depth_audio", decoderDepthAudio);
+        p.addProperty("decoder_num_heads_audio", decoderHeadsAudio);
+        p.addProperty("encoder_fusion_depth", fusionDepth);
+        p.addProperty("encoder_fusion_num_heads", fusionHeads);
+        p.addProperty("mlp_ratio", mlpRatio);
+        p.addProperty("qkv_bias", true);
+        p.addProperty("layernorm_eps", layerNormEps);
+        p.addProperty("init_values", 0.0);
+        p.addProperty("inter_contrastive_temperature", temperature);
+        JsonArray layers = new JsonArray();
+        for (int l : intermediateLayers) {
+            layers.add(l);
+        }
+        p.add("return_intermediate_features", layers);
+        p.addProperty("mask_ratio_video", maskRatioVideo);
+        p.addProperty("mask_ratio_audio", maskRatioAudio);
+        p.addProperty("loss_weight", contrastiveWeight);
+        JsonObject root = new JsonObject();
+        root.addProperty("preset", name);
+        root.add("pretrain", p);
+        return new com.google.gson.GsonBuilder().setPrettyPrinting().create().toJson(root);
     }
 
     private static int integer(JsonObject o, String key) {
