@@ -390,6 +390,8 @@ public final class ModelZoo implements Closeable {
                 if (item.reason() == GcPlan.Reason.OLD_VERSION) {
                     // Invisible first, so a reader never sees a committed version with files missing.
                     store.fs.delete(new Path(p, Store.MARKER), false);
+                }
+                if (item.reason() == GcPlan.Reason.OLD_VERSION || item.reason() == GcPlan.Reason.UNCOMMITTED) {
                     store.fs.delete(new Path(new Path(p.getParent(), Store.CLAIMS), p.getName()), false);
                 }
                 store.fs.delete(p, true);

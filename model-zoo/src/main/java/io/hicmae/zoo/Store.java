@@ -25,6 +25,7 @@ import java.util.UUID;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.ChecksumFileSystem;
 import org.apache.hadoop.fs.FileAlreadyExistsException;
+import org.apache.hadoop.fs.FSDataOutputStreamBuilder;
 import org.apache.hadoop.fs.FileContext;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
@@ -34,13 +35,15 @@ import org.apache.hadoop.fs.Path;
 import org.apache.hadoop.fs.RemoteIterator;
 import org.apache.hadoop.ipc.RemoteException;
 
+import static org.apache.hadoop.fs.Options.CreateFileOptionKeys.FS_OPTION_CREATE_CONDITIONAL_OVERWRITE;
+
 /**
  * The zoo's FileSystem and the few operations whose atomicity the store relies on, chosen per scheme:
  *
  * <ul>
  *   <li>exclusive create: O_EXCL through java.nio on a local directory (Hadoop's local create checks, then opens),
- *       the NameNode's create-if-absent on HDFS, and on object stores a create that checks first, then reads the
- *       file back to see whose it is;
+ *       the NameNode's create-if-absent on HDFS, a conditional PUT (If-None-Match) on S3A, and on other object
+ *       stores a create that checks first, then reads the file back to see whose it is;
  *   <li>rename without replace: rename(2) through java.nio locally (Hadoop's local rename falls back to a copy),
  *       {@code FileContext.rename(NONE)} on HDFS (a plain FileSystem rename onto a directory moves inside it);
  *   <li>replace a small file: rename(2) locally, {@code FileContext.rename(OVERWRITE)} on HDFS, one PUT on object
@@ -137,13 +140,33 @@ final class Store implements Closeable {
                 if (fs.exists(p)) {
                     return false;
                 }
-                try (OutputStream out = fs.create(p, false)) {
+                boolean s3a = "s3a".equals(root.toUri().getScheme());
+                // S3A sends If-None-Match: * (fs.s3a.create.conditional.enabled, on by default): S3 itself refuses
+                // the second of two racing creates. Other stores get the check above and the read-back below.
+                try (OutputStream out = s3a ? createIfNoneMatch(p) : fs.create(p, false)) {
                     out.write(content);
                 } catch (FileAlreadyExistsException e) {
                     return false;
+                } catch (IOException e) {
+                    if (lostConditionalCreate(e)) {
+                        return false;
+                    }
+                    throw e;
                 }
                 return Arrays.equals(readAll(p), content);
         }
+    }
+
+    private OutputStream createIfNoneMatch(Path p) throws IOException {
+        FSDataOutputStreamBuilder<?, ?> builder = fs.createFile(p);
+        return builder.overwrite(false).must(FS_OPTION_CREATE_CONDITIONAL_OVERWRITE, true).build();
+    }
+
+    /** S3's answers to a conditional create that lost: 412 Precondition Failed, or 409 for two at once. */
+    private static boolean lostConditionalCreate(IOException e) {
+        String message = String.valueOf(e.getMessage());
+        return e.getClass().getSimpleName().equals("RemoteFileChangedException")
+                || message.contains("PreconditionFailed") || message.contains("ConditionalRequestConflict");
     }
 
     /** Renames directory {@code src} to {@code dst}, failing if {@code dst} exists; never merges the two. */
