@@ -27,6 +27,8 @@ class HdfsZooTest extends ZooContract {
         File base = new File("target/minidfs-" + UUID.randomUUID()).getAbsoluteFile();
         Configuration conf = new Configuration();
         conf.set(MiniDFSCluster.HDFS_MINIDFS_BASEDIR, base.getPath());
+        // A closing file polls the NameNode from 400 ms by default; one local DataNode acknowledges far sooner.
+        conf.setInt("dfs.client.block.write.locateFollowingBlock.initial.delay.ms", 10);
         cluster = new MiniDFSCluster.Builder(conf, base).numDataNodes(1).build();
         cluster.waitActive();
     }
