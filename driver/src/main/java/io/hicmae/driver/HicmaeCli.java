@@ -1,5 +1,6 @@
 package io.hicmae.driver;
 
+import io.hicmae.driver.zoo.ZooCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -14,6 +15,7 @@ import picocli.CommandLine.Command;
         description = "Distributed HiCMAE pre-training on Spark.",
         subcommands = {
             CommandLine.HelpCommand.class,
+            ZooCommand.class,
         })
 public final class HicmaeCli implements Runnable {
 
