@@ -1,5 +1,6 @@
 package io.hicmae.driver;
 
+import io.hicmae.driver.zoo.ZooCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -17,6 +18,7 @@ import picocli.CommandLine.Command;
             io.hicmae.driver.model.DemoCommand.class,
             io.hicmae.driver.model.GoldenCommand.class,
             io.hicmae.driver.bench.BenchCommand.class,
+            ZooCommand.class,
         })
 public final class HicmaeCli implements Runnable {
 

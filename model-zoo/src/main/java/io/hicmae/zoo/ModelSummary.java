@@ -1,0 +1,17 @@
+package io.hicmae.zoo;
+
+import java.util.Map;
+
+/**
+ * One model of a zoo listing.
+ *
+ * @param name the model name
+ * @param versions how many committed versions it has
+ * @param latest the newest version id, or {@code null} when none is committed
+ * @param aliases alias to version id, sorted by alias
+ */
+public record ModelSummary(String name, int versions, String latest, Map<String, String> aliases) {
+    public ModelSummary {
+        aliases = Map.copyOf(aliases);
+    }
+}
