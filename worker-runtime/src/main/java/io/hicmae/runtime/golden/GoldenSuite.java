@@ -8,7 +8,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
-import ai.djl.training.GradientCollector;
+import io.hicmae.runtime.train.Autograd;
 import ai.djl.training.ParameterStore;
 import io.hicmae.runtime.config.HicmaeConfig;
 import io.hicmae.runtime.loss.ContrastiveLoss;
@@ -87,11 +87,9 @@ public final class GoldenSuite {
             Trace trace = Trace.recording();
             PretrainOutput o;
             PretrainLoss loss;
-            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                o = model.forward(store, batch, false, trace);
-                loss = PretrainLoss.compute(config, batch, o);
-                gc.backward(loss.total());
-            }
+            o = Autograd.record(() -> model.forward(store, batch, false, trace));
+            loss = Autograd.record(() -> PretrainLoss.compute(config, batch, o));
+            Autograd.backward(loss.total());
             for (Map.Entry<String, NDArray> e : trace.values().entrySet()) {
                 NDArray ref = out.get(e.getKey());
                 if (ref != null) {
@@ -106,11 +104,9 @@ public final class GoldenSuite {
         }
         try (NDManager step = root.newSubManager()) {
             zeroGradients(model);
-            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                PretrainOutput o = model.forward(store, batch, false, Trace.OFF);
-                gc.backward(ContrastiveLoss.sum(ContrastiveLoss.layers(
-                        o.videoLayers(), o.audioLayers(), config.temperature())));
-            }
+            PretrainOutput o = Autograd.record(() -> model.forward(store, batch, false, Trace.OFF));
+            Autograd.backward(Autograd.record(() -> ContrastiveLoss.sum(ContrastiveLoss.layers(
+                    o.videoLayers(), o.audioLayers(), config.temperature()))));
             gradients("hcmcl.", model, step, set.load(step, "grads.npz"), grads);
         }
         adamw(config, model, weights, batch, store, root);
@@ -138,13 +134,10 @@ public final class GoldenSuite {
             float[] trajectory = new float[steps + 1];
             for (int s = 0; s <= steps; s++) {
                 try (NDManager step = root.newSubManager()) {
-                    NDArray total;
-                    try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                        total = PretrainLoss.compute(config, batch, model.forward(store, batch, true, Trace.OFF))
-                                .total();
-                        if (s < steps) {
-                            gc.backward(total);
-                        }
+                    NDArray total = Autograd.record(() -> PretrainLoss.compute(
+                            config, batch, model.forward(store, batch, true, Trace.OFF)).total());
+                    if (s < steps) {
+                        Autograd.backward(total);
                     }
                     trajectory[s] = total.getFloat();
                     if (s < steps) {
@@ -153,7 +146,7 @@ public final class GoldenSuite {
                             NDArray grad = p.getArray().getGradient();
                             grad.attach(step);
                             g.add(grad.duplicate());
-                            grad.subi(grad);
+                            Autograd.zeroGradient(p.getArray());
                         }
                         opt.step(g, lr, step);
                     }
@@ -200,17 +193,12 @@ public final class GoldenSuite {
         ParameterStore store = new ParameterStore(root, false);
         try (NDManager step = root.newSubManager()) {
             Trace trace = Trace.recording();
-            NDArray soft;
-            NDArray targets;
-            NDArray hard;
-            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                NDArray logits = model.forward(store, in.get("video"), in.get("audio"), false, trace);
-                targets = SoftTargetCrossEntropy.smoothTargets(in.get("labels"), classes, smoothing);
-                soft = SoftTargetCrossEntropy.loss(logits, targets);
-                hard = SoftTargetCrossEntropy.loss(logits,
-                        SoftTargetCrossEntropy.smoothTargets(in.get("labels"), classes, 0f));
-                gc.backward(soft);
-            }
+            NDArray logits = Autograd.record(() -> model.forward(store, in.get("video"), in.get("audio"), false, trace));
+            NDArray targets = SoftTargetCrossEntropy.smoothTargets(in.get("labels"), classes, smoothing);
+            NDArray soft = Autograd.record(() -> SoftTargetCrossEntropy.loss(logits, targets));
+            NDArray hard = SoftTargetCrossEntropy.loss(logits,
+                    SoftTargetCrossEntropy.smoothTargets(in.get("labels"), classes, 0f));
+            Autograd.backward(soft);
             for (Map.Entry<String, NDArray> e : trace.values().entrySet()) {
                 tap(e.getKey(), e.getValue(), out, forward);
             }
@@ -391,9 +379,7 @@ public final class GoldenSuite {
 
     private static void zeroGradients(HicmaeBlock model) {
         for (Parameter p : StateDict.parameters(model).values()) {
-            try (NDArray g = p.getArray().getGradient()) {
-                g.subi(g);
-            }
+            Autograd.zeroGradient(p.getArray());
         }
     }
 }

@@ -10,7 +10,6 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
-import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
 import io.hicmae.runtime.config.HicmaeConfig;
 import io.hicmae.runtime.loss.PretrainLoss;
@@ -36,6 +35,8 @@ import java.util.Map;
  */
 public final class PretrainTrainer implements AutoCloseable {
 
+    private static final Object INIT_LOCK = new Object();
+
     private final HicmaeConfig config;
     private final TrainOptions options;
     private final NDManager manager;
@@ -57,9 +58,12 @@ public final class PretrainTrainer implements AutoCloseable {
         this.config = config;
         this.options = options;
         this.manager = NDManager.newBaseManager(device);
-        Engine.getInstance().setRandomSeed((int) seed);
         this.model = new HicmaePretrainModel(config);
-        model.initialize(manager, DataType.FLOAT32, new Shape(1));
+        synchronized (INIT_LOCK) {
+            // The engine's generator is process-wide: ranks sharing a JVM take turns so each draws the same weights.
+            Engine.getInstance().setRandomSeed((int) seed);
+            model.initialize(manager, DataType.FLOAT32, new Shape(1));
+        }
         this.store = new ParameterStore(manager, false);
         Map<String, Parameter> byKey = StateDict.parameters(model);
         this.parameters = new ArrayList<>(byKey.values());
@@ -93,11 +97,9 @@ public final class PretrainTrainer implements AutoCloseable {
      * The batch's arrays must belong to {@code stepManager} (or one of its parents).
      */
     public StepLosses computeGradients(NDManager stepManager, PretrainBatch batch) {
-        PretrainLoss loss;
-        try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-            loss = PretrainLoss.compute(config, batch, model.forward(store, batch, true, Trace.OFF));
-            gc.backward(loss.total());
-        }
+        PretrainLoss loss = Autograd.record(
+                () -> PretrainLoss.compute(config, batch, model.forward(store, batch, true, Trace.OFF)));
+        Autograd.backward(loss.total());
         NDList flat = new NDList(parameters.size());
         for (Parameter p : parameters) {
             NDArray g = p.getArray().getGradient();
@@ -108,8 +110,8 @@ public final class PretrainTrainer implements AutoCloseable {
         gradients.clear();
         gradients.put(all.toByteBuffer().order(ByteOrder.nativeOrder()).asFloatBuffer());
         gradients.flip();
-        for (NDArray g : flat) {
-            g.subi(g); // PyTorch accumulates into .grad: clear it for the next step
+        for (Parameter p : parameters) {
+            Autograd.zeroGradient(p.getArray());
         }
         return StepLosses.of(loss);
     }
