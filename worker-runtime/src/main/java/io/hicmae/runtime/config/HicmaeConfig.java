@@ -256,6 +256,14 @@ public record HicmaeConfig(
         }
     }
 
+    /** The same model with another contrastive-loss weight (0 turns the loss's gradient off). */
+    public HicmaeConfig withContrastiveWeight(float weight) {
+        return new HicmaeConfig(name, imgSize, patchSize, tubeletSize, numFrames, embedDim, depth, numHeads,
+                audioFrames, audioMelBins, patchSizeAudio, depthAudio, numHeadsAudio, fusionDepth, fusionHeads,
+                decoderDim, decoderDepth, decoderHeads, decoderDimAudio, decoderDepthAudio, decoderHeadsAudio,
+                mlpRatio, layerNormEps, intermediateLayers, maskRatioVideo, maskRatioAudio, temperature, weight);
+    }
+
     /** This config as a golden-format {@code config.json} (the "pretrain" object), readable by {@link #fromJson}. */
     public String toJson() {
         JsonObject p = new JsonObject();

@@ -26,6 +26,20 @@ public final class Autograd {
         }
     }
 
+    /**
+     * Runs {@code work} with gradient recording off for this thread: parameter updates are in-place operations on
+     * leaves, which PyTorch refuses while recording (and a new thread starts with recording on).
+     */
+    public static void untracked(Runnable work) {
+        boolean previous = JniUtils.isGradMode();
+        JniUtils.setGradMode(false);
+        try {
+            work.run();
+        } finally {
+            JniUtils.setGradMode(previous);
+        }
+    }
+
     /** Back-propagates a scalar loss into the {@code .grad} of every parameter that requires it. */
     public static void backward(NDArray loss) {
         NDArray ones = loss.onesLike();

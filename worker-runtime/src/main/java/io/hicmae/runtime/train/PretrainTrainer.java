@@ -151,7 +151,7 @@ public final class PretrainTrainer implements AutoCloseable {
             perParameter.add(flat.get(new NDIndex("{}:{}", offset, offset + n)).reshape(p.getShape()));
             offset += n;
         }
-        optimizer.step(perParameter, lr, stepManager);
+        Autograd.untracked(() -> optimizer.step(perParameter, lr, stepManager));
         step++;
         return lr;
     }
@@ -186,10 +186,12 @@ public final class PretrainTrainer implements AutoCloseable {
                                 + e.getValue().getShape()));
             }
         }
-        StateDict.load(model, state.parameters(), origin, true);
-        for (Map.Entry<String, NDArray> e : moments.entrySet()) {
-            e.getValue().set(state.moments().get(e.getKey()).toByteBuffer());
-        }
+        Autograd.untracked(() -> {
+            StateDict.load(model, state.parameters(), origin, true);
+            for (Map.Entry<String, NDArray> e : moments.entrySet()) {
+                e.getValue().set(state.moments().get(e.getKey()).toByteBuffer());
+            }
+        });
         optimizer.setStepCount(state.step());
         step = state.step();
     }
