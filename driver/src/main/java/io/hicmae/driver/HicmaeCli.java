@@ -14,6 +14,8 @@ import picocli.CommandLine.Command;
         description = "Distributed HiCMAE pre-training on Spark.",
         subcommands = {
             CommandLine.HelpCommand.class,
+            io.hicmae.driver.prep.PrepCommand.class,
+            io.hicmae.driver.prep.SynthCommand.class,
         })
 public final class HicmaeCli implements Runnable {
 
