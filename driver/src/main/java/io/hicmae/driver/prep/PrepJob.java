@@ -116,21 +116,31 @@ public final class PrepJob {
      *
      * @param attempt this run's id, or null when there was nothing new
      * @param newVideos videos this run decoded or quarantined
+     * @param newClips clips this run added
+     * @param decodeSeconds wall time of this run's decode-and-write stage
+     * @param cores Spark's default parallelism during the run
      * @param videosSeen every video the dataset has seen: {@code videosWithClips + videosQuarantined}
      * @param videosWithClips videos with at least one clip in the dataset
      * @param videosQuarantined videos in the quarantine
      * @param clips clips in the dataset
      * @param bytesPerClip Parquet bytes per clip over the whole dataset
      */
-    public record Summary(String attempt, long newVideos, long videosSeen, long videosWithClips,
-            long videosQuarantined, long clips, double bytesPerClip) {
+    public record Summary(String attempt, long newVideos, long newClips, double decodeSeconds, int cores,
+            long videosSeen, long videosWithClips, long videosQuarantined, long clips, double bytesPerClip) {
+
+        /** Clips per second per core of this run's decode stage. */
+        public double clipsPerSecondPerCore() {
+            return decodeSeconds > 0 ? newClips / decodeSeconds / cores : 0;
+        }
 
         /** The closing line printed at the end of the job. */
         public String line() {
             return String.format(java.util.Locale.ROOT,
-                    "prep done: %d new videos; dataset: videos_seen=%d = videos_with_clips=%d + videos_quarantined=%d,"
-                            + " clips=%d, bytes_per_clip=%.0f",
-                    newVideos, videosSeen, videosWithClips, videosQuarantined, clips, bytesPerClip);
+                    "prep done: dataset videos_seen=%d = videos_with_clips=%d + videos_quarantined=%d, clips=%d,"
+                            + " bytes_per_clip=%.0f; this run: %d new videos, %d clips in %.1f s on %d cores"
+                            + " (%.2f clips/s per core)",
+                    videosSeen, videosWithClips, videosQuarantined, clips, bytesPerClip, newVideos, newClips,
+                    decodeSeconds, cores, clipsPerSecondPerCore());
         }
     }
 
@@ -165,17 +175,21 @@ public final class PrepJob {
                 rejected.size());
 
         String attempt = null;
+        Stage stage = new Stage(0, 0);
         if (!todo.isEmpty() || !rejected.isEmpty()) {
             attempt = Instant.now(clock).toString().replaceAll("[-:.]", "") + "-"
                     + UUID.randomUUID().toString().substring(0, 8);
-            runAttempt(fs, out, attempt, todo, rejected);
+            stage = runAttempt(fs, out, attempt, todo, rejected);
         }
-        Summary summary = writeDatasetJson(fs, out, previous, attempt, todo.size() + rejected.size());
+        Summary summary = writeDatasetJson(fs, out, previous, attempt, todo.size() + rejected.size(), stage);
         System.out.println(summary.line());
         return summary;
     }
 
-    private void runAttempt(FileSystem fs, Path out, String attempt, List<InputFile> todo,
+    /** Clips written by a run's decode stage and its wall time. */
+    private record Stage(long clips, double seconds) {}
+
+    private Stage runAttempt(FileSystem fs, Path out, String attempt, List<InputFile> todo,
             List<QuarantineRecord> rejected) throws IOException {
         Path staging = new Path(new Path(out, STAGING_DIR), attempt);
         Path clipsStaging = new Path(staging, "clips");
@@ -188,6 +202,7 @@ public final class PrepJob {
         Broadcast<SerializableConfiguration> hadoopConf =
                 jsc.broadcast(new SerializableConfiguration(jsc.hadoopConfiguration()));
 
+        double seconds;
         int partitions = Math.max(jsc.defaultParallelism(),
                 (int) Math.min(Integer.MAX_VALUE, (todo.size() + config.videosPerTask() - 1L) / config.videosPerTask()));
         partitions = Math.min(partitions, Math.max(1, todo.size()));
@@ -196,6 +211,7 @@ public final class PrepJob {
         try (PrepProgress progress = new PrepProgress(todo.size(), videosDone, clips, quarantined,
                 config.progressInterval().toSeconds(), clock, LOG::info)) {
             spark.sparkContext().addSparkListener(progress);
+            long startMs = clock.millis();
             try {
                 spark.createDataFrame(rows, CLIP_TYPE).write()
                         .option("compression", "zstd")
@@ -204,15 +220,21 @@ public final class PrepJob {
             } finally {
                 spark.sparkContext().removeSparkListener(progress);
             }
+            seconds = (clock.millis() - startMs) / 1000.0;
             LOG.info(progress.line());
         }
 
         // A retried task may have added its quarantine rows twice; sources are unique.
         Map<String, QuarantineRecord> bySource = new TreeMap<>();
         Stream.concat(rejected.stream(), quarantine.value().stream()).forEach(q -> bySource.putIfAbsent(q.source(), q));
-        Dataset<Row> staged = spark.read().parquet(clipsStaging.toString());
-        Set<String> withClips = new HashSet<>(staged.select(ClipSchema.SOURCE).distinct().as(
-                org.apache.spark.sql.Encoders.STRING()).collectAsList());
+        Set<String> withClips = new HashSet<>();
+        long stagedClips = 0;
+        if (fs.globStatus(new Path(clipsStaging, "*.parquet")).length > 0) {
+            Dataset<Row> staged = spark.read().parquet(clipsStaging.toString());
+            stagedClips = staged.count();
+            withClips.addAll(staged.select(ClipSchema.SOURCE).distinct()
+                    .as(org.apache.spark.sql.Encoders.STRING()).collectAsList());
+        }
         bySource.keySet().removeAll(withClips);
         long seen = todo.size() + rejected.size();
         if (withClips.size() + bySource.size() != seen) {
@@ -239,6 +261,7 @@ public final class PrepJob {
             rename(fs, clipsStaging, new Path(out, BATCH_PREFIX + attempt));
         }
         fs.delete(staging.getParent(), true); // one run at a time per output: all of _staging is ours
+        return new Stage(stagedClips, seconds);
     }
 
     private static void rename(FileSystem fs, Path from, Path to) throws IOException {
@@ -302,8 +325,8 @@ public final class PrepJob {
         }
     }
 
-    private Summary writeDatasetJson(FileSystem fs, Path out, JsonObject previous, String attempt, long newVideos)
-            throws IOException {
+    private Summary writeDatasetJson(FileSystem fs, Path out, JsonObject previous, String attempt, long newVideos,
+            Stage stage) throws IOException {
         List<Path> clipBatches = batches(fs, out);
         List<Path> qBatches = batches(fs, new Path(out, ClipSchema.QUARANTINE_DIR));
         long clips = 0;
@@ -368,7 +391,8 @@ public final class PrepJob {
         }
         fs.delete(target, false);
         rename(fs, tmp, target);
-        return new Summary(attempt, newVideos, withClips + quarantined, withClips, quarantined, clips, bytesPerClip);
+        return new Summary(attempt, newVideos, stage.clips(), stage.seconds(), spark.sparkContext().defaultParallelism(),
+                withClips + quarantined, withClips, quarantined, clips, bytesPerClip);
     }
 
     /** Decodes one partition of videos into clip rows, lazily, one video at a time. */

@@ -185,6 +185,8 @@ class PrepJobTest {
         assertEquals(1, first.clips());
         String createdAt = datasetJson(out).get("created_at").getAsString();
 
+        assertEquals(1, first.newClips());
+        assertTrue(first.clipsPerSecondPerCore() > 0);
         PrepJob.Summary again = run(in, out);
         assertNull(again.attempt());
         assertEquals(0, again.newVideos());
@@ -244,6 +246,21 @@ class PrepJobTest {
         assertEquals(quarantine(clean), quarantine(resumed));
         assertEquals(datasetJson(clean).get("counts"), datasetJson(resumed).get("counts"));
         assertFalse(Files.exists(resumed.resolve("_staging")));
+    }
+
+    @Test
+    void aRunWhereEveryVideoIsBrokenCommitsOnlyTheQuarantine() throws Exception {
+        Path in = Files.createDirectories(dir.resolve("in-broken"));
+        Files.copy(input.resolve("broken/short.mp4"), in.resolve("short.mp4"));
+        Path out = dir.resolve("out-broken");
+        PrepJob.Summary s = run(in, out);
+        assertEquals(1, s.videosQuarantined());
+        assertEquals(0, s.clips());
+        assertEquals(Map.of("short.mp4", "too_short"), quarantine(out));
+        try (Stream<Path> top = Files.list(out)) {
+            assertEquals(List.of("_dataset.json", "_quarantine"),
+                    top.map(p -> p.getFileName().toString()).filter(n -> !n.startsWith(".")).sorted().toList());
+        }
     }
 
     @Test
