@@ -19,6 +19,8 @@ import picocli.CommandLine.Command;
             io.hicmae.driver.model.GoldenCommand.class,
             io.hicmae.driver.bench.BenchCommand.class,
             ZooCommand.class,
+            io.hicmae.driver.prep.PrepCommand.class,
+            io.hicmae.driver.prep.SynthCommand.class,
         })
 public final class HicmaeCli implements Runnable {
 

@@ -1,0 +1,454 @@
+package io.hicmae.prep;
+
+import static io.hicmae.prep.ClipSchema.AUDIO_SAMPLE_RATE;
+import static io.hicmae.prep.ClipSchema.COLOR_CHANNELS;
+import static io.hicmae.prep.ClipSchema.CROP_LEFT;
+import static io.hicmae.prep.ClipSchema.CROP_SIZE;
+import static io.hicmae.prep.ClipSchema.CROP_TOP;
+import static io.hicmae.prep.ClipSchema.FRAMES_PER_CLIP;
+import static io.hicmae.prep.ClipSchema.SAMPLES_PER_CLIP;
+import static io.hicmae.prep.ClipSchema.SCALED_SIZE;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ShortBuffer;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.function.Consumer;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+import org.bytedeco.ffmpeg.avformat.AVFormatContext;
+import org.bytedeco.ffmpeg.avformat.AVStream;
+import org.bytedeco.ffmpeg.global.avutil;
+import org.bytedeco.javacv.FFmpegFrameGrabber;
+import org.bytedeco.javacv.Frame;
+import org.bytedeco.javacv.FrameGrabber;
+
+/**
+ * Decodes one local video into clips in a single forward pass (no seeking), holding only the frames sampled for
+ * windows still open and the audio they need, never the whole video.
+ *
+ * <p>Per frame: FFmpeg scales to {@link ClipSchema#SCALED_SIZE} square RGB24 (swscale, bilinear), the display
+ * rotation (display matrix, else the {@code rotate} tag) is applied, and the fixed region rows [0, 160) x columns
+ * [32, 192) is kept. Which frames: see {@link ClipSampler}. Audio is resampled by FFmpeg to 16 kHz mono s16 and laid
+ * out contiguously from the first audio frame's timestamp; a window's audio starts at the window's start, measured
+ * from the first video frame.
+ *
+ * <p>Failures never throw: they come back as a {@link DecodeOutcome} with a {@link QuarantineReason}. Only a
+ * machine problem (FFmpeg natives missing) throws. The deadline is checked against the injected clock after every
+ * decoded frame, so a file that decodes too slowly ends as {@link QuarantineReason#TIMEOUT}. Input files are local
+ * regular files, so FFmpeg never blocks on I/O without bound. Decoding uses one FFmpeg thread: parallelism comes
+ * from running one decoder per core.
+ */
+public final class VideoClipDecoder {
+
+    private static final Logger LOG = LogManager.getLogger(VideoClipDecoder.class);
+
+    /** Frames larger than this on either side are refused before decoding (hostile-file guard). */
+    static final int MAX_FRAME_SIDE = 8192;
+    /** Open windows allowed while their audio has not arrived; past this the file is too badly interleaved. */
+    static final int MAX_PENDING_WINDOWS = 32;
+    /** Audio samples a window may lack at its ends (encoder priming and resampler delay) and get zeros for. */
+    static final int AUDIO_EDGE_TOLERANCE = 1024;
+    /** Audio buffered ahead of the video at most; later samples are ignored until the video catches up. */
+    private static final int MAX_AUDIO_BUFFER = (MAX_PENDING_WINDOWS + 2) * SAMPLES_PER_CLIP;
+
+    private static final int CROP_FRAME_BYTES = CROP_SIZE * CROP_SIZE * COLOR_CHANNELS;
+
+    private final ClipSampler sampler;
+    private final Duration deadline;
+    private final Clock clock;
+
+    /**
+     * @param sampler which windows and instants to take
+     * @param deadline the longest one video may take to decode
+     * @param clock the clock the deadline is measured on
+     */
+    public VideoClipDecoder(ClipSampler sampler, Duration deadline, Clock clock) {
+        if (deadline.isNegative() || deadline.isZero()) {
+            throw new IllegalArgumentException(
+                    "Invalid value " + deadline + " for configuration decode-timeout: must be positive");
+        }
+        this.sampler = sampler;
+        this.deadline = deadline;
+        this.clock = clock;
+    }
+
+    /**
+     * Decodes {@code file} and hands each complete clip to {@code sink} in window order.
+     *
+     * @param file a local file
+     * @param source the file's path relative to the input root; names the clips and the quarantine row
+     * @param sink receives the clips; on a quarantined outcome it must drop what it received
+     * @return the number of clips, or why the file is quarantined
+     */
+    public DecodeOutcome decode(Path file, String source, Consumer<ClipRecord> sink) {
+        long deadlineAt = clock.millis() + deadline.toMillis();
+        try {
+            if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
+                return DecodeOutcome.quarantined(
+                        source, 0, QuarantineReason.NOT_A_FILE, "not a regular file: " + file);
+            }
+            if (Files.size(file) == 0) {
+                return DecodeOutcome.quarantined(source, 0, QuarantineReason.UNREADABLE, "empty file: " + file);
+            }
+        } catch (IOException e) {
+            return DecodeOutcome.quarantined(source, 0, QuarantineReason.UNREADABLE, file + ": " + e);
+        }
+        FfmpegNatives.ensureLoaded();
+        // "file:" keeps FFmpeg from reading a protocol out of names such as "a:b.mp4".
+        FFmpegFrameGrabber grabber = new FFmpegFrameGrabber("file:" + file.toAbsolutePath());
+        grabber.setImageWidth(SCALED_SIZE);
+        grabber.setImageHeight(SCALED_SIZE);
+        grabber.setPixelFormat(avutil.AV_PIX_FMT_RGB24);
+        grabber.setSampleRate(AUDIO_SAMPLE_RATE);
+        grabber.setAudioChannels(1);
+        grabber.setSampleFormat(avutil.AV_SAMPLE_FMT_S16);
+        grabber.setVideoOption("threads", "1");
+        grabber.setAudioOption("threads", "1");
+        Decoding run = new Decoding(source, sink, deadlineAt);
+        try {
+            grabber.start();
+        } catch (FrameGrabber.Exception | RuntimeException e) {
+            release(grabber, file);
+            String msg = String.valueOf(e.getMessage());
+            QuarantineReason reason = msg.contains("avformat_open_input") || msg.contains("avformat_find_stream_info")
+                    ? QuarantineReason.UNREADABLE
+                    : QuarantineReason.DECODE_ERROR;
+            return DecodeOutcome.quarantined(source, 0, reason, "FFmpeg cannot open " + file + ": " + msg);
+        }
+        try {
+            return run.run(grabber);
+        } catch (DecodeFailure e) {
+            return DecodeOutcome.quarantined(source, run.emitted, e.reason, file + ": " + e.getMessage());
+        } catch (FrameGrabber.Exception | RuntimeException e) {
+            return DecodeOutcome.quarantined(
+                    source, run.emitted, QuarantineReason.DECODE_ERROR, file + ": " + e.getMessage());
+        } finally {
+            release(grabber, file);
+        }
+    }
+
+    private static void release(FFmpegFrameGrabber grabber, Path file) {
+        try {
+            grabber.close();
+        } catch (Exception e) {
+            LOG.warn("Closing FFmpeg on {} failed: {}", file, e.toString());
+        }
+    }
+
+    /** The rotation, counter-clockwise in degrees (0, 90, 180 or 270), that turns decoded frames upright. */
+    static int displayRotation(FFmpegFrameGrabber grabber) {
+        double ccw = grabber.getDisplayRotation();
+        if (ccw == 0 || Double.isNaN(ccw)) {
+            String tag = grabber.getVideoMetadata("rotate"); // clockwise, by convention of the tag
+            ccw = tag == null ? 0 : -Double.parseDouble(tag.trim());
+        }
+        long quarter = Math.round(ccw / 90);
+        return (int) Math.floorMod(quarter * 90, 360);
+    }
+
+    /** A failure with its quarantine reason. */
+    private static final class DecodeFailure extends Exception {
+        final QuarantineReason reason;
+
+        DecodeFailure(QuarantineReason reason, String message) {
+            super(message, null, false, false);
+            this.reason = reason;
+        }
+    }
+
+    /** One window being filled. */
+    private static final class OpenWindow {
+        final int index;
+        final byte[] frames = new byte[ClipSchema.FRAME_BYTES];
+        int assigned;
+        boolean covered;
+
+        OpenWindow(int index) {
+            this.index = index;
+        }
+    }
+
+    /** The state of one decode. Times are microseconds on the grabber's timeline unless named relative. */
+    private final class Decoding {
+        final String source;
+        final Consumer<ClipRecord> sink;
+        final long deadlineAt;
+        final ArrayDeque<OpenWindow> open = new ArrayDeque<>();
+        int rotation;
+        double fps;
+        int emitted;
+        int nextWindow;
+        int windowsWithoutAudio;
+
+        long originUs = Long.MIN_VALUE; // timestamp of the first video frame; relative times count from it
+        long lastRelUs = Long.MIN_VALUE;
+        byte[] last = new byte[CROP_FRAME_BYTES]; // the latest frame, cropped
+
+        // Audio on an absolute sample axis: sample i of the buffer is at audioBase + i.
+        short[] audio = new short[SAMPLES_PER_CLIP];
+        long audioBase = Long.MIN_VALUE;
+        int audioLen;
+
+        Decoding(String source, Consumer<ClipRecord> sink, long deadlineAt) {
+            this.source = source;
+            this.sink = sink;
+            this.deadlineAt = deadlineAt;
+        }
+
+        DecodeOutcome run(FFmpegFrameGrabber grabber) throws FrameGrabber.Exception, DecodeFailure {
+            if (!grabber.hasVideo()) {
+                throw new DecodeFailure(QuarantineReason.NO_VIDEO, "no video stream");
+            }
+            if (!grabber.hasAudio()) {
+                throw new DecodeFailure(QuarantineReason.NO_AUDIO, "no audio stream");
+            }
+            checkFrameSize(grabber.getFormatContext());
+            rotation = displayRotation(grabber);
+            fps = grabber.getFrameRate();
+            Frame frame;
+            while ((frame = grabber.grabFrame(true, true, true, false, false)) != null) {
+                if (clock.millis() > deadlineAt) {
+                    throw new DecodeFailure(
+                            QuarantineReason.TIMEOUT,
+                            String.format(
+                                    Locale.ROOT,
+                                    "decoding took longer than the deadline of %s; stopped at %.2f s of video",
+                                    deadline,
+                                    Math.max(0, lastRelUs) / 1e6));
+                }
+                if (frame.image != null) {
+                    onVideo(frame);
+                } else if (frame.samples != null) {
+                    onAudio(frame);
+                }
+                emitReady(false);
+            }
+            finish();
+            if (emitted == 0) {
+                throw new DecodeFailure(QuarantineReason.TOO_SHORT, describeLength());
+            }
+            return DecodeOutcome.ok(source, emitted);
+        }
+
+        private void checkFrameSize(AVFormatContext format) throws DecodeFailure {
+            for (int i = 0; i < format.nb_streams(); i++) {
+                AVStream stream = format.streams(i);
+                int w = stream.codecpar().width();
+                int h = stream.codecpar().height();
+                if (stream.codecpar().codec_type() == avutil.AVMEDIA_TYPE_VIDEO
+                        && (w > MAX_FRAME_SIDE || h > MAX_FRAME_SIDE)) {
+                    throw new DecodeFailure(
+                            QuarantineReason.DECODE_ERROR,
+                            "frame size " + w + "x" + h + " exceeds " + MAX_FRAME_SIDE + " on a side");
+                }
+            }
+        }
+
+        private String describeLength() {
+            String video = originUs == Long.MIN_VALUE
+                    ? "no decodable video frame"
+                    : String.format(Locale.ROOT, "video %.2f s", (lastRelUs + 1e6 / Math.max(fps, 1)) / 1e6);
+            String audioPart = audioBase == Long.MIN_VALUE
+                    ? "no decodable audio"
+                    : String.format(Locale.ROOT, "audio to %.2f s", (audioBase + audioLen) / (double) AUDIO_SAMPLE_RATE);
+            return String.format(
+                    Locale.ROOT,
+                    "%s, %s; one window needs %.2f s of both%s",
+                    video,
+                    audioPart,
+                    ClipSchema.WINDOW_FRAMES / (double) ClipSchema.REFERENCE_FPS,
+                    windowsWithoutAudio > 0 ? " (" + windowsWithoutAudio + " windows lacked audio)" : "");
+        }
+
+        private void onVideo(Frame frame) throws DecodeFailure {
+            if (frame.imageWidth != SCALED_SIZE || frame.imageHeight != SCALED_SIZE
+                    || frame.imageChannels != COLOR_CHANNELS) {
+                throw new DecodeFailure(
+                        QuarantineReason.DECODE_ERROR,
+                        "FFmpeg returned a " + frame.imageWidth + "x" + frame.imageHeight + "x"
+                                + frame.imageChannels + " frame; expected " + SCALED_SIZE + "x" + SCALED_SIZE + "x3");
+            }
+            if (originUs == Long.MIN_VALUE) {
+                originUs = frame.timestamp;
+            } else if (frame.timestamp - originUs <= lastRelUs) {
+                return; // a repeated or backwards timestamp: the earlier frame stays on screen
+            }
+            long rel = frame.timestamp - originUs;
+            // Windows whose first instant this frame has passed are open from now on.
+            while (sampler.windowStartMicros(nextWindow) + ClipSampler.TOLERANCE_US < rel) {
+                open.add(new OpenWindow(nextWindow++));
+                if (open.size() > MAX_PENDING_WINDOWS) {
+                    throw new DecodeFailure(
+                            QuarantineReason.DECODE_ERROR,
+                            "more than " + MAX_PENDING_WINDOWS + " windows wait for audio; streams too badly interleaved");
+                }
+            }
+            // Instants this frame has passed showed the previous frame.
+            for (OpenWindow w : open) {
+                assignUpTo(w, rel);
+                if (rel + ClipSampler.TOLERANCE_US >= sampler.lastFrameMicros(w.index)) {
+                    w.covered = true;
+                }
+            }
+            crop((ByteBuffer) frame.image[0], frame.imageStride, last);
+            lastRelUs = rel;
+        }
+
+        /** Gives the last frame to every instant of {@code w} before {@code rel} (exclusive, with tolerance). */
+        private void assignUpTo(OpenWindow w, long rel) {
+            while (w.assigned < FRAMES_PER_CLIP
+                    && sampler.sampleMicros(w.index, w.assigned) + ClipSampler.TOLERANCE_US < rel) {
+                System.arraycopy(last, 0, w.frames, w.assigned * CROP_FRAME_BYTES, CROP_FRAME_BYTES);
+                w.assigned++;
+            }
+        }
+
+        /** Copies the upright fixed region of a 224x224 RGB24 frame into {@code dst} as (H, W, C). */
+        private void crop(ByteBuffer src, int stride, byte[] dst) {
+            int rowBytes = CROP_SIZE * COLOR_CHANNELS;
+            if (rotation == 0) {
+                for (int y = 0; y < CROP_SIZE; y++) {
+                    src.get((CROP_TOP + y) * stride + CROP_LEFT * COLOR_CHANNELS, dst, y * rowBytes, rowBytes);
+                }
+                return;
+            }
+            int max = SCALED_SIZE - 1;
+            int o = 0;
+            for (int y = CROP_TOP; y < CROP_TOP + CROP_SIZE; y++) {
+                for (int x = CROP_LEFT; x < CROP_LEFT + CROP_SIZE; x++) {
+                    int sy;
+                    int sx;
+                    switch (rotation) {
+                        case 90 -> { // counter-clockwise: the stored right edge becomes the top
+                            sy = x;
+                            sx = max - y;
+                        }
+                        case 180 -> {
+                            sy = max - y;
+                            sx = max - x;
+                        }
+                        default -> { // 270 counter-clockwise = 90 clockwise
+                            sy = max - x;
+                            sx = y;
+                        }
+                    }
+                    int s = sy * stride + sx * COLOR_CHANNELS;
+                    dst[o++] = src.get(s);
+                    dst[o++] = src.get(s + 1);
+                    dst[o++] = src.get(s + 2);
+                }
+            }
+        }
+
+        private void onAudio(Frame frame) throws DecodeFailure {
+            if (frame.sampleRate != AUDIO_SAMPLE_RATE || frame.audioChannels != 1
+                    || !(frame.samples[0] instanceof ShortBuffer)) {
+                throw new DecodeFailure(
+                        QuarantineReason.DECODE_ERROR,
+                        "FFmpeg returned audio at " + frame.sampleRate + " Hz with " + frame.audioChannels
+                                + " channels; expected 16000 Hz mono s16");
+            }
+            ShortBuffer samples = (ShortBuffer) frame.samples[0];
+            int n = samples.remaining();
+            if (audioBase == Long.MIN_VALUE) {
+                audioBase = Math.floorDiv(frame.timestamp * AUDIO_SAMPLE_RATE, 1_000_000L);
+            }
+            trimAudio();
+            if (audioLen + n > MAX_AUDIO_BUFFER) {
+                return; // far ahead of the video; windows that would need it end without audio
+            }
+            if (audioLen + n > audio.length) {
+                audio = Arrays.copyOf(audio, Math.max(audio.length * 2, audioLen + n));
+            }
+            samples.get(samples.position(), audio, audioLen, n);
+            audioLen += n;
+        }
+
+        /** Drops audio before the earliest window still to come. */
+        private void trimAudio() {
+            if (originUs == Long.MIN_VALUE || audioLen == 0) {
+                return;
+            }
+            int first = open.isEmpty() ? nextWindow : open.peekFirst().index;
+            long keepFrom = originSample() + sampler.audioStartSample(first) - AUDIO_EDGE_TOLERANCE;
+            int drop = (int) Math.min(audioLen, Math.max(0, keepFrom - audioBase));
+            if (drop > 0) {
+                System.arraycopy(audio, drop, audio, 0, audioLen - drop);
+                audioLen -= drop;
+                audioBase += drop;
+            }
+        }
+
+        private long originSample() {
+            return Math.floorDiv(originUs * AUDIO_SAMPLE_RATE, 1_000_000L);
+        }
+
+        /** At end of stream: the last frame stays on screen for the remaining instants of covered windows. */
+        private void finish() throws DecodeFailure {
+            if (originUs == Long.MIN_VALUE) {
+                throw new DecodeFailure(QuarantineReason.DECODE_ERROR, "the video stream has no decodable frame");
+            }
+            for (OpenWindow w : open) {
+                if (w.covered) {
+                    assignUpTo(w, Long.MAX_VALUE - ClipSampler.TOLERANCE_US);
+                }
+            }
+            emitReady(true);
+        }
+
+        /** Emits open windows, in order, whose frames and audio are complete; at the end drops the rest. */
+        private void emitReady(boolean atEnd) {
+            while (!open.isEmpty()) {
+                OpenWindow w = open.peekFirst();
+                boolean framesDone = w.covered && w.assigned == FRAMES_PER_CLIP;
+                if (audioBase == Long.MIN_VALUE) {
+                    if (!atEnd) {
+                        return; // no audio yet
+                    }
+                    windowsWithoutAudio += framesDone ? 1 : 0;
+                    open.pollFirst();
+                    continue;
+                }
+                long start = originSample() + sampler.audioStartSample(w.index);
+                long head = Math.max(0, audioBase - start);
+                long tail = Math.max(0, start + SAMPLES_PER_CLIP - (audioBase + audioLen));
+                if (head > AUDIO_EDGE_TOLERANCE || (atEnd && head + tail > AUDIO_EDGE_TOLERANCE)) {
+                    windowsWithoutAudio += framesDone ? 1 : 0;
+                    open.pollFirst();
+                } else if (framesDone && (tail == 0 || atEnd)) {
+                    open.pollFirst();
+                    sink.accept(toRecord(w, start));
+                    emitted++;
+                } else if (atEnd) {
+                    open.pollFirst();
+                } else {
+                    return;
+                }
+            }
+        }
+
+        private ClipRecord toRecord(OpenWindow w, long startSample) {
+            ByteBuffer pcm = ByteBuffer.allocate(ClipSchema.PCM_BYTES).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            for (int i = 0; i < SAMPLES_PER_CLIP; i++) {
+                long at = startSample + i - audioBase;
+                pcm.putShort(at >= 0 && at < audioLen ? audio[(int) at] : 0);
+            }
+            return new ClipRecord(
+                    ClipRecord.clipId(source, w.index),
+                    source,
+                    w.index,
+                    sampler.windowStartMicros(w.index) / 1e6,
+                    fps,
+                    w.frames,
+                    pcm.array());
+        }
+    }
+}

@@ -1,0 +1,297 @@
+package io.hicmae.driver.prep;
+
+import io.hicmae.prep.QuarantineReason;
+import io.hicmae.prep.QuarantineRecord;
+import java.io.BufferedReader;
+import java.io.FileNotFoundException;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.Serializable;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.LocatedFileStatus;
+import org.apache.hadoop.fs.Path;
+import org.apache.hadoop.fs.RemoteIterator;
+
+/**
+ * Lists a job's videos on the driver. Input is a directory tree, a glob, or a {@code .txt}/{@code .list} file of
+ * paths. Only files with a video extension are inputs; names starting with '.' or '_' are skipped. A symlink is
+ * followed only while its target stays inside the input root; otherwise, like any file that is not a regular file,
+ * it goes straight to the quarantine as {@code not_a_file}.
+ */
+final class InputListing {
+
+    /**
+     * One video to decode.
+     *
+     * @param path a local absolute path when {@code local}, else a Hadoop URI
+     * @param source the path relative to the input root, '/'-separated
+     * @param local whether the file is on the local file system
+     */
+    record InputFile(String path, String source, boolean local) implements Serializable {}
+
+    /**
+     * What the listing found.
+     *
+     * @param root the input root sources are relative to
+     * @param files videos to decode, sorted by source
+     * @param rejected inputs quarantined without decoding
+     */
+    record Result(String root, List<InputFile> files, List<QuarantineRecord> rejected) {
+        int seen() {
+            return files.size() + rejected.size();
+        }
+    }
+
+    private final Configuration conf;
+    private final List<String> extensions;
+    private final Map<String, InputFile> files = new LinkedHashMap<>();
+    private final Map<String, QuarantineRecord> rejected = new LinkedHashMap<>();
+
+    private InputListing(Configuration conf, List<String> extensions) {
+        this.conf = conf;
+        this.extensions = extensions;
+    }
+
+    /** Lists {@code input}; fails naming it when it does not exist or cannot be listed. */
+    static Result list(String input, Configuration conf, List<String> extensions) throws IOException {
+        return new InputListing(conf, extensions).run(input);
+    }
+
+    private Result run(String input) throws IOException {
+        Path path = new Path(input);
+        FileSystem fs = path.getFileSystem(conf);
+        Path root;
+        if (isGlob(input)) {
+            root = path;
+            while (root != null && isGlob(root.toString())) {
+                root = root.getParent();
+            }
+            if (root == null) {
+                throw PrepConfig.invalid(PrepConfig.INPUT, input, "a glob needs a directory before its first wildcard");
+            }
+            root = fs.makeQualified(root);
+            FileStatus[] matches = fs.globStatus(path);
+            for (FileStatus m : matches == null ? new FileStatus[0] : matches) {
+                if (m.isDirectory()) {
+                    listTree(fs, root, m.getPath());
+                } else {
+                    addCandidate(fs, root, m);
+                }
+            }
+        } else {
+            FileStatus status;
+            try {
+                status = fs.getFileStatus(path);
+            } catch (FileNotFoundException e) {
+                throw PrepConfig.invalid(PrepConfig.INPUT, input, "no such file or directory");
+            }
+            Path qualified = status.getPath();
+            if (status.isDirectory()) {
+                root = qualified;
+                listTree(fs, root, root);
+            } else if (isListFile(qualified.getName())) {
+                root = qualified.getParent();
+                readList(fs, root, qualified);
+            } else {
+                root = qualified.getParent();
+                addCandidate(fs, root, status);
+            }
+        }
+        List<InputFile> sorted = new ArrayList<>(files.values());
+        sorted.sort(Comparator.comparing(InputFile::source));
+        List<QuarantineRecord> bad = new ArrayList<>(rejected.values());
+        bad.sort(Comparator.comparing(QuarantineRecord::source));
+        return new Result(root.toString(), sorted, bad);
+    }
+
+    private static boolean isGlob(String s) {
+        return s.chars().anyMatch(c -> c == '*' || c == '?' || c == '[' || c == '{');
+    }
+
+    private static boolean isListFile(String name) {
+        String lower = name.toLowerCase(Locale.ROOT);
+        return lower.endsWith(".txt") || lower.endsWith(".list");
+    }
+
+    private boolean isVideoName(String name) {
+        int dot = name.lastIndexOf('.');
+        return dot > 0 && extensions.contains(name.substring(dot + 1).toLowerCase(Locale.ROOT));
+    }
+
+    private static boolean isHidden(String name) {
+        return name.startsWith(".") || name.startsWith("_");
+    }
+
+    private static boolean isLocal(FileSystem fs) {
+        return "file".equals(fs.getUri().getScheme());
+    }
+
+    private static String relative(Path root, Path file) {
+        String r = root.toUri().getPath();
+        String f = file.toUri().getPath();
+        String prefix = r.endsWith("/") ? r : r + "/";
+        return f.startsWith(prefix) ? f.substring(prefix.length()) : file.toUri().toString();
+    }
+
+    private void accept(InputFile f) {
+        if (!rejected.containsKey(f.source())) {
+            files.putIfAbsent(f.source(), f);
+        }
+    }
+
+    private void reject(String source, QuarantineReason reason, String detail) {
+        if (!files.containsKey(source)) {
+            rejected.putIfAbsent(source, new QuarantineRecord(source, reason, detail));
+        }
+    }
+
+    private void listTree(FileSystem fs, Path root, Path dir) throws IOException {
+        if (isLocal(fs)) {
+            listLocalTree(java.nio.file.Path.of(root.toUri().getPath()), java.nio.file.Path.of(dir.toUri().getPath()));
+            return;
+        }
+        RemoteIterator<LocatedFileStatus> it = fs.listFiles(dir, true);
+        while (it.hasNext()) {
+            LocatedFileStatus s = it.next();
+            String rel = relative(dir, s.getPath());
+            if (List.of(rel.split("/")).stream().noneMatch(InputListing::isHidden)) {
+                addCandidate(fs, root, s);
+            }
+        }
+    }
+
+    private void addCandidate(FileSystem fs, Path root, FileStatus s) throws IOException {
+        if (!isVideoName(s.getPath().getName())) {
+            return;
+        }
+        if (isLocal(fs)) {
+            java.nio.file.Path local = java.nio.file.Path.of(s.getPath().toUri().getPath());
+            java.nio.file.Path localRoot = java.nio.file.Path.of(root.toUri().getPath());
+            addLocal(localRoot, local, Files.readAttributes(local, BasicFileAttributes.class,
+                    java.nio.file.LinkOption.NOFOLLOW_LINKS));
+            return;
+        }
+        String source = relative(root, s.getPath());
+        if (s.isSymlink()) {
+            Path target = s.getSymlink();
+            if (!relative(root, target).equals(target.toUri().toString())) {
+                accept(new InputFile(fs.makeQualified(target).toUri().toString(), source, false));
+            } else {
+                reject(source, QuarantineReason.NOT_A_FILE, "symlink " + s.getPath() + " leads outside the input root");
+            }
+        } else if (s.isFile()) {
+            accept(new InputFile(s.getPath().toUri().toString(), source, false));
+        } else {
+            reject(source, QuarantineReason.NOT_A_FILE, "not a regular file: " + s.getPath());
+        }
+    }
+
+    private void listLocalTree(java.nio.file.Path root, java.nio.file.Path dir) throws IOException {
+        Files.walkFileTree(dir, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult preVisitDirectory(java.nio.file.Path d, BasicFileAttributes attrs) {
+                return !d.equals(dir) && isHidden(d.getFileName().toString())
+                        ? FileVisitResult.SKIP_SUBTREE
+                        : FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult visitFile(java.nio.file.Path file, BasicFileAttributes attrs) {
+                String name = file.getFileName().toString();
+                if (!isHidden(name) && isVideoName(name)) {
+                    addLocal(root, file, attrs);
+                }
+                return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult visitFileFailed(java.nio.file.Path file, IOException e) throws IOException {
+                if (Files.isDirectory(file, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    throw new IOException("Cannot list input directory " + file + ": " + e.getMessage(), e);
+                }
+                if (isVideoName(file.getFileName().toString())) {
+                    reject(root.relativize(file).toString(), QuarantineReason.UNREADABLE, file + ": " + e);
+                }
+                return FileVisitResult.CONTINUE;
+            }
+        });
+    }
+
+    private void addLocal(java.nio.file.Path root, java.nio.file.Path file, BasicFileAttributes attrs) {
+        String source = root.relativize(file).toString();
+        if (attrs.isSymbolicLink()) {
+            java.nio.file.Path target;
+            try {
+                target = file.toRealPath();
+            } catch (IOException e) {
+                reject(source, QuarantineReason.NOT_A_FILE, "dangling symlink " + file);
+                return;
+            }
+            java.nio.file.Path realRoot;
+            try {
+                realRoot = root.toRealPath();
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException("Cannot resolve input root " + root, e);
+            }
+            if (!target.startsWith(realRoot)) {
+                reject(source, QuarantineReason.NOT_A_FILE,
+                        "symlink " + file + " leads outside the input root to " + target + "; not followed");
+            } else if (!Files.isRegularFile(target)) {
+                reject(source, QuarantineReason.NOT_A_FILE, "symlink " + file + " leads to " + target
+                        + ", not a regular file");
+            } else {
+                accept(new InputFile(target.toString(), source, true));
+            }
+        } else if (attrs.isRegularFile()) {
+            accept(new InputFile(file.toAbsolutePath().toString(), source, true));
+        } else {
+            reject(source, QuarantineReason.NOT_A_FILE, "not a regular file: " + file);
+        }
+    }
+
+    private void readList(FileSystem fs, Path root, Path listFile) throws IOException {
+        try (BufferedReader r = new BufferedReader(
+                new InputStreamReader(fs.open(listFile), StandardCharsets.UTF_8))) {
+            String line;
+            while ((line = r.readLine()) != null) {
+                String entry = line.strip();
+                if (entry.isEmpty() || entry.startsWith("#")) {
+                    continue;
+                }
+                URI uri = URI.create(new Path(entry).toUri().toString());
+                Path p = uri.isAbsolute() || entry.startsWith("/") ? new Path(uri) : new Path(root, new Path(uri));
+                FileSystem entryFs = p.getFileSystem(conf);
+                Path q = entryFs.makeQualified(p);
+                FileStatus s;
+                try {
+                    s = entryFs.getFileStatus(q);
+                } catch (FileNotFoundException e) {
+                    reject(relative(root, q), QuarantineReason.UNREADABLE, "listed in " + listFile + " but missing: " + q);
+                    continue;
+                }
+                if (s.isDirectory()) {
+                    reject(relative(root, q), QuarantineReason.NOT_A_FILE, "listed in " + listFile + " but a directory: " + q);
+                } else if (isLocal(entryFs)) {
+                    java.nio.file.Path local = java.nio.file.Path.of(q.toUri().getPath());
+                    accept(new InputFile(local.toString(), relative(root, q), true));
+                } else {
+                    accept(new InputFile(q.toUri().toString(), relative(root, q), false));
+                }
+            }
+        }
+    }
+}
