@@ -1,8 +1,6 @@
 package io.hicmae.runtime.data;
 
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
 import io.hicmae.runtime.audio.KaldiFbank;
 import io.hicmae.runtime.config.HicmaeConfig;
 import io.hicmae.runtime.mask.RandomMaskGenerator;
@@ -12,10 +10,12 @@ import io.hicmae.runtime.model.PretrainBatch;
 
 import java.util.List;
 import java.util.random.RandomGenerator;
+import java.util.stream.IntStream;
 
 /**
  * Turns stored clips into a pre-training batch: normalised frames, the fbank of the PCM with the random gain
- * augmentation, and one tube mask and one random audio mask per clip, all drawn from the given generator.
+ * augmentation, and one tube mask and one random audio mask per clip, all drawn from the given generator. The host
+ * part ({@link #prepare}) needs no engine, so a loader thread can run it; immutable and thread-safe.
  */
 public final class BatchAssembler {
 
@@ -35,9 +35,20 @@ public final class BatchAssembler {
         this.gainAugmentation = gainAugmentation;
     }
 
-    /** frames: (T, H, W, 3) uint8 per clip at the config's geometry; pcm: 16 kHz mono per clip. */
-    public PretrainBatch assemble(NDManager manager, List<byte[]> frames, List<short[]> pcm, RandomGenerator rng) {
+    /**
+     * The batch in host arrays: for each clip in order, its frames normalised, a gain drawn (when augmenting) and its
+     * fbank computed, then a tube mask and an audio mask drawn from {@code rng}.
+     *
+     * @param clipIds one id per clip
+     * @param frames (T, H, W, 3) uint8 per clip at the config's geometry
+     * @param pcm 16 kHz mono per clip
+     */
+    public HostBatch prepare(List<String> clipIds, List<byte[]> frames, List<short[]> pcm, RandomGenerator rng) {
         int b = frames.size();
+        if (clipIds.size() != b || pcm.size() != b) {
+            throw new IllegalArgumentException(clipIds.size() + " clip ids, " + b + " frame tensors and " + pcm.size()
+                    + " waveforms: one of each per clip");
+        }
         int t = config.numFrames();
         int side = config.imgSize();
         int videoSize = 3 * t * side * side;
@@ -54,11 +65,15 @@ public final class BatchAssembler {
             vm[i] = videoMasks.next(rng);
             am[i] = audioMasks.next(rng);
         }
-        NDArray[] v = TokenMask.toArrays(manager, vm);
-        NDArray[] a = TokenMask.toArrays(manager, am);
-        return new PretrainBatch(
-                manager.create(video, new Shape(b, 3, t, side, side)),
-                manager.create(audio, new Shape(b, 1, config.audioFrames(), config.audioMelBins())),
-                v[1], v[2], a[1], a[2]);
+        return new HostBatch(clipIds, t, side, config.audioFrames(), config.audioMelBins(), video, audio, vm, am);
+    }
+
+    /**
+     * {@link #prepare} then {@link HostBatch#toPretrainBatch}, on the calling thread; clips are named by their list
+     * index.
+     */
+    public PretrainBatch assemble(NDManager manager, List<byte[]> frames, List<short[]> pcm, RandomGenerator rng) {
+        List<String> ids = IntStream.range(0, frames.size()).mapToObj(String::valueOf).toList();
+        return prepare(ids, frames, pcm, rng).toPretrainBatch(manager);
     }
 }

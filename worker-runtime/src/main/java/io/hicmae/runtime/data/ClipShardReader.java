@@ -1,0 +1,256 @@
+package io.hicmae.runtime.data;
+
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.parquet.HadoopReadOptions;
+import org.apache.parquet.column.page.PageReadStore;
+import org.apache.parquet.example.data.Group;
+import org.apache.parquet.example.data.simple.convert.GroupRecordConverter;
+import org.apache.parquet.hadoop.ParquetFileReader;
+import org.apache.parquet.hadoop.metadata.BlockMetaData;
+import org.apache.parquet.hadoop.util.HadoopInputFile;
+import org.apache.parquet.io.ColumnIOFactory;
+import org.apache.parquet.io.RecordReader;
+import org.apache.parquet.io.api.Binary;
+import org.apache.parquet.schema.MessageType;
+import org.apache.parquet.schema.PrimitiveType.PrimitiveTypeName;
+import org.apache.parquet.schema.Type;
+
+import java.io.IOException;
+import java.net.URI;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.IntPredicate;
+
+/**
+ * Reads one Parquet clip shard (see {@link ClipSchema}) on any Hadoop {@link FileSystem}, one row group at a time and
+ * one row at a time within it, so a file is never held whole in memory; only the projected columns (clip id, frames,
+ * pcm and the shape fields) are fetched. Every row's shape fields and tensor sizes are checked against a
+ * {@link ClipGeometry}; a mismatch throws {@link ClipFormatException} naming the file, the row and the field.
+ *
+ * <p>Memory: parquet-hadoop loads a row group's projected column chunks (compressed) at once and decompresses page by
+ * page, so a reader holds about one row group's compressed frames and pcm.
+ */
+public final class ClipShardReader implements AutoCloseable {
+
+    /** Shape fields in the order they are checked, with the geometry value each must equal. */
+    private static final String[] SHAPE_FIELDS = {
+        ClipSchema.FRAMES_T, ClipSchema.HEIGHT, ClipSchema.WIDTH, ClipSchema.CHANNELS, ClipSchema.SAMPLE_RATE,
+        ClipSchema.PCM_SAMPLES
+    };
+    private static final String SUCCESS_MARKER = "_SUCCESS";
+
+    /** Receives the rows of a row group. */
+    @FunctionalInterface
+    public interface RowConsumer {
+        /**
+         * @param rowInGroup the row's index within its row group
+         * @param clip the checked clip
+         */
+        void accept(int rowInGroup, StoredClip clip) throws IOException;
+    }
+
+    private final String file;
+    private final ClipGeometry geometry;
+    private final ParquetFileReader reader;
+    private final MessageType fileSchema;
+    private final MessageType projection;
+    private final long[] firstRow;
+
+    private ClipShardReader(String file, ClipGeometry geometry, ParquetFileReader reader) throws IOException {
+        this.file = file;
+        this.geometry = geometry;
+        this.reader = reader;
+        this.fileSchema = reader.getFooter().getFileMetaData().getSchema();
+        this.projection = projection(file, fileSchema);
+        reader.setRequestedSchema(projection);
+        List<BlockMetaData> blocks = reader.getRowGroups();
+        this.firstRow = new long[blocks.size() + 1];
+        for (int g = 0; g < blocks.size(); g++) {
+            firstRow[g + 1] = firstRow[g] + blocks.get(g).getRowCount();
+        }
+    }
+
+    /**
+     * Opens a shard and reads its footer; the file must have every column {@link ClipShardReader} projects.
+     *
+     * @param file the shard's URI, e.g. from {@link #dataFiles}
+     */
+    public static ClipShardReader open(String file, Configuration conf, ClipGeometry geometry) throws IOException {
+        ParquetFileReader reader = ParquetFileReader.open(HadoopInputFile.fromPath(new Path(file), conf),
+                HadoopReadOptions.builder(conf).build());
+        try {
+            return new ClipShardReader(file, geometry, reader);
+        } catch (IOException | RuntimeException e) {
+            reader.close();
+            throw e;
+        }
+    }
+
+    /**
+     * The data files of a finished dataset directory, sorted by URI: every file below {@code datasetUri} whose name
+     * and folders start with neither {@code _} nor {@code .} (so {@code _SUCCESS}, {@code _dataset.json},
+     * {@code _quarantine/} and checksum files are skipped).
+     *
+     * @throws IOException when the directory has no {@code _SUCCESS} marker (the writing job did not finish, and
+     *     ranks listing it could see different files)
+     */
+    public static List<String> dataFiles(String datasetUri, Configuration conf) throws IOException {
+        Path root = new Path(URI.create(datasetUri));
+        FileSystem fs = root.getFileSystem(conf);
+        if (!fs.exists(new Path(root, SUCCESS_MARKER))) {
+            throw new IOException(datasetUri + ": no " + SUCCESS_MARKER
+                    + " marker; the job writing this dataset has not finished");
+        }
+        List<String> files = new ArrayList<>();
+        collect(fs, root, files);
+        files.sort(null);
+        return files;
+    }
+
+    private static void collect(FileSystem fs, Path dir, List<String> out) throws IOException {
+        for (FileStatus s : fs.listStatus(dir)) {
+            String name = s.getPath().getName();
+            if (name.startsWith("_") || name.startsWith(".")) {
+                continue;
+            }
+            if (s.isDirectory()) {
+                collect(fs, s.getPath(), out);
+            } else {
+                out.add(s.getPath().toString());
+            }
+        }
+    }
+
+    /** The columns a reader fetches, typed as this file declares them; a missing or mistyped column throws. */
+    private static MessageType projection(String file, MessageType schema) throws ClipFormatException {
+        List<Type> fields = new ArrayList<>();
+        fields.add(column(file, schema, ClipSchema.CLIP_ID, PrimitiveTypeName.BINARY));
+        fields.add(column(file, schema, ClipSchema.FRAMES, PrimitiveTypeName.BINARY));
+        fields.add(column(file, schema, ClipSchema.PCM, PrimitiveTypeName.BINARY));
+        for (String f : SHAPE_FIELDS) {
+            fields.add(column(file, schema, f, PrimitiveTypeName.INT32));
+        }
+        return new MessageType(schema.getName(), fields);
+    }
+
+    private static Type column(String file, MessageType schema, String name, PrimitiveTypeName type)
+            throws ClipFormatException {
+        if (!schema.containsField(name)) {
+            throw new ClipFormatException(file, "has no column " + name + " (schema version " + ClipSchema.VERSION
+                    + " expected)");
+        }
+        Type t = schema.getType(name);
+        if (!t.isPrimitive() || t.asPrimitiveType().getPrimitiveTypeName() != type || t.isRepetition(
+                Type.Repetition.REPEATED)) {
+            throw new ClipFormatException(file, "column " + name + " is " + t + ", expected a single " + type);
+        }
+        return t;
+    }
+
+    /** Rows per row group of a shard, from its footer alone; the file must have every projected column. */
+    static long[] rowGroupSizes(String file, Configuration conf) throws IOException {
+        try (ClipShardReader r = open(file, conf, ClipGeometry.STORED)) {
+            long[] rows = new long[r.rowGroupCount()];
+            for (int g = 0; g < rows.length; g++) {
+                rows[g] = r.rowCount(g);
+            }
+            return rows;
+        }
+    }
+
+    /** The shard's URI. */
+    public String file() {
+        return file;
+    }
+
+    public int rowGroupCount() {
+        return firstRow.length - 1;
+    }
+
+    public long rowCount(int rowGroup) {
+        return firstRow[rowGroup + 1] - firstRow[rowGroup];
+    }
+
+    /**
+     * Streams the rows of one row group in order. Every row is checked; only rows that {@code wanted} accepts are
+     * decoded and passed on.
+     *
+     * @param rowGroup row group index in this file
+     * @param wanted takes the row's index within the row group
+     */
+    public void readRowGroup(int rowGroup, IntPredicate wanted, RowConsumer consumer) throws IOException {
+        if (rowGroup < 0 || rowGroup >= rowGroupCount()) {
+            throw new IllegalArgumentException(file + ": row group " + rowGroup + " out of range [0, "
+                    + rowGroupCount() + ")");
+        }
+        PageReadStore pages = reader.readRowGroup(rowGroup);
+        if (pages == null) {
+            throw new ClipFormatException(file, "row group " + rowGroup + " ends before its footer's row count");
+        }
+        RecordReader<Group> records = new ColumnIOFactory().getColumnIO(projection, fileSchema)
+                .getRecordReader(pages, new GroupRecordConverter(projection));
+        int rows = Math.toIntExact(rowCount(rowGroup));
+        for (int r = 0; r < rows; r++) {
+            Group g = records.read();
+            long row = firstRow[rowGroup] + r;
+            checkShape(g, row);
+            if (wanted.test(r)) {
+                consumer.accept(r, decode(g, row));
+            }
+        }
+    }
+
+    /** Streams every row of the file, row group by row group. */
+    public void readAll(RowConsumer consumer) throws IOException {
+        for (int g = 0; g < rowGroupCount(); g++) {
+            readRowGroup(g, r -> true, consumer);
+        }
+    }
+
+    private void checkShape(Group g, long row) throws ClipFormatException {
+        int[] expected = {
+            geometry.frames(), geometry.height(), geometry.width(), geometry.channels(), geometry.sampleRate(),
+            geometry.samples()
+        };
+        for (int i = 0; i < SHAPE_FIELDS.length; i++) {
+            int v = present(g, SHAPE_FIELDS[i], row).getInteger(SHAPE_FIELDS[i], 0);
+            if (v != expected[i]) {
+                throw new ClipFormatException(file, "row " + row + ": " + SHAPE_FIELDS[i] + " = " + v
+                        + ", expected " + expected[i]);
+            }
+        }
+    }
+
+    private StoredClip decode(Group g, long row) throws ClipFormatException {
+        String id = present(g, ClipSchema.CLIP_ID, row).getString(ClipSchema.CLIP_ID, 0);
+        Binary frames = present(g, ClipSchema.FRAMES, row).getBinary(ClipSchema.FRAMES, 0);
+        Binary pcm = present(g, ClipSchema.PCM, row).getBinary(ClipSchema.PCM, 0);
+        if (frames.length() != geometry.frameBytes()) {
+            throw new ClipFormatException(file, "row " + row + " (" + id + "): " + ClipSchema.FRAMES + " holds "
+                    + frames.length() + " bytes, expected " + geometry.frameBytes());
+        }
+        if (pcm.length() != geometry.pcmBytes()) {
+            throw new ClipFormatException(file, "row " + row + " (" + id + "): " + ClipSchema.PCM + " holds "
+                    + pcm.length() + " bytes, expected " + geometry.pcmBytes());
+        }
+        short[] samples = new short[geometry.samples()];
+        pcm.toByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asShortBuffer().get(samples);
+        return new StoredClip(id, frames.getBytes(), samples);
+    }
+
+    private Group present(Group g, String field, long row) throws ClipFormatException {
+        if (g.getFieldRepetitionCount(field) == 0) {
+            throw new ClipFormatException(file, "row " + row + ": " + field + " is null");
+        }
+        return g;
+    }
+
+    @Override
+    public void close() throws IOException {
+        reader.close();
+    }
+}

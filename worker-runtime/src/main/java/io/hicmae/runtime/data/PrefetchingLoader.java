@@ -1,0 +1,357 @@
+package io.hicmae.runtime.data;
+
+import io.hicmae.runtime.audio.KaldiFbank;
+import io.hicmae.runtime.config.HicmaeConfig;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One rank's pre-training batches, prepared ahead on a background thread: the thread reads this rank's clips in the
+ * {@link ClipIndex#epochOrder epoch order}, crops the frames ({@link MultiScaleCrop} to the config's frame side),
+ * computes the fbank with the gain augmentation and draws the masks ({@link BatchAssembler#prepare}), and queues
+ * {@link HostBatch}es (at most {@link LoaderOptions#prefetchBatches()}). The training thread takes them with
+ * {@link #next(Duration)} and makes the NDArrays itself with {@link HostBatch#toPretrainBatch}.
+ *
+ * <p>Batches run through the epochs without end: epoch e, steps 0 .. {@link #stepsPerEpoch()} - 1, then epoch e + 1.
+ * Every random draw of step s of epoch e on rank r comes from a generator seeded by (seed, e, r, s), so a run resumed
+ * with {@link #seek(int, int)} at step k sees exactly the batches an uninterrupted run sees from step k.
+ *
+ * <p>Memory: the clips of about {@code 2 shuffleRowGroups} row groups (only this rank's rows), plus
+ * {@code prefetchBatches + 1} batches of host arrays. A row group is loaded on the first clip that needs it and
+ * dropped after the last.
+ *
+ * <p>Errors of the background thread (a failed read, a clip breaking its geometry) surface on the next
+ * {@link #next(Duration)} call, naming the file, and again on every later call until {@link #seek(int, int)}.
+ * Not thread-safe: one consumer thread calls {@code next}, {@code seek} and {@code close}.
+ */
+public final class PrefetchingLoader implements AutoCloseable {
+
+    private static final Logger LOG = LogManager.getLogger(PrefetchingLoader.class);
+    /**
+     * How long {@link #close()} and {@link #seek} wait for the interrupted thread to end. A read blocked in a file
+     * system that ignores interrupts may outlast it; the daemon thread is then left to end with that read.
+     */
+    private static final Duration STOP_WAIT = Duration.ofSeconds(5);
+
+    private final ClipIndex index;
+    private final LoaderOptions options;
+    private final Configuration conf;
+    private final int frames;
+    private final MultiScaleCrop crop;
+    private final BatchAssembler assembler;
+    private final int stepsPerEpoch;
+
+    private int epoch;
+    private int step;
+    private Producer producer;
+    private IOException failure;
+    private long lastWaitNanos;
+    private long totalWaitNanos;
+    private boolean closed;
+
+    /**
+     * A loader positioned at epoch 0, step 0; its thread starts on the first {@link #next(Duration)}.
+     *
+     * @param index the dataset's index, the same on every rank
+     * @param config the model's input geometry: frame count and side, fbank frames and mel bins
+     * @param conf the Hadoop configuration for the dataset's file system
+     */
+    public PrefetchingLoader(ClipIndex index, HicmaeConfig config, LoaderOptions options, Configuration conf) {
+        ClipGeometry g = options.geometry();
+        if (g.frames() != config.numFrames()) {
+            throw new IllegalArgumentException("clips hold " + g.frames() + " frames but model " + config.name()
+                    + " takes numFrames = " + config.numFrames());
+        }
+        if (g.sampleRate() != KaldiFbank.SAMPLE_RATE || g.samples() < KaldiFbank.FRAME_LENGTH) {
+            throw new IllegalArgumentException("clips hold " + g.samples() + " samples at " + g.sampleRate()
+                    + " Hz; the fbank needs at least " + KaldiFbank.FRAME_LENGTH + " at " + KaldiFbank.SAMPLE_RATE);
+        }
+        this.index = index;
+        this.options = options;
+        this.conf = conf;
+        this.frames = config.numFrames();
+        this.crop = new MultiScaleCrop(g.width(), g.height(), config.imgSize());
+        this.assembler = new BatchAssembler(config, true);
+        this.stepsPerEpoch = index.stepsPerEpoch(options.ranks(), options.batchSize());
+        if (stepsPerEpoch == 0) {
+            throw new IllegalArgumentException(index.dataset() + " holds " + index.clipCount() + " clips, fewer than "
+                    + options.ranks() + " ranks x batch-size " + options.batchSize() + " for one step");
+        }
+    }
+
+    /** floor(N / (ranks batch)): the same on every rank. */
+    public int stepsPerEpoch() {
+        return stepsPerEpoch;
+    }
+
+    /** Epoch of the batch the next {@link #next(Duration)} returns. */
+    public int epoch() {
+        return epoch;
+    }
+
+    /** Step within its epoch of the batch the next {@link #next(Duration)} returns. */
+    public int step() {
+        return step;
+    }
+
+    /**
+     * Moves to step {@code stepInEpoch} of {@code epoch}, dropping prepared batches and a pending error; the thread
+     * restarts there on the next {@link #next(Duration)}.
+     */
+    public void seek(int epoch, int stepInEpoch) {
+        ensureOpen();
+        if (epoch < 0) {
+            throw new IllegalArgumentException("Invalid value " + epoch + " for epoch: must be at least 0");
+        }
+        if (stepInEpoch < 0 || stepInEpoch >= stepsPerEpoch) {
+            throw new IllegalArgumentException("Invalid value " + stepInEpoch + " for step: must be in [0, "
+                    + stepsPerEpoch + ")");
+        }
+        stopProducer();
+        this.epoch = epoch;
+        this.step = stepInEpoch;
+        this.failure = null;
+    }
+
+    /**
+     * The next batch, waiting at most {@code timeout} for it.
+     *
+     * @throws IOException when the background thread failed (the message names the file), or when no batch came
+     *     within the timeout (the message names the file being read, if any)
+     */
+    public HostBatch next(Duration timeout) throws IOException {
+        ensureOpen();
+        if (failure != null) {
+            throw new IOException(failure.getMessage(), failure);
+        }
+        if (producer == null) {
+            producer = new Producer(epoch, step);
+        }
+        long start = System.nanoTime();
+        Object item;
+        try {
+            item = producer.queue.poll(timeout.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("rank " + options.rank() + ": interrupted waiting for epoch " + epoch
+                    + " step " + step);
+        } finally {
+            lastWaitNanos = System.nanoTime() - start;
+            totalWaitNanos += lastWaitNanos;
+        }
+        if (item == null) {
+            String reading = producer.reading;
+            throw new IOException("rank " + options.rank() + ": no batch for epoch " + epoch + " step " + step
+                    + " within " + timeout + (reading != null ? "; still reading " + reading
+                            : "; the loader thread is still preparing it"));
+        }
+        if (item instanceof Failure f) {
+            failure = new IOException("rank " + options.rank() + ": loading epoch " + f.epoch + " step " + f.step
+                    + " failed: " + f.cause.getMessage(), f.cause);
+            throw failure;
+        }
+        if (++step == stepsPerEpoch) {
+            step = 0;
+            epoch++;
+        }
+        return (HostBatch) item;
+    }
+
+    /** Time the last {@link #next(Duration)} call waited for its batch. */
+    public Duration lastWait() {
+        return Duration.ofNanos(lastWaitNanos);
+    }
+
+    /** Time all {@link #next(Duration)} calls waited, in total. */
+    public Duration totalWait() {
+        return Duration.ofNanos(totalWaitNanos);
+    }
+
+    /** Stops the background thread (interrupting any wait or read) and drops prepared batches; returns promptly. */
+    @Override
+    public void close() {
+        if (!closed) {
+            closed = true;
+            stopProducer();
+        }
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw new IllegalStateException("loader of rank " + options.rank() + " is closed");
+        }
+    }
+
+    private void stopProducer() {
+        Producer p = producer;
+        producer = null;
+        if (p == null) {
+            return;
+        }
+        p.stopping = true;
+        p.thread.interrupt();
+        try {
+            p.thread.join(STOP_WAIT.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
+        }
+        if (p.thread.isAlive()) {
+            LOG.warn("rank {}: loader thread still busy after {}{}; leaving it to end on its own", options.rank(),
+                    STOP_WAIT, p.reading != null ? " reading " + p.reading : "");
+        }
+    }
+
+    /** A failure of the background thread, queued after the batches that preceded it. */
+    private record Failure(int epoch, int step, Throwable cause) {}
+
+    /** The background thread: reads, crops and prepares batches from a start position on. */
+    private final class Producer implements Runnable {
+        final BlockingQueue<Object> queue = new ArrayBlockingQueue<>(options.prefetchBatches());
+        final Thread thread;
+        final int startEpoch;
+        final int startStep;
+        /** The file and row group being read, for timeout messages; null between reads. */
+        volatile String reading;
+        /** Set before the interrupt of close() or seek(): what fails from then on is not reported. */
+        volatile boolean stopping;
+
+        Producer(int startEpoch, int startStep) {
+            this.startEpoch = startEpoch;
+            this.startStep = startStep;
+            this.thread = new Thread(this, "clip-loader-rank-" + options.rank());
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        @Override
+        public void run() {
+            int e = startEpoch;
+            int s = startStep;
+            try (Shards shards = new Shards(this)) {
+                for (;; e++, s = 0) {
+                    long[] order = index.epochOrder(options.seed(), e, options.rank(), options.ranks(),
+                            options.shuffleRowGroups());
+                    shards.plan(order, s * options.batchSize(), stepsPerEpoch * options.batchSize());
+                    for (; s < stepsPerEpoch; s++) {
+                        queue.put(batch(e, s, shards));
+                    }
+                }
+            } catch (Throwable t) {
+                if (!stopping) {
+                    try {
+                        queue.put(new Failure(e, s, t));
+                    } catch (InterruptedException stopped) {
+                        // close() or seek() while the consumer was not taking
+                    }
+                }
+            }
+        }
+
+        private HostBatch batch(int e, int s, Shards shards) throws IOException {
+            int b = options.batchSize();
+            SplittableRandom rng = new SplittableRandom(Seeds.mix(Seeds.STEP, options.seed(), e, options.rank(), s));
+            List<String> ids = new ArrayList<>(b);
+            List<byte[]> cropped = new ArrayList<>(b);
+            List<short[]> pcm = new ArrayList<>(b);
+            for (int i = 0; i < b; i++) {
+                StoredClip c = shards.get(s * b + i);
+                ids.add(c.clipId());
+                cropped.add(crop.apply(c.frames(), frames, rng));
+                pcm.add(c.pcm());
+            }
+            return assembler.prepare(ids, cropped, pcm, rng);
+        }
+    }
+
+    /**
+     * The row groups one epoch's order needs from a start index on: each is read once, on the first clip that needs
+     * it (only this rank's rows are kept), and dropped after its last clip. Keeps the last shard open.
+     */
+    private final class Shards implements AutoCloseable {
+        private final Producer producer;
+        private final Map<Integer, StoredClip[]> loaded = new HashMap<>();
+        private final Map<Integer, BitSet> wanted = new HashMap<>();
+        private final Map<Integer, Integer> lastUse = new HashMap<>();
+        private long[] order;
+        private ClipShardReader reader;
+
+        Shards(Producer producer) {
+            this.producer = producer;
+        }
+
+        /** Serves {@code order[from, to)} next. */
+        void plan(long[] order, int from, int to) {
+            this.order = order;
+            loaded.clear();
+            wanted.clear();
+            lastUse.clear();
+            for (int i = from; i < to; i++) {
+                int g = ClipIndex.rowGroupOf(order[i]);
+                wanted.computeIfAbsent(g, k -> new BitSet()).set(ClipIndex.rowOf(order[i]));
+                lastUse.put(g, i);
+            }
+        }
+
+        StoredClip get(int i) throws IOException {
+            int g = ClipIndex.rowGroupOf(order[i]);
+            StoredClip[] rows = loaded.get(g);
+            if (rows == null) {
+                rows = load(g);
+                loaded.put(g, rows);
+            }
+            if (lastUse.get(g) == i) {
+                loaded.remove(g);
+            }
+            return rows[ClipIndex.rowOf(order[i])];
+        }
+
+        private StoredClip[] load(int g) throws IOException {
+            String file = index.fileOf(g);
+            int block = index.blockOf(g);
+            producer.reading = file + " row group " + block;
+            try {
+                if (reader == null || !reader.file().equals(file)) {
+                    close();
+                    reader = ClipShardReader.open(file, conf, options.geometry());
+                }
+                if (block >= reader.rowGroupCount() || reader.rowCount(block) != index.rowsOf(g)) {
+                    throw new ClipFormatException(file, "row group " + block + " differs from the index ("
+                            + index.rowsOf(g) + " rows); the dataset changed after the index was built");
+                }
+                StoredClip[] rows = new StoredClip[index.rowsOf(g)];
+                reader.readRowGroup(block, wanted.get(g)::get, (r, clip) -> rows[r] = clip);
+                return rows;
+            } catch (ClipFormatException e) {
+                throw e;
+            } catch (IOException | RuntimeException e) {
+                throw new IOException(file + ": reading row group " + block + " failed: " + e, e);
+            } finally {
+                producer.reading = null;
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            if (reader != null) {
+                ClipShardReader r = reader;
+                reader = null;
+                r.close();
+            }
+        }
+    }
+}
