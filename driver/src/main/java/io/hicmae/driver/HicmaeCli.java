@@ -21,6 +21,7 @@ import picocli.CommandLine.Command;
             ZooCommand.class,
             io.hicmae.driver.prep.PrepCommand.class,
             io.hicmae.driver.prep.SynthCommand.class,
+            QuickstartCommand.class,
         })
 public final class HicmaeCli implements Runnable {
 
@@ -33,6 +34,7 @@ public final class HicmaeCli implements Runnable {
     /** A command line with every sub-command registered and the project's error handling. */
     public static CommandLine newCommandLine() {
         CommandLine cli = new CommandLine(new HicmaeCli());
+        cli.addSubcommand("pretrain", io.hicmae.driver.pretrain.PretrainCommand.commandLine());
         cli.setExecutionExceptionHandler(
                 (ex, cmd, parsed) -> {
                     cmd.getErr().println("hicmae " + cmd.getCommandName() + ": " + ex.getMessage());

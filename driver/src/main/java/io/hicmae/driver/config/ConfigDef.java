@@ -89,7 +89,7 @@ public final class ConfigDef {
             }
             return t;
         } catch (NumberFormatException e) {
-            throw new ConfigException(k.name(), text, "must be a " + k.type().getSimpleName().toLowerCase());
+            throw new ConfigException(k.name(), text, "must be " + (k.type() == Integer.class ? "an integer" : k.type() == Long.class ? "an integer" : "a number"));
         }
     }
 

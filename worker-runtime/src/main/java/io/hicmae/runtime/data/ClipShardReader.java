@@ -95,15 +95,19 @@ public final class ClipShardReader implements AutoCloseable {
      * and folders start with neither {@code _} nor {@code .} (so {@code _SUCCESS}, {@code _dataset.json},
      * {@code _quarantine/} and checksum files are skipped).
      *
-     * @throws IOException when the directory has no {@code _SUCCESS} marker (the writing job did not finish, and
+     * @throws IOException when the directory has neither {@code _dataset.json} nor {@code _SUCCESS} (the writing job
+     *     did not finish, and
      *     ranks listing it could see different files)
      */
     public static List<String> dataFiles(String datasetUri, Configuration conf) throws IOException {
         Path root = new Path(URI.create(datasetUri));
         FileSystem fs = root.getFileSystem(conf);
-        if (!fs.exists(new Path(root, SUCCESS_MARKER))) {
-            throw new IOException(datasetUri + ": no " + SUCCESS_MARKER
-                    + " marker; the job writing this dataset has not finished");
+        if (!fs.exists(root)) {
+            throw new IOException(datasetUri + ": no such clip dataset");
+        }
+        if (!fs.exists(new Path(root, SUCCESS_MARKER)) && !fs.exists(new Path(root, ClipSchema.DATASET_JSON))) {
+            throw new IOException(datasetUri + ": neither " + ClipSchema.DATASET_JSON + " (written by 'hicmae prep') nor "
+                    + SUCCESS_MARKER + " is there; the job writing this dataset has not finished");
         }
         List<String> files = new ArrayList<>();
         collect(fs, root, files);

@@ -1,5 +1,6 @@
 package io.hicmae.runtime.loss;
 
+import io.hicmae.runtime.nn.Scalars;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 
@@ -25,10 +26,10 @@ public final class ContrastiveLoss {
         for (int k = 0; k < videoLayers.size(); k++) {
             NDArray v = l2normalize(videoLayers.get(k).mean(new int[] {1})); // (B, C)
             NDArray a = l2normalize(audioLayers.get(k).mean(new int[] {1})); // (B, C)
-            NDArray logits = v.matMul(a.transpose()).div(temperature); // (B, B)
+            NDArray logits = Scalars.over(v.matMul(a.transpose()), temperature); // (B, B)
             NDArray ceVa = diagonalCrossEntropy(logits);
             NDArray ceAv = diagonalCrossEntropy(logits.transpose());
-            out.add(new Layer(v, a, logits, ceVa, ceAv, ceVa.add(ceAv).mul(0.5f)));
+            out.add(new Layer(v, a, logits, ceVa, ceAv, Scalars.times(ceVa.add(ceAv), 0.5f)));
         }
         return out;
     }
@@ -46,11 +47,11 @@ public final class ContrastiveLoss {
         NDManager m = logits.getManager();
         long b = logits.getShape().get(0);
         NDArray eye = m.eye((int) b).toType(logits.getDataType(), false);
-        return logits.logSoftmax(1).mul(eye).sum().neg().div(b);
+        return Scalars.over(logits.logSoftmax(1).mul(eye).sum().neg(), b);
     }
 
     /** {@code F.normalize(x, dim=-1)}: x / max(||x||, 1e-12). */
     static NDArray l2normalize(NDArray x) {
-        return x.div(x.norm(new int[] {-1}, true).maximum(1e-12f));
+        return x.div(Scalars.atLeast(x.norm(new int[] {-1}, true), 1e-12f));
     }
 }

@@ -1,5 +1,6 @@
 package io.hicmae.runtime.loss;
 
+import io.hicmae.runtime.nn.Scalars;
 import ai.djl.ndarray.NDArray;
 import io.hicmae.runtime.config.HicmaeConfig;
 import io.hicmae.runtime.model.PretrainBatch;
@@ -29,7 +30,7 @@ public record PretrainLoss(NDArray total, NDArray video, NDArray audio, NDArray 
         List<ContrastiveLoss.Layer> layers =
                 ContrastiveLoss.layers(out.videoLayers(), out.audioLayers(), c.temperature());
         NDArray contrastive = ContrastiveLoss.sum(layers);
-        NDArray total = video.add(audio).add(contrastive.mul(c.contrastiveWeight()));
+        NDArray total = video.add(audio).add(Scalars.times(contrastive, c.contrastiveWeight()));
         return new PretrainLoss(total, video, audio, contrastive, layers);
     }
 

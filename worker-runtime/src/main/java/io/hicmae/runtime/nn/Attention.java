@@ -42,7 +42,7 @@ public final class Attention extends HicmaeBlock {
         NDArray t = qkv.forwardWithBias(store, x, bias, training) // (B, N, 3C)
                 .reshape(b, n, 3, heads, c / heads)
                 .transpose(2, 0, 3, 1, 4); // (3, B, H, N, D)
-        NDArray q = t.get(0).mul(scale);
+        NDArray q = Scalars.times(t.get(0), scale);
         NDArray out = Attend.softmaxAttention(q, t.get(1), t.get(2)) // (B, H, N, D)
                 .transpose(0, 2, 1, 3)
                 .reshape(b, n, c); // (B, N, C)

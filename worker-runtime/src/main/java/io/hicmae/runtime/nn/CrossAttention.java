@@ -42,10 +42,9 @@ public final class CrossAttention extends HicmaeBlock {
         long n = x.getShape().get(1);
         long c = x.getShape().get(2);
         long m = ctx.getShape().get(1);
-        NDArray qs = q.forwardWithBias(store, x, value(store, qBias, x, training), training)
+        NDArray qs = Scalars.times(q.forwardWithBias(store, x, value(store, qBias, x, training), training)
                 .reshape(b, n, heads, c / heads)
-                .transpose(0, 2, 1, 3)
-                .mul(scale); // (B, H, N, D)
+                .transpose(0, 2, 1, 3), scale); // (B, H, N, D)
         NDArray kvBias = Attend.joinBias(x, null, value(store, vBias, x, training));
         NDArray kvs = kv.forwardWithBias(store, ctx, kvBias, training) // (B, M, 2C)
                 .reshape(b, m, 2, heads, c / heads)

@@ -23,6 +23,6 @@ final class DropPath {
                 .randomUniform(0f, 1f, new ai.djl.ndarray.types.Shape(keepShape), x.getDataType(), x.getDevice())
                 .lt(keep)
                 .toType(x.getDataType(), false);
-        return x.mul(mask).div(keep);
+        return Scalars.over(x.mul(mask), keep);
     }
 }

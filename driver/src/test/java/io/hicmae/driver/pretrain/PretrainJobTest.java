@@ -1,0 +1,102 @@
+package io.hicmae.driver.pretrain;
+
+import io.hicmae.zoo.ModelRef;
+import io.hicmae.zoo.ModelZoo;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class PretrainJobTest {
+
+    @TempDir static Path dir;
+    static SparkSession spark;
+    static Path data;
+
+    @BeforeAll
+    static void start() {
+        spark = SparkSession.builder().master("local[2]").appName("pretrain-test")
+                .config("spark.ui.enabled", "false")
+                .config("spark.driver.host", "127.0.0.1")
+                .config("spark.driver.bindAddress", "127.0.0.1")
+                .getOrCreate();
+        data = dir.resolve("clips");
+        ClipDatasets.write(spark, data, 12, 2, 5);
+    }
+
+    @AfterAll
+    static void stop() {
+        spark.stop();
+    }
+
+    private static PretrainConfig config(Path zoo, String... extra) {
+        Map<String, String> raw = new HashMap<>();
+        raw.put("data", data.toString());
+        raw.put("zoo", zoo.toString());
+        raw.put("preset", "tiny");
+        raw.put("world-size", "2");
+        raw.put("batch-size", "2");
+        raw.put("lr", "3e-3");
+        raw.put("warmup-epochs", "0.5");
+        raw.put("io-timeout-s", "120");
+        for (int i = 0; i < extra.length; i += 2) {
+            raw.put(extra[i], extra[i + 1]);
+        }
+        return PretrainConfig.parse(raw);
+    }
+
+    @Test
+    void twoRanksTrainCheckpointAndPublishAVerifiedVersion() throws Exception {
+        Path zoo = dir.resolve("zoo1");
+        ByteArrayOutputStream console = new ByteArrayOutputStream();
+        PretrainJob.Outcome out = new PretrainJob(config(zoo, "epochs", "2", "checkpoint-every", "2", "alias", "nightly"),
+                new PrintStream(console, true, StandardCharsets.UTF_8)).run(spark);
+        String log = console.toString(StandardCharsets.UTF_8);
+        System.out.print(log);
+        assertEquals(6, out.steps(), "12 clips / (2 ranks x 2) = 3 steps per epoch, 2 epochs");
+        assertEquals(2, out.ranks().size());
+        assertEquals(out.ranks().get(0).parameterDigest(), out.ranks().get(1).parameterDigest());
+        assertTrue(log.contains("step 6/6"), log);
+        try (ModelZoo z = ModelZoo.open(zoo.toString())) {
+            assertEquals(1, z.verify(ModelRef.parse("hicmae@nightly")).number());
+            assertEquals(3, z.checkpoints().list(out.runId()).size(), "checkpoints at steps 2, 4 and 6");
+        }
+    }
+
+    @Test
+    void aFailedRankIsRetriedFromTheLastCheckpoint() throws Exception {
+        Path zoo = dir.resolve("zoo2");
+        ByteArrayOutputStream console = new ByteArrayOutputStream();
+        PretrainJob.Outcome out = new PretrainJob(config(zoo, "epochs", "1", "checkpoint-every", "1",
+                "retry-backoff-ms", "100"), new PrintStream(console, true, StandardCharsets.UTF_8),
+                new TrainingPlan.Fault(1, 2, 1)).run(spark);
+        String log = console.toString(StandardCharsets.UTF_8);
+        System.out.print(log);
+        assertTrue(log.contains("attempt 1 of 3 failed") && log.contains("resuming from step 2"), log);
+        assertEquals(3, out.steps());
+        for (RankResult r : out.ranks()) {
+            assertEquals(2, r.resumedFrom(), "rank " + r.rank() + " resumed from the checkpoint at step 2");
+            assertEquals(3, r.steps());
+        }
+    }
+
+    @Test
+    void tooSmallADatasetIsRefusedNamingTheKey() {
+        Path zoo = dir.resolve("zoo3");
+        Exception e = assertThrows(IllegalArgumentException.class,
+                () -> new PretrainJob(config(zoo, "batch-size", "8"), System.out).run(spark));
+        assertTrue(e.getMessage().startsWith("Invalid value 8 for configuration batch-size"), e.getMessage());
+    }
+}
