@@ -91,6 +91,7 @@ public final class PretrainJob {
         conf.setIfMissing("spark.executor.heartbeatInterval", "5s");
         conf.setIfMissing("spark.network.timeout", "60s");
         conf.setIfMissing("spark.serializer", "org.apache.spark.serializer.KryoSerializer");
+        conf.setIfMissing("spark.kryo.registrator", io.hicmae.driver.HicmaeKryoRegistrator.class.getName());
         return SparkSession.builder().config(conf).getOrCreate();
     }
 

@@ -31,6 +31,8 @@ class PretrainJobTest {
                 .config("spark.ui.enabled", "false")
                 .config("spark.driver.host", "127.0.0.1")
                 .config("spark.driver.bindAddress", "127.0.0.1")
+                .config("spark.serializer", "org.apache.spark.serializer.KryoSerializer")
+                .config("spark.kryo.registrator", io.hicmae.driver.HicmaeKryoRegistrator.class.getName())
                 .getOrCreate();
         data = dir.resolve("clips");
         ClipDatasets.write(spark, data, 12, 2, 5);
