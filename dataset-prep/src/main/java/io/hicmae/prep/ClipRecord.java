@@ -1,5 +1,6 @@
 package io.hicmae.prep;
 
+import io.hicmae.runtime.data.ClipSchema;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;

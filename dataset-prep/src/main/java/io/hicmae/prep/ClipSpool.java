@@ -1,5 +1,6 @@
 package io.hicmae.prep;
 
+import io.hicmae.runtime.data.ClipSchema;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.Closeable;

@@ -1,5 +1,6 @@
 package io.hicmae.prep;
 
+import io.hicmae.runtime.data.ClipSchema;
 import java.io.IOException;
 import java.io.Writer;
 import java.nio.ByteBuffer;

@@ -1,13 +1,14 @@
 package io.hicmae.prep;
 
-import static io.hicmae.prep.ClipSchema.AUDIO_SAMPLE_RATE;
-import static io.hicmae.prep.ClipSchema.COLOR_CHANNELS;
-import static io.hicmae.prep.ClipSchema.CROP_LEFT;
-import static io.hicmae.prep.ClipSchema.CROP_SIZE;
-import static io.hicmae.prep.ClipSchema.CROP_TOP;
-import static io.hicmae.prep.ClipSchema.FRAMES_PER_CLIP;
-import static io.hicmae.prep.ClipSchema.SAMPLES_PER_CLIP;
-import static io.hicmae.prep.ClipSchema.SCALED_SIZE;
+import io.hicmae.runtime.data.ClipSchema;
+import static io.hicmae.runtime.data.ClipSchema.AUDIO_SAMPLE_RATE;
+import static io.hicmae.runtime.data.ClipSchema.COLOR_CHANNELS;
+import static io.hicmae.runtime.data.ClipSchema.CROP_LEFT;
+import static io.hicmae.runtime.data.ClipSchema.CROP_SIZE;
+import static io.hicmae.runtime.data.ClipSchema.CROP_TOP;
+import static io.hicmae.runtime.data.ClipSchema.FRAMES_PER_CLIP;
+import static io.hicmae.runtime.data.ClipSchema.SAMPLES_PER_CLIP;
+import static io.hicmae.runtime.data.ClipSchema.SCALED_SIZE;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;

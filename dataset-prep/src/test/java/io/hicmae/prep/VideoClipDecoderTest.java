@@ -1,5 +1,6 @@
 package io.hicmae.prep;
 
+import io.hicmae.runtime.data.ClipSchema;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

@@ -1,6 +1,6 @@
 package io.hicmae.driver.prep;
 
-import io.hicmae.prep.ClipSchema;
+import io.hicmae.runtime.data.ClipSchema;
 import java.io.Serializable;
 import java.time.Duration;
 import java.util.List;

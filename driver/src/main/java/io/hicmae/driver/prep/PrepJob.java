@@ -7,7 +7,7 @@ import com.google.gson.JsonParser;
 import io.hicmae.driver.prep.InputListing.InputFile;
 import io.hicmae.prep.ClipRecord;
 import io.hicmae.prep.ClipSampler;
-import io.hicmae.prep.ClipSchema;
+import io.hicmae.runtime.data.ClipSchema;
 import io.hicmae.prep.ClipSpool;
 import io.hicmae.prep.DecodeOutcome;
 import io.hicmae.prep.FfmpegNatives;

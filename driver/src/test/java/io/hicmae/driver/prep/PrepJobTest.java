@@ -11,7 +11,7 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.hicmae.prep.ClipRecord;
 import io.hicmae.prep.ClipSampler;
-import io.hicmae.prep.ClipSchema;
+import io.hicmae.runtime.data.ClipSchema;
 import io.hicmae.prep.SyntheticVideoGenerator;
 import io.hicmae.prep.SyntheticVideoGenerator.Spec;
 import io.hicmae.prep.VideoClipDecoder;

@@ -50,9 +50,16 @@ public final class ClipSchema {
     /** Shape field: S. */
     public static final String PCM_SAMPLES = "pcm_samples";
 
+    /**
+     * Partition column of both tables: the run that committed the row. Each run's rows live in a directory
+     * {@code batch=<run id>} under the dataset root (or under {@link #QUARANTINE_DIR}), so Spark reads the root
+     * directly and other readers list it recursively.
+     */
+    public static final String BATCH = "batch";
+
     /** Quarantine table column: the video's path relative to the input root. */
     public static final String Q_SOURCE = "source";
-    /** Quarantine table column: a quarantine reason label. */
+    /** Quarantine table column: a quarantine reason label (see dataset-prep's QuarantineReason). */
     public static final String Q_REASON = "reason";
     /** Quarantine table column: a human-readable detail, e.g. FFmpeg's error. */
     public static final String Q_DETAIL = "detail";
