@@ -151,8 +151,7 @@ public final class VideoClipDecoder {
             String tag = grabber.getVideoMetadata("rotate"); // clockwise, by convention of the tag
             ccw = tag == null ? 0 : -Double.parseDouble(tag.trim());
         }
-        long quarter = Math.round(ccw / 90);
-        return (int) Math.floorMod(quarter * 90, 360);
+        return Math.floorMod((int) Math.round(ccw / 90) * 90, 360);
     }
 
     /** A failure with its quarantine reason. */

@@ -28,7 +28,8 @@ import org.apache.hadoop.fs.RemoteIterator;
 
 /**
  * Lists a job's videos on the driver. Input is a directory tree, a glob, or a {@code .txt}/{@code .list} file of
- * paths. Only files with a video extension are inputs; names starting with '.' or '_' are skipped. A symlink is
+ * paths. In a tree or a glob, only files with a video extension are inputs, names starting with '.' or '_' are
+ * skipped, and directories are descended into, never inputs; a list file's entries are all inputs. A symlink is
  * followed only while its target stays inside the input root; otherwise, like any file that is not a regular file,
  * it goes straight to the quarantine as {@code not_a_file}.
  */
@@ -86,6 +87,9 @@ final class InputListing {
             root = fs.makeQualified(root);
             FileStatus[] matches = fs.globStatus(path);
             for (FileStatus m : matches == null ? new FileStatus[0] : matches) {
+                if (isHidden(m.getPath().getName())) {
+                    continue;
+                }
                 if (m.isDirectory()) {
                     listTree(fs, root, m.getPath());
                 } else {

@@ -118,6 +118,7 @@ public final class PrepJob {
      * @param newVideos videos this run decoded or quarantined
      * @param newClips clips this run added
      * @param decodeSeconds wall time of this run's decode-and-write stage
+     * @param taskCpuSeconds CPU time of that stage's tasks, summed over tasks
      * @param cores Spark's default parallelism during the run
      * @param videosSeen every video the dataset has seen: {@code videosWithClips + videosQuarantined}
      * @param videosWithClips videos with at least one clip in the dataset
@@ -125,12 +126,18 @@ public final class PrepJob {
      * @param clips clips in the dataset
      * @param bytesPerClip Parquet bytes per clip over the whole dataset
      */
-    public record Summary(String attempt, long newVideos, long newClips, double decodeSeconds, int cores,
+    public record Summary(String attempt, long newVideos, long newClips, double decodeSeconds, double taskCpuSeconds,
+            int cores,
             long videosSeen, long videosWithClips, long videosQuarantined, long clips, double bytesPerClip) {
 
-        /** Clips per second per core of this run's decode stage. */
+        /** Clips per second per core of this run's decode stage, by wall time. */
         public double clipsPerSecondPerCore() {
             return decodeSeconds > 0 ? newClips / decodeSeconds / cores : 0;
+        }
+
+        /** Clips per CPU second of the stage's tasks: per-core throughput that other load on the machine does not skew. */
+        public double clipsPerCpuSecond() {
+            return taskCpuSeconds > 0 ? newClips / taskCpuSeconds : 0;
         }
 
         /** The closing line printed at the end of the job. */
@@ -138,9 +145,9 @@ public final class PrepJob {
             return String.format(java.util.Locale.ROOT,
                     "prep done: dataset videos_seen=%d = videos_with_clips=%d + videos_quarantined=%d, clips=%d,"
                             + " bytes_per_clip=%.0f; this run: %d new videos, %d clips in %.1f s on %d cores"
-                            + " (%.2f clips/s per core)",
+                            + " (%.2f clips/s per core; %.2f clips per task CPU second)",
                     videosSeen, videosWithClips, videosQuarantined, clips, bytesPerClip, newVideos, newClips,
-                    decodeSeconds, cores, clipsPerSecondPerCore());
+                    decodeSeconds, cores, clipsPerSecondPerCore(), clipsPerCpuSecond());
         }
     }
 
@@ -175,7 +182,7 @@ public final class PrepJob {
                 rejected.size());
 
         String attempt = null;
-        Stage stage = new Stage(0, 0);
+        Stage stage = new Stage(0, 0, 0);
         if (!todo.isEmpty() || !rejected.isEmpty()) {
             attempt = Instant.now(clock).toString().replaceAll("[-:.]", "") + "-"
                     + UUID.randomUUID().toString().substring(0, 8);
@@ -186,8 +193,8 @@ public final class PrepJob {
         return summary;
     }
 
-    /** Clips written by a run's decode stage and its wall time. */
-    private record Stage(long clips, double seconds) {}
+    /** Clips written by a run's decode stage, its wall time and its tasks' CPU time. */
+    private record Stage(long clips, double seconds, double cpuSeconds) {}
 
     private Stage runAttempt(FileSystem fs, Path out, String attempt, List<InputFile> todo,
             List<QuarantineRecord> rejected) throws IOException {
@@ -203,6 +210,7 @@ public final class PrepJob {
                 jsc.broadcast(new SerializableConfiguration(jsc.hadoopConfiguration()));
 
         double seconds;
+        double cpuSeconds;
         int partitions = Math.max(jsc.defaultParallelism(),
                 (int) Math.min(Integer.MAX_VALUE, (todo.size() + config.videosPerTask() - 1L) / config.videosPerTask()));
         partitions = Math.min(partitions, Math.max(1, todo.size()));
@@ -216,11 +224,16 @@ public final class PrepJob {
                 spark.createDataFrame(rows, CLIP_TYPE).write()
                         .option("compression", "zstd")
                         .option("maxRecordsPerFile", config.maxClipsPerFile())
+                        // Tensors are unique megabyte values: dictionaries and min/max statistics only cost time.
+                        .option("parquet.enable.dictionary", "false")
+                        .option("parquet.column.statistics.enabled#" + ClipSchema.FRAMES, "false")
+                        .option("parquet.column.statistics.enabled#" + ClipSchema.PCM, "false")
                         .parquet(clipsStaging.toString());
             } finally {
                 spark.sparkContext().removeSparkListener(progress);
             }
             seconds = (clock.millis() - startMs) / 1000.0;
+            cpuSeconds = progress.taskCpuSeconds();
             LOG.info(progress.line());
         }
 
@@ -261,7 +274,7 @@ public final class PrepJob {
             rename(fs, clipsStaging, new Path(out, BATCH_PREFIX + attempt));
         }
         fs.delete(staging.getParent(), true); // one run at a time per output: all of _staging is ours
-        return new Stage(stagedClips, seconds);
+        return new Stage(stagedClips, seconds, cpuSeconds);
     }
 
     private static void rename(FileSystem fs, Path from, Path to) throws IOException {
@@ -391,7 +404,8 @@ public final class PrepJob {
         }
         fs.delete(target, false);
         rename(fs, tmp, target);
-        return new Summary(attempt, newVideos, stage.clips(), stage.seconds(), spark.sparkContext().defaultParallelism(),
+        return new Summary(attempt, newVideos, stage.clips(), stage.seconds(), stage.cpuSeconds(),
+                spark.sparkContext().defaultParallelism(),
                 withClips + quarantined, withClips, quarantined, clips, bytesPerClip);
     }
 

@@ -21,13 +21,14 @@ import scala.jdk.javaapi.CollectionConverters;
 /**
  * Progress of the decode stage on the driver's console. Counts come from three accumulators: from executor
  * heartbeats while tasks run, and from task ends; a failed task's counts are dropped. A daemon thread prints one
- * line per interval.
+ * line per interval. It also sums the CPU time of the successful tasks, the cost measure of the benchmark.
  */
 final class PrepProgress extends SparkListener implements AutoCloseable {
 
     private final long videos;
     private final long[] ids; // accumulator ids: videos done, clips, quarantined
     private final Map<Long, long[]> perTask = new HashMap<>();
+    private long taskCpuNanos;
     private final Clock clock;
     private final long startMs;
     private final ScheduledExecutorService printer;
@@ -84,6 +85,11 @@ final class PrepProgress extends SparkListener implements AutoCloseable {
         }
     }
 
+    /** CPU seconds the successful tasks spent in their own threads (decode, encode, compress, write). */
+    synchronized double taskCpuSeconds() {
+        return taskCpuNanos / 1e9;
+    }
+
     @Override
     public synchronized void onExecutorMetricsUpdate(SparkListenerExecutorMetricsUpdate update) {
         List<Tuple4<Object, Object, Object, scala.collection.immutable.Seq<AccumulableInfo>>> running =
@@ -98,6 +104,9 @@ final class PrepProgress extends SparkListener implements AutoCloseable {
         long taskId = end.taskInfo().taskId();
         if (end.reason() == Success$.MODULE$) {
             update(taskId, end.taskInfo().accumulables());
+            if (end.taskMetrics() != null) {
+                taskCpuNanos += end.taskMetrics().executorCpuTime();
+            }
         } else {
             perTask.remove(taskId);
         }
