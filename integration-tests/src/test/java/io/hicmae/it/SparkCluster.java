@@ -211,7 +211,7 @@ public final class SparkCluster implements AutoCloseable {
         return workers.stream().map(Process::pid).toList();
     }
 
-    /** The live executor JVMs, found among each Worker's descendants. */
+    /** The live executor JVMs, found among each Worker's descendants; by Worker. */
     public List<Executor> executors() {
         List<Executor> executors = new ArrayList<>();
         for (int i = 0; i < workers.size(); i++) {
@@ -224,7 +224,6 @@ public final class SparkCluster implements AutoCloseable {
                                 argument(args, "--executor-id")));
                     });
         }
-        executors.sort(Comparator.comparing(Executor::id));
         return executors;
     }
 
@@ -266,8 +265,8 @@ public final class SparkCluster implements AutoCloseable {
         } finally {
             try {
                 Runtime.getRuntime().removeShutdownHook(shutdownHook);
-            } catch (IllegalStateException | IllegalArgumentException shuttingDownOrNeverAdded) {
-                // The hook runs or never was registered: nothing to undo.
+            } catch (IllegalStateException shuttingDown) {
+                // The JVM is exiting and the hook runs: nothing to undo.
             }
         }
     }
