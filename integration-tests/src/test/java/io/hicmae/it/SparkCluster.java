@@ -15,6 +15,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
@@ -38,9 +39,8 @@ public final class SparkCluster implements AutoCloseable {
     static final String WORKER_MEMORY = "2g";
     /** 6-17 s on 2 idle cores; the machine is shared. */
     static final Duration START_TIMEOUT = Duration.ofMinutes(2);
-    static final String DAEMON_HEAP = "-Xmx512m";
-
-    static final String EXECUTOR_MAIN = "org.apache.spark.executor.CoarseGrainedExecutorBackend";
+    private static final String DAEMON_HEAP = "-Xmx512m";
+    private static final String EXECUTOR_MAIN = "org.apache.spark.executor.CoarseGrainedExecutorBackend";
     private static final Pattern MASTER_URL = Pattern.compile("Starting Spark master at (spark://\\S+)");
     private static final Pattern MASTER_UI_PORT =
             Pattern.compile("Bound MasterWebUI to \\S+, and started at http://[^:/\\s]+:(\\d+)");
@@ -49,9 +49,10 @@ public final class SparkCluster implements AutoCloseable {
     private final ItPaths paths;
     private final Path runDir;
     private final Path sparkHome;
-    private final List<Process> workers = new ArrayList<>();
+    // Read by the shutdown hook's thread too.
+    private final List<Process> workers = new CopyOnWriteArrayList<>();
     private final Thread shutdownHook;
-    private Process master;
+    private volatile Process master;
     private String masterUrl;
     private boolean closed;
 
