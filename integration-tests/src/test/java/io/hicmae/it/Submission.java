@@ -93,6 +93,13 @@ public final class Submission implements AutoCloseable {
     }
 
     /** Kills the driver and its descendants if it still runs, and waits until they are gone. */
+    /** kill -9 of the submitting JVM (the driver, in client mode), waiting until it is gone. */
+    public void killDriver() {
+        ProcessHandle driver = process.toHandle();
+        driver.destroyForcibly();
+        SparkJvm.awaitExit(List.of(driver), "driver of submission " + name);
+    }
+
     @Override
     public void close() {
         if (process.isAlive()) {

@@ -1,0 +1,134 @@
+package io.hicmae.it;
+
+import ai.djl.inference.Predictor;
+import ai.djl.repository.zoo.ZooModel;
+import io.hicmae.prep.SyntheticVideoGenerator;
+import io.hicmae.runtime.config.HicmaeConfig;
+import io.hicmae.runtime.data.GeneratedClips;
+import io.hicmae.zoo.ModelRef;
+import io.hicmae.zoo.ModelZoo;
+import io.hicmae.zoo.VersionInfo;
+import io.hicmae.zoo.djl.HicmaeClip;
+import io.hicmae.zoo.djl.HicmaeZooModels;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The pipeline on a two-worker standalone cluster with the zoo and the clips on HDFS: synthetic videos plus broken
+ * files go through the prep job, pre-training runs with two ranks in executors of different workers, one executor
+ * is killed mid-run (the driver resubmits the barrier stage, which resumes from the last checkpoint), and the
+ * published version verifies and loads through DJL's Criteria.
+ */
+class PipelineIT {
+
+    private static Hdfs hdfs;
+    private static SparkCluster cluster;
+
+    @BeforeAll
+    static void start() throws IOException {
+        hdfs = Hdfs.start("PipelineIT-hdfs");
+        cluster = SparkCluster.builder("PipelineIT").start();
+    }
+
+    @AfterAll
+    static void stop() {
+        try {
+            if (cluster != null) {
+                cluster.close();
+                assertEquals(List.of(), SparkCluster.survivors(cluster.runDir()), "JVMs left behind");
+            }
+        } finally {
+            if (hdfs != null) {
+                hdfs.close();
+            }
+        }
+    }
+
+    @Test
+    void prepPretrainWithAKilledExecutorPublishAndLoad() throws Exception {
+        Path videos = cluster.runDir().resolve("videos");
+        new SyntheticVideoGenerator(4).generate(videos, 4, SyntheticVideoGenerator.Spec.talkingFace(8));
+        Files.write(videos.resolve("empty.mp4"), new byte[0]);
+        Files.writeString(videos.resolve("notes.mp4"), "not a video", StandardCharsets.UTF_8);
+        URI clips = hdfs.uri().resolve("/data/clips");
+        URI zooRoot = hdfs.uri().resolve("/zoo");
+
+        long t0 = System.nanoTime();
+        Submission.Result prep = new SparkSubmitter(cluster).run("prep", Application.hicmae(cluster.paths()),
+                Map.of(), List.of("prep", "--input", videos.toString(), "--output", clips.toString()),
+                Duration.ofMinutes(6));
+        assertEquals(0, prep.exitCode(), prep.describe());
+        assertTrue(prep.output().contains("videos_seen=6 = videos_with_clips=4 + videos_quarantined=2"),
+                prep.describe());
+        System.out.printf("PipelineIT prep: %d ms%n", (System.nanoTime() - t0) / 1_000_000);
+
+        long t1 = System.nanoTime();
+        Submission.Result train;
+        try (Submission job = new SparkSubmitter(cluster).start("pretrain", Application.hicmae(cluster.paths()),
+                Map.of(), List.of("pretrain", "--data", clips.toString(), "--zoo", zooRoot.toString(),
+                        "--model", "pipeline", "--preset", "tiny", "--world-size", "2", "--batch-size", "2",
+                        "--epochs", "4", "--checkpoint-every", "2", "--lr", "3e-3", "--warmup-epochs", "1",
+                        "--run-id", "pipeline-run", "--retry-backoff-ms", "1000", "--connect-timeout-s", "60",
+                        "--io-timeout-s", "120"))) {
+            job.awaitLine("step 5", l -> l.startsWith("step 5/"), Duration.ofMinutes(6));
+            List<SparkCluster.Executor> executors = cluster.executors();
+            assertEquals(2, executors.size(), "executors: " + executors);
+            cluster.killExecutor(executors.get(1).pid());
+            train = job.awaitExit(Duration.ofMinutes(8));
+        }
+        assertEquals(0, train.exitCode(), train.describe());
+        String out = train.output();
+        assertTrue(out.contains("attempt 1 of 3 failed"), train.describe());
+        assertTrue(out.contains("resuming from step 4") || out.contains("resuming from step 2"), train.describe());
+        assertTrue(out.contains("step 12/12"), train.describe());
+        assertTrue(out.contains("pretrain: published pipeline:v000001"), train.describe());
+        System.out.printf("PipelineIT pretrain with a killed executor: %d ms%n", (System.nanoTime() - t1) / 1_000_000);
+
+        try (ModelZoo zoo = ModelZoo.open(zooRoot, hdfs.conf())) {
+            VersionInfo v = zoo.verify(ModelRef.parse("pipeline@latest"));
+            assertEquals(1, v.number());
+            assertEquals(12, zoo.checkpoints().latest("pipeline-run").orElseThrow().step());
+            HicmaeConfig tiny = HicmaeConfig.tiny();
+            GeneratedClips.Clip clip = new GeneratedClips(HicmaeConfig.demo(), 9, 4).clip(0);
+            short[] pcm = java.util.Arrays.copyOf(clip.pcm(), 40_960);
+            try (ZooModel<HicmaeClip, float[]> model = HicmaeZooModels.criteria(zoo, "pipeline@latest").loadModel();
+                    Predictor<HicmaeClip, float[]> predictor = model.newPredictor()) {
+                float[] embedding = predictor.predict(new HicmaeClip(downscale(clip.frames(), tiny.imgSize()), pcm));
+                assertEquals(4 * tiny.embedDim(), embedding.length);
+                for (float f : embedding) {
+                    assertTrue(Float.isFinite(f), "embedding " + java.util.Arrays.toString(embedding));
+                }
+            }
+        }
+    }
+
+    /** Nearest-neighbour downscale of (16, 160, 160, 3) frames to the tiny preset's side. */
+    private static byte[] downscale(byte[] frames, int side) {
+        int t = 16;
+        int src = 160;
+        byte[] out = new byte[t * side * side * 3];
+        for (int f = 0; f < t; f++) {
+            for (int y = 0; y < side; y++) {
+                for (int x = 0; x < side; x++) {
+                    int sy = y * src / side;
+                    int sx = x * src / side;
+                    System.arraycopy(frames, ((f * src + sy) * src + sx) * 3, out, ((f * side + y) * side + x) * 3, 3);
+                }
+            }
+        }
+        return out;
+    }
+}
