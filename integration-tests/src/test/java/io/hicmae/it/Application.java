@@ -37,6 +37,14 @@ public record Application(String mainClass, Path jar, List<Path> jars) {
     }
 
     /** A test job of {@code io.hicmae.it.jobs}, from this module's test jar; its classes need only Spark's. */
+    /** A test job that also needs our modules: the test jar with the hicmae application's jars beside it. */
+    public static Application testJobWithHicmae(ItPaths paths, Class<?> mainClass) throws IOException {
+        Application app = hicmae(paths);
+        List<Path> jars = new java.util.ArrayList<>(app.jars());
+        jars.add(0, app.jar());
+        return new Application(mainClass.getName(), paths.jobsJar(), List.copyOf(jars));
+    }
+
     public static Application testJob(ItPaths paths, Class<?> mainClass) {
         return new Application(mainClass.getName(), paths.jobsJar(), List.of());
     }

@@ -51,7 +51,7 @@ class PublishCrashIT {
     @Test
     void aDriverKilledMidPublishLeavesNoVersionAndGcCleansUp() throws IOException {
         URI root = hdfs.uri().resolve("/zoo");
-        Application job = Application.testJob(cluster.paths(), SlowPublishJob.class);
+        Application job = Application.testJobWithHicmae(cluster.paths(), SlowPublishJob.class);
         try (Submission publisher = new SparkSubmitter(cluster).start("slow-publish", job, Map.of(),
                 List.of(root.toString(), "crash", "64"))) {
             publisher.awaitLine("3 MiB written", l -> l.equals("PUBLISH wrote 3 MiB"), Duration.ofMinutes(3));
