@@ -17,36 +17,12 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** The cluster runs a barrier stage across its two Workers, and HicmaeCli goes through spark-submit to HDFS. */
-class ClusterSmokeIT {
+class ClusterSmokeIT extends ClusterAndHdfs {
+
     private static final Duration JOB_TIMEOUT = Duration.ofMinutes(3);
-
-    private static Hdfs hdfs;
-    private static SparkCluster cluster;
-
-    @BeforeAll
-    static void start() throws IOException {
-        hdfs = Hdfs.start("ClusterSmokeIT-hdfs");
-        cluster = SparkCluster.builder("ClusterSmokeIT").start();
-    }
-
-    @AfterAll
-    static void stop() {
-        try {
-            if (cluster != null) {
-                cluster.close();
-                assertEquals(List.of(), SparkCluster.survivors(cluster.runDir()), "JVMs left behind");
-            }
-        } finally {
-            if (hdfs != null) {
-                hdfs.close();
-            }
-        }
-    }
 
     @Test
     void barrierTasksRunInExecutorsOfDifferentWorkers() throws IOException {

@@ -10,8 +10,6 @@ import io.hicmae.zoo.ModelZoo;
 import io.hicmae.zoo.VersionInfo;
 import io.hicmae.zoo.djl.HicmaeClip;
 import io.hicmae.zoo.djl.HicmaeZooModels;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -32,30 +30,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * is killed mid-run (the driver resubmits the barrier stage, which resumes from the last checkpoint), and the
  * published version verifies and loads through DJL's Criteria.
  */
-class PipelineIT {
-
-    private static Hdfs hdfs;
-    private static SparkCluster cluster;
-
-    @BeforeAll
-    static void start() throws IOException {
-        hdfs = Hdfs.start("PipelineIT-hdfs");
-        cluster = SparkCluster.builder("PipelineIT").start();
-    }
-
-    @AfterAll
-    static void stop() {
-        try {
-            if (cluster != null) {
-                cluster.close();
-                assertEquals(List.of(), SparkCluster.survivors(cluster.runDir()), "JVMs left behind");
-            }
-        } finally {
-            if (hdfs != null) {
-                hdfs.close();
-            }
-        }
-    }
+class PipelineIT extends ClusterAndHdfs {
 
     @Test
     void prepPretrainWithAKilledExecutorPublishAndLoad() throws Exception {

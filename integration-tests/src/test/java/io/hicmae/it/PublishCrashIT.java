@@ -5,8 +5,6 @@ import io.hicmae.zoo.GcPlan;
 import io.hicmae.zoo.ModelZoo;
 import io.hicmae.zoo.ZooConfig;
 import org.apache.hadoop.conf.Configuration;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -23,30 +21,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * kill -9 of a driver JVM in the middle of publishing to a zoo on HDFS: no version becomes visible, the next
  * {@code gc} finds and removes the leftovers, and the next publish succeeds.
  */
-class PublishCrashIT {
-
-    private static Hdfs hdfs;
-    private static SparkCluster cluster;
-
-    @BeforeAll
-    static void start() throws IOException {
-        hdfs = Hdfs.start("PublishCrashIT-hdfs");
-        cluster = SparkCluster.builder("PublishCrashIT").start();
-    }
-
-    @AfterAll
-    static void stop() {
-        try {
-            if (cluster != null) {
-                cluster.close();
-                assertEquals(List.of(), SparkCluster.survivors(cluster.runDir()), "JVMs left behind");
-            }
-        } finally {
-            if (hdfs != null) {
-                hdfs.close();
-            }
-        }
-    }
+class PublishCrashIT extends ClusterAndHdfs {
 
     @Test
     void aDriverKilledMidPublishLeavesNoVersionAndGcCleansUp() throws IOException {

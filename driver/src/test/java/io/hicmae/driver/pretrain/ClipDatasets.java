@@ -1,13 +1,12 @@
 package io.hicmae.driver.pretrain;
 
+import io.hicmae.driver.prep.PrepJob;
 import io.hicmae.runtime.config.HicmaeConfig;
 import io.hicmae.runtime.data.ClipSchema;
 import io.hicmae.runtime.data.GeneratedClips;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.types.DataTypes;
-import org.apache.spark.sql.types.StructType;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -19,21 +18,6 @@ import java.util.List;
 final class ClipDatasets {
 
     private ClipDatasets() {}
-
-    static final StructType SCHEMA = new StructType()
-            .add(ClipSchema.CLIP_ID, DataTypes.StringType, false)
-            .add(ClipSchema.SOURCE, DataTypes.StringType, false)
-            .add(ClipSchema.WINDOW, DataTypes.IntegerType, false)
-            .add(ClipSchema.START_S, DataTypes.DoubleType, false)
-            .add(ClipSchema.FPS, DataTypes.DoubleType, false)
-            .add(ClipSchema.FRAMES, DataTypes.BinaryType, false)
-            .add(ClipSchema.PCM, DataTypes.BinaryType, false)
-            .add(ClipSchema.FRAMES_T, DataTypes.IntegerType, false)
-            .add(ClipSchema.HEIGHT, DataTypes.IntegerType, false)
-            .add(ClipSchema.WIDTH, DataTypes.IntegerType, false)
-            .add(ClipSchema.CHANNELS, DataTypes.IntegerType, false)
-            .add(ClipSchema.SAMPLE_RATE, DataTypes.IntegerType, false)
-            .add(ClipSchema.PCM_SAMPLES, DataTypes.IntegerType, false);
 
     /** {@code count} clips at the stored geometry (16 x 160 x 160 x 3 frames, 40,960 samples) in {@code files} files. */
     static void write(SparkSession spark, Path dir, int count, int files, long seed) {
@@ -49,7 +33,7 @@ final class ClipDatasets {
                     c.frames(), pcm.array(), ClipSchema.FRAMES_PER_CLIP, ClipSchema.CROP_SIZE, ClipSchema.CROP_SIZE,
                     3, 16_000, ClipSchema.SAMPLES_PER_CLIP));
         }
-        spark.createDataFrame(rows, SCHEMA).repartition(files).write().option("compression", "zstd")
+        spark.createDataFrame(rows, PrepJob.CLIP_TYPE).repartition(files).write().option("compression", "zstd")
                 .parquet(dir.toString());
     }
 }
