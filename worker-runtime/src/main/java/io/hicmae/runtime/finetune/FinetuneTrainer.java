@@ -18,7 +18,7 @@ import io.hicmae.runtime.optim.AdamW;
 import io.hicmae.runtime.optim.LayerDecay;
 import io.hicmae.runtime.optim.LrSchedule;
 import io.hicmae.runtime.train.Autograd;
-import io.hicmae.runtime.train.SeededInit;
+import io.hicmae.runtime.train.EngineRandom;
 import io.hicmae.runtime.train.TrainingState;
 
 import java.nio.ByteBuffer;
@@ -28,6 +28,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * One rank's fine-tuning state and step, shaped like {@code PretrainTrainer}: {@link #computeGradients} runs forward
@@ -42,6 +43,10 @@ import java.util.Map;
  * optimiser and of the gradient buffer): the layer logits stay at the checkpoint's values (uniform 1/L for a
  * pre-training checkpoint) and {@code fc_norm} at its fresh 1/0, where it acts as a fixed per-clip standardisation of
  * the feature, the role MAE gives a non-affine BatchNorm. The backbone runs without stochastic depth.
+ *
+ * <p>Stochastic depth draws from the engine's process-wide generator, seeded per batch by
+ * {@link FinetuneBatch#dropPathSeed()} (ranks in one JVM take turns on the forward pass while it is on), so that a
+ * step depends only on the state and the batch, and a resumed run is bit-exact.
  *
  * <p>Dimensions: B batch, Q classes or D regression dimensions.
  */
@@ -72,7 +77,7 @@ public final class FinetuneTrainer implements AutoCloseable {
         this.options = options;
         this.manager = NDManager.newBaseManager(device);
         this.model = new HicmaeFinetuneModel(config, options.task().outputs(), options.dropPath());
-        SeededInit.initialize(model, manager, seed);
+        EngineRandom.initialize(model, manager, seed);
         this.store = new ParameterStore(manager, false);
         Map<String, Parameter> trained = new LinkedHashMap<>();
         StateDict.parameters(model).forEach((k, p) -> {
@@ -158,9 +163,10 @@ public final class FinetuneTrainer implements AutoCloseable {
             throw new IllegalArgumentException(
                     "targets have shape " + batch.targets().getShape() + ", expected " + expected);
         }
-        NDArray loss = Autograd.record(() -> loss(
+        Supplier<NDArray> forward = () -> Autograd.record(() -> loss(
                 model.forward(store, batch.video(), batch.audio(), !options.linearProbe(), Trace.OFF), // (B, Q|D)
                 batch.targets()));
+        NDArray loss = options.dropPath() > 0 ? EngineRandom.seeded(batch.dropPathSeed(), forward) : forward.get();
         Autograd.backward(loss);
         NDList flat = new NDList(parameters.size());
         for (Parameter p : parameters) {

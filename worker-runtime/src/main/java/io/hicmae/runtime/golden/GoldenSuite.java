@@ -245,7 +245,7 @@ public final class GoldenSuite {
             Mixup.Mixed mixed = new Mixup(options.mixup(), classes, smoothing)
                     .apply(in.get("video"), in.get("labels"), new java.util.SplittableRandom(0));
             float loss = trainer.computeGradients(step, new FinetuneBatch(mixed.video(), in.get("audio"),
-                    mixed.targets()));
+                    mixed.targets(), 0));
             tap("soft_targets", "finetune_path.soft_targets", mixed.targets(), out, forward);
             tap("loss.soft_target_ce", "finetune_path.loss.soft_target_ce", step.create(new float[] {loss}), out,
                     losses);

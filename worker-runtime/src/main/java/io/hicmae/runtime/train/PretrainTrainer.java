@@ -55,7 +55,7 @@ public final class PretrainTrainer implements AutoCloseable {
         this.options = options;
         this.manager = NDManager.newBaseManager(device);
         this.model = new HicmaePretrainModel(config);
-        SeededInit.initialize(model, manager, seed);
+        EngineRandom.initialize(model, manager, seed);
         this.store = new ParameterStore(manager, false);
         Map<String, Parameter> byKey = StateDict.parameters(model);
         this.parameters = new ArrayList<>(byKey.values());
