@@ -13,8 +13,11 @@ import java.util.SplittableRandom;
  */
 public final class GeneratedClips {
 
-    /** A clip as stored: (T, H, W, 3) uint8 RGB frames and 16 kHz mono PCM. */
-    public record Clip(byte[] frames, short[] pcm, int speaker) {}
+    /**
+     * A clip as stored: (T, H, W, 3) uint8 RGB frames and 16 kHz mono PCM, with what the generator chose: the speaker
+     * and the syllable rate (syllables per second in [2, 5), the rhythm of both the mouth and the voice).
+     */
+    public record Clip(byte[] frames, short[] pcm, int speaker, double syllableHz) {}
 
     private final HicmaeConfig config;
     private final long seed;
@@ -86,7 +89,7 @@ public final class GeneratedClips {
                 }
             }
         }
-        return new Clip(rgbFrames, pcm, speaker);
+        return new Clip(rgbFrames, pcm, speaker, syllableHz);
     }
 
     private static final int[] MOUTH = {60, 10, 20};

@@ -16,6 +16,11 @@ import io.hicmae.runtime.loss.PretrainLoss;
 import io.hicmae.runtime.loss.ReconstructionTargets;
 import com.google.gson.JsonObject;
 import io.hicmae.runtime.audio.KaldiFbank;
+import io.hicmae.runtime.finetune.FinetuneBatch;
+import io.hicmae.runtime.finetune.FinetuneOptions;
+import io.hicmae.runtime.finetune.FinetuneTrainer;
+import io.hicmae.runtime.finetune.Mixup;
+import io.hicmae.runtime.finetune.Task;
 import io.hicmae.runtime.loss.SoftTargetCrossEntropy;
 import io.hicmae.runtime.model.HicmaeFinetuneModel;
 import io.hicmae.runtime.model.HicmaePretrainModel;
@@ -56,6 +61,9 @@ public final class GoldenSuite {
         }
         try (NDManager manager = NDManager.newBaseManager()) {
             finetune(manager);
+        }
+        try (NDManager manager = NDManager.newBaseManager()) {
+            finetunePath(manager);
         }
         try (NDManager manager = NDManager.newBaseManager()) {
             fbank(manager);
@@ -209,6 +217,47 @@ public final class GoldenSuite {
         }
     }
 
+    /**
+     * The fine-tuning code path rather than the model alone: a {@link FinetuneTrainer} (drop path 0, no mixup, the
+     * set's label smoothing) loaded with the golden weights, targets from {@link Mixup}, and the loss and gradients
+     * its {@code computeGradients} leaves in the flat gradient buffer. Checks are named {@code finetune_path.*}.
+     */
+    private void finetunePath(NDManager root) throws IOException {
+        if (!java.nio.file.Files.exists(set.dir().resolve("finetune_outputs.npz"))) {
+            return;
+        }
+        HicmaeConfig config = HicmaeConfig.fromJson(set.configFile());
+        Tolerance forward = set.tolerance("forward", new Tolerance(1e-4, 1e-5));
+        Tolerance losses = set.tolerance("scalar_losses", new Tolerance(1e-5, 0));
+        Tolerance grads = set.tolerance("grads", new Tolerance(1e-3, 1e-6));
+        JsonObject ft = set.config().getAsJsonObject("finetune");
+        int classes = ft.get("num_classes").getAsInt();
+        float smoothing = ft.get("label_smoothing").getAsFloat();
+        FinetuneOptions options = new FinetuneOptions(Task.classification(classes), 1e-3, 1e-6, 0, 1, 2,
+                AdamW.Settings.finetuning(), 0.75, 0f, smoothing, Mixup.Settings.off(), false);
+        try (FinetuneTrainer trainer = new FinetuneTrainer(config, options, root.getDevice(), 0);
+                NDManager step = trainer.newStepManager()) {
+            Map<String, NDArray> weights = new java.util.LinkedHashMap<>(set.load(step, "weights.npz"));
+            weights.putAll(set.load(step, "finetune_weights.npz"));
+            trainer.loadFinetuned(weights, "weights.npz + finetune_weights.npz");
+            Map<String, NDArray> in = set.load(step, "finetune_inputs.npz");
+            Map<String, NDArray> out = set.load(step, "finetune_outputs.npz");
+            Mixup.Mixed mixed = new Mixup(options.mixup(), classes, smoothing)
+                    .apply(in.get("video"), in.get("labels"), new java.util.SplittableRandom(0));
+            float loss = trainer.computeGradients(step, new FinetuneBatch(mixed.video(), in.get("audio"),
+                    mixed.targets(), 0));
+            tap("soft_targets", "finetune_path.soft_targets", mixed.targets(), out, forward);
+            tap("loss.soft_target_ce", "finetune_path.loss.soft_target_ce", step.create(new float[] {loss}), out,
+                    losses);
+            for (String key : out.keySet()) {
+                if (key.startsWith("grad.")) {
+                    tap(key, "finetune_path." + key, trainer.gradientOf(key.substring("grad.".length()), step), out,
+                            grads);
+                }
+            }
+        }
+    }
+
     /** The audio front-end: window, mel banks, log-mel and the model input for every setting the file holds. */
     private void fbank(NDManager m) throws IOException {
         if (!java.nio.file.Files.exists(set.dir().resolve("fbank.npz"))) {
@@ -311,8 +360,13 @@ public final class GoldenSuite {
     }
 
     private void tap(String key, NDArray actual, Map<String, NDArray> out, Tolerance tol) {
+        tap(key, key, actual, out, tol);
+    }
+
+    /** Compares with the reference {@code key}, reported under {@code name}. */
+    private void tap(String key, String name, NDArray actual, Map<String, NDArray> out, Tolerance tol) {
         if (out.containsKey(key)) {
-            checks.add(tol.check(key, actual, out.get(key)));
+            checks.add(tol.check(name, actual, out.get(key)));
         }
     }
 

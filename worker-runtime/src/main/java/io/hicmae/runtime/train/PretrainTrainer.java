@@ -1,13 +1,11 @@
 package io.hicmae.runtime.train;
 
 import ai.djl.Device;
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
@@ -35,8 +33,6 @@ import java.util.Map;
  */
 public final class PretrainTrainer implements AutoCloseable {
 
-    private static final Object INIT_LOCK = new Object();
-
     private final HicmaeConfig config;
     private final TrainOptions options;
     private final NDManager manager;
@@ -59,11 +55,7 @@ public final class PretrainTrainer implements AutoCloseable {
         this.options = options;
         this.manager = NDManager.newBaseManager(device);
         this.model = new HicmaePretrainModel(config);
-        synchronized (INIT_LOCK) {
-            // The engine's generator is process-wide: ranks sharing a JVM take turns so each draws the same weights.
-            Engine.getInstance().setRandomSeed((int) seed);
-            model.initialize(manager, DataType.FLOAT32, new Shape(1));
-        }
+        EngineRandom.initialize(model, manager, seed);
         this.store = new ParameterStore(manager, false);
         Map<String, Parameter> byKey = StateDict.parameters(model);
         this.parameters = new ArrayList<>(byKey.values());

@@ -20,6 +20,8 @@ class GoldenSuiteTest {
         checks.forEach(System.out::println);
         List<Check> failed = checks.stream().filter(c -> !c.passed()).toList();
         assertTrue(checks.size() > 400, "expected hundreds of checks, ran " + checks.size());
+        // The fine-tuning trainer's own path: soft targets, the loss and the 14 gradients from its flat buffer.
+        assertEquals(16, checks.stream().filter(c -> c.name().startsWith("finetune_path.")).count());
         assertEquals(List.of(), failed);
     }
 }
