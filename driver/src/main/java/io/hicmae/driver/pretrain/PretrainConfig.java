@@ -91,7 +91,7 @@ public final class PretrainConfig implements Serializable {
             .define(ALIAS, String.class, null, matches(NAME, "must be an alias name"),
                     "Also point this alias (e.g. nightly) at the published version; 'latest' always moves")
             .define(MASTER, String.class, null, null,
-                    "Spark master when not set by spark-submit (default: local[world-size])")
+                    "Spark master when not set by spark-submit (default: local mode with the machine's cores shared among the ranks)")
             .define(MAX_ATTEMPTS, Integer.class, 3, between(1, 100),
                     "Barrier-stage attempts; each retry resumes from the last checkpoint")
             .define(RETRY_BACKOFF_MS, Long.class, 2000L, between(0, 3_600_000), "Wait before resubmitting a failed stage")

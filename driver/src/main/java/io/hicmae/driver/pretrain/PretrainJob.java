@@ -74,13 +74,16 @@ public final class PretrainJob {
     }
 
     /**
-     * A session for this job: the one spark-submit configured, or local mode with world-size slots when no master
-     * is set. Sets the barrier and failure-detection timeouts unless the user set them.
+     * A session for this job: the one spark-submit configured, or local mode with the machine's cores shared out
+     * among world-size task slots when no master is set. Sets the barrier and failure-detection timeouts unless the user set them.
      */
     public static SparkSession session(PretrainConfig cfg) {
         SparkConf conf = new SparkConf();
         if (!conf.contains("spark.master")) {
-            conf.setMaster(cfg.master() != null ? cfg.master() : "local[" + cfg.worldSize() + "]");
+            // Local mode: the machine's cores shared out among the ranks (each rank's libtorch uses its task's CPUs).
+            int cores = Runtime.getRuntime().availableProcessors();
+            conf.setMaster(cfg.master() != null ? cfg.master() : "local[" + Math.max(cores, cfg.worldSize()) + "]");
+            conf.setIfMissing("spark.task.cpus", Integer.toString(Math.max(1, cores / cfg.worldSize())));
             conf.setIfMissing("spark.ui.enabled", "false");
             conf.setIfMissing("spark.driver.host", "127.0.0.1");
             conf.setIfMissing("spark.driver.bindAddress", "127.0.0.1");

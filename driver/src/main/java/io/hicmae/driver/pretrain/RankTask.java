@@ -88,6 +88,9 @@ final class RankTask extends AbstractFunction1<Iterator<Integer>, Iterator<RankR
         int world = cfg.worldSize();
         String host = hostOf(ctx.getTaskInfos()[rank].address());
         Device device = device(ctx, cfg.device());
+        // libtorch's intra-op pool is per process: ranks sharing an executor JVM would oversubscribe its cores, and
+        // OpenMP threads spin while they wait. Each rank uses the CPUs Spark gave its task (spark.task.cpus).
+        ai.djl.pytorch.jni.JniUtils.setNumThreads(Math.max(1, ctx.cpus()));
         HicmaeConfig model = cfg.modelConfig();
         TrainOptions options = new TrainOptions(cfg.lr(), cfg.minLr(), plan.warmupSteps(), plan.totalSteps(),
                 (long) world * cfg.batchSize(), cfg.clipGrad(),
