@@ -2,10 +2,7 @@ package io.hicmae.runtime.finetune;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
@@ -18,11 +15,10 @@ import io.hicmae.runtime.optim.AdamW;
 import io.hicmae.runtime.optim.LayerDecay;
 import io.hicmae.runtime.optim.LrSchedule;
 import io.hicmae.runtime.train.Autograd;
+import io.hicmae.runtime.train.GradientBuffer;
 import io.hicmae.runtime.train.EngineRandom;
 import io.hicmae.runtime.train.TrainingState;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -64,8 +60,7 @@ public final class FinetuneTrainer implements AutoCloseable {
     private final List<String> keys;
     private final AdamW optimizer;
     private final LrSchedule schedule;
-    private final FloatBuffer gradients;
-    private final long parameterCount;
+    private final GradientBuffer gradients;
     private long step;
 
     /**
@@ -92,17 +87,7 @@ public final class FinetuneTrainer implements AutoCloseable {
         this.optimizer = new AdamW(trained, options.adamw(), new LayerDecay(config, options.layerDecay())::scale,
                 manager);
         this.schedule = options.schedule();
-        long n = 0;
-        for (Parameter p : parameters) {
-            n += p.getShape().size();
-        }
-        if (n > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("model too large for one gradient buffer: " + n);
-        }
-        this.parameterCount = n;
-        this.gradients = ByteBuffer.allocateDirect(Math.toIntExact(n * Float.BYTES))
-                .order(ByteOrder.nativeOrder())
-                .asFloatBuffer();
+        this.gradients = new GradientBuffer(parameters);
     }
 
     /**
@@ -168,19 +153,7 @@ public final class FinetuneTrainer implements AutoCloseable {
                 batch.targets()));
         NDArray loss = options.dropPath() > 0 ? EngineRandom.seeded(batch.dropPathSeed(), forward) : forward.get();
         Autograd.backward(loss);
-        NDList flat = new NDList(parameters.size());
-        for (Parameter p : parameters) {
-            NDArray g = p.getArray().getGradient();
-            g.attach(stepManager);
-            flat.add(g.reshape(-1));
-        }
-        NDArray all = NDArrays.concat(flat); // (P)
-        gradients.clear();
-        gradients.put(all.toByteBuffer().order(ByteOrder.nativeOrder()).asFloatBuffer());
-        gradients.flip();
-        for (Parameter p : parameters) {
-            Autograd.zeroGradient(p.getArray());
-        }
+        gradients.collect(stepManager);
         return loss.getFloat();
     }
 
@@ -203,7 +176,7 @@ public final class FinetuneTrainer implements AutoCloseable {
 
     /** The gradient buffer: {@link #parameterCount()} floats in {@link #parameterKeys()} order. */
     public FloatBuffer gradients() {
-        return gradients;
+        return gradients.buffer();
     }
 
     /** One trained parameter's slice of the gradient buffer, shaped like the parameter, in {@code m}. */
@@ -213,7 +186,7 @@ public final class FinetuneTrainer implements AutoCloseable {
             Shape shape = parameters.get(i).getShape();
             if (keys.get(i).equals(key)) {
                 float[] slice = new float[Math.toIntExact(shape.size())];
-                gradients.duplicate().position(Math.toIntExact(offset)).get(slice);
+                gradients.buffer().duplicate().position(Math.toIntExact(offset)).get(slice);
                 return m.create(slice, shape);
             }
             offset += shape.size();
@@ -228,14 +201,7 @@ public final class FinetuneTrainer implements AutoCloseable {
      */
     public double applyGradients(NDManager stepManager) {
         double lr = schedule.at(step);
-        NDArray flat = stepManager.create(gradients.duplicate().rewind(), new Shape(parameterCount)); // (P)
-        List<NDArray> perParameter = new ArrayList<>(parameters.size());
-        long offset = 0;
-        for (Parameter p : parameters) {
-            long n = p.getShape().size();
-            perParameter.add(flat.get(new NDIndex("{}:{}", offset, offset + n)).reshape(p.getShape()));
-            offset += n;
-        }
+        List<NDArray> perParameter = gradients.perParameter(stepManager, 0);
         Autograd.untracked(() -> optimizer.step(perParameter, lr, stepManager));
         step++;
         return lr;
@@ -248,7 +214,7 @@ public final class FinetuneTrainer implements AutoCloseable {
 
     /** Scalars in the gradient buffer (the trained parameters only). */
     public long parameterCount() {
-        return parameterCount;
+        return gradients.size();
     }
 
     /** Trained parameter keys in buffer order (what the ranks hash before the all-reduce). */

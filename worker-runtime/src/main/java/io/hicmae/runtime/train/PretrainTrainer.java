@@ -2,11 +2,7 @@ package io.hicmae.runtime.train;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.index.NDIndex;
-import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
 import io.hicmae.runtime.config.HicmaeConfig;
@@ -18,8 +14,6 @@ import io.hicmae.runtime.model.Trace;
 import io.hicmae.runtime.optim.AdamW;
 import io.hicmae.runtime.optim.LrSchedule;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.List;
@@ -42,8 +36,7 @@ public final class PretrainTrainer implements AutoCloseable {
     private final List<String> keys;
     private final AdamW optimizer;
     private final LrSchedule schedule;
-    private final FloatBuffer gradients;
-    private final long parameterCount;
+    private final GradientBuffer gradients;
     private long step;
 
     /**
@@ -62,13 +55,7 @@ public final class PretrainTrainer implements AutoCloseable {
         this.keys = new ArrayList<>(byKey.keySet());
         this.optimizer = new AdamW(byKey, options.adamw(), k -> 1.0, manager);
         this.schedule = options.schedule();
-        this.parameterCount = StateDict.count(model);
-        if (parameterCount > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("model too large for one gradient buffer: " + parameterCount);
-        }
-        this.gradients = ByteBuffer.allocateDirect(Math.toIntExact(parameterCount * Float.BYTES))
-                .order(ByteOrder.nativeOrder())
-                .asFloatBuffer();
+        this.gradients = new GradientBuffer(parameters);
     }
 
     public HicmaeConfig config() {
@@ -92,35 +79,18 @@ public final class PretrainTrainer implements AutoCloseable {
         PretrainLoss loss = Autograd.record(
                 () -> PretrainLoss.compute(config, batch, model.forward(store, batch, true, Trace.OFF)));
         Autograd.backward(loss.total());
-        NDList flat = new NDList(parameters.size());
-        for (Parameter p : parameters) {
-            NDArray g = p.getArray().getGradient();
-            g.attach(stepManager);
-            flat.add(g.reshape(-1));
-        }
-        NDArray all = NDArrays.concat(flat); // (P)
-        gradients.clear();
-        gradients.put(all.toByteBuffer().order(ByteOrder.nativeOrder()).asFloatBuffer());
-        gradients.flip();
-        for (Parameter p : parameters) {
-            Autograd.zeroGradient(p.getArray());
-        }
+        gradients.collect(stepManager);
         return StepLosses.of(loss);
     }
 
     /** The gradient buffer: P floats in parameter order, filled by {@link #computeGradients}. */
     public FloatBuffer gradients() {
-        return gradients;
+        return gradients.buffer();
     }
 
     /** L2 norm of the gradient buffer. */
     public double gradientNorm() {
-        double sum = 0;
-        for (int i = 0; i < gradients.limit(); i++) {
-            double g = gradients.get(i);
-            sum += g * g;
-        }
-        return Math.sqrt(sum);
+        return gradients.norm();
     }
 
     /**
@@ -129,20 +99,7 @@ public final class PretrainTrainer implements AutoCloseable {
      */
     public double applyGradients(NDManager stepManager) {
         double lr = schedule.at(step);
-        NDArray flat = stepManager.create(gradients.duplicate().rewind(), new Shape(parameterCount));
-        if (options.clipGrad() > 0) {
-            double norm = gradientNorm();
-            if (norm > options.clipGrad()) {
-                flat = flat.mul(options.clipGrad() / (norm + 1e-6));
-            }
-        }
-        List<NDArray> perParameter = new ArrayList<>(parameters.size());
-        long offset = 0;
-        for (Parameter p : parameters) {
-            long n = p.getShape().size();
-            perParameter.add(flat.get(new NDIndex("{}:{}", offset, offset + n)).reshape(p.getShape()));
-            offset += n;
-        }
+        List<NDArray> perParameter = gradients.perParameter(stepManager, options.clipGrad());
         Autograd.untracked(() -> optimizer.step(perParameter, lr, stepManager));
         step++;
         return lr;
@@ -154,7 +111,7 @@ public final class PretrainTrainer implements AutoCloseable {
     }
 
     public long parameterCount() {
-        return parameterCount;
+        return gradients.size();
     }
 
     /** Parameter keys in buffer order. */

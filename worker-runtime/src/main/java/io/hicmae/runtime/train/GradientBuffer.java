@@ -1,0 +1,100 @@
+package io.hicmae.runtime.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Parameter;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The trained parameters' gradients as one contiguous direct float buffer, in parameter order: what the ranks
+ * all-reduce between the backward pass and the optimiser step. Shared by the pre-training and fine-tuning trainers.
+ */
+public final class GradientBuffer {
+
+    private final List<Parameter> parameters;
+    private final long size;
+    private final FloatBuffer buffer;
+
+    public GradientBuffer(List<Parameter> parameters) {
+        this.parameters = List.copyOf(parameters);
+        long n = 0;
+        for (Parameter p : parameters) {
+            n += p.getShape().size();
+        }
+        if (n * Float.BYTES > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("model too large for one gradient buffer: " + n + " parameters");
+        }
+        this.size = n;
+        this.buffer = ByteBuffer.allocateDirect(Math.toIntExact(n * Float.BYTES))
+                .order(ByteOrder.nativeOrder())
+                .asFloatBuffer();
+    }
+
+    /** Copies every parameter's accumulated gradient into the buffer, then clears the gradients for the next step. */
+    public void collect(NDManager stepManager) {
+        NDList flat = new NDList(parameters.size());
+        for (Parameter p : parameters) {
+            NDArray g = p.getArray().getGradient();
+            g.attach(stepManager);
+            flat.add(g.reshape(-1));
+        }
+        NDArray all = NDArrays.concat(flat); // (P)
+        buffer.clear();
+        buffer.put(all.toByteBuffer().order(ByteOrder.nativeOrder()).asFloatBuffer());
+        buffer.flip();
+        for (Parameter p : parameters) {
+            Autograd.zeroGradient(p.getArray());
+        }
+    }
+
+    /** The buffer: {@link #size()} floats in parameter order. */
+    public FloatBuffer buffer() {
+        return buffer;
+    }
+
+    /** Scalars in the buffer. */
+    public long size() {
+        return size;
+    }
+
+    /** L2 norm of the buffer. */
+    public double norm() {
+        double sum = 0;
+        for (int i = 0; i < buffer.limit(); i++) {
+            double g = buffer.get(i);
+            sum += g * g;
+        }
+        return Math.sqrt(sum);
+    }
+
+    /**
+     * The buffer as one array per parameter, owned by {@code stepManager}; scaled down to {@code maxNorm} first when
+     * that is positive and the norm exceeds it.
+     */
+    public List<NDArray> perParameter(NDManager stepManager, double maxNorm) {
+        NDArray flat = stepManager.create(buffer.duplicate().rewind(), new Shape(size)); // (P)
+        if (maxNorm > 0) {
+            double norm = norm();
+            if (norm > maxNorm) {
+                flat = flat.mul(maxNorm / (norm + 1e-6));
+            }
+        }
+        List<NDArray> out = new ArrayList<>(parameters.size());
+        long offset = 0;
+        for (Parameter p : parameters) {
+            long n = p.getShape().size();
+            out.add(flat.get(new NDIndex("{}:{}", offset, offset + n)).reshape(p.getShape()));
+            offset += n;
+        }
+        return out;
+    }
+}
