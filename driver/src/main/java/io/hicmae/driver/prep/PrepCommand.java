@@ -15,6 +15,9 @@ import picocli.CommandLine.Option;
                 + " quarantine for broken files. Idempotent: a second run adds only new videos.")
 public final class PrepCommand implements Callable<Integer> {
 
+    @Option(names = "--dry-run", description = "Validate the whole configuration, print it, and exit without Spark.")
+    boolean dryRun;
+
     @Option(names = "--" + PrepConfig.INPUT, required = true, description = PrepConfig.INPUT_DOC)
     String input;
 
@@ -56,6 +59,11 @@ public final class PrepCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrepConfig config = config();
+        if (dryRun) {
+            System.out.println("prep configuration (valid):");
+            new java.util.TreeMap<>(config.toMap()).forEach((k, v) -> System.out.println("  " + k + " = " + v));
+            return 0;
+        }
         SparkSession spark = SparkSession.builder().appName("hicmae prep").master(config.master()).getOrCreate();
         try {
             new PrepJob(spark, config, Clock.systemUTC()).run();
