@@ -1,8 +1,6 @@
 package io.hicmae.runtime.train;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
@@ -22,6 +20,7 @@ public final class GradientBuffer {
 
     private final List<Parameter> parameters;
     private final long size;
+    private final ByteBuffer bytes;
     private final FloatBuffer buffer;
 
     public GradientBuffer(List<Parameter> parameters) {
@@ -34,26 +33,21 @@ public final class GradientBuffer {
             throw new IllegalArgumentException("model too large for one gradient buffer: " + n + " parameters");
         }
         this.size = n;
-        this.buffer = ByteBuffer.allocateDirect(Math.toIntExact(n * Float.BYTES))
-                .order(ByteOrder.nativeOrder())
-                .asFloatBuffer();
+        this.bytes = ByteBuffer.allocateDirect(Math.toIntExact(n * Float.BYTES)).order(ByteOrder.nativeOrder());
+        this.buffer = bytes.asFloatBuffer();
     }
 
     /** Copies every parameter's accumulated gradient into the buffer, then clears the gradients for the next step. */
     public void collect(NDManager stepManager) {
-        NDList flat = new NDList(parameters.size());
+        buffer.clear();
         for (Parameter p : parameters) {
             NDArray g = p.getArray().getGradient();
             g.attach(stepManager);
-            flat.add(g.reshape(-1));
-        }
-        NDArray all = NDArrays.concat(flat); // (P)
-        buffer.clear();
-        buffer.put(all.toByteBuffer().order(ByteOrder.nativeOrder()).asFloatBuffer());
-        buffer.flip();
-        for (Parameter p : parameters) {
+            // A contiguous CPU gradient's bytes are read in place: one copy, straight into the buffer.
+            buffer.put(g.toByteBuffer().order(ByteOrder.nativeOrder()).asFloatBuffer());
             Autograd.zeroGradient(p.getArray());
         }
+        buffer.flip();
     }
 
     /** The buffer: {@link #size()} floats in parameter order. */
@@ -81,7 +75,9 @@ public final class GradientBuffer {
      * that is positive and the norm exceeds it.
      */
     public List<NDArray> perParameter(NDManager stepManager, double maxNorm) {
-        NDArray flat = stepManager.create(buffer.duplicate().rewind(), new Shape(size)); // (P)
+        // Over the buffer's own memory (no copy); the buffer is not written again before the next collect.
+        NDArray flat = stepManager.create(bytes.duplicate().order(ByteOrder.nativeOrder()), new Shape(size),
+                ai.djl.ndarray.types.DataType.FLOAT32); // (P)
         if (maxNorm > 0) {
             double norm = norm();
             if (norm > maxNorm) {
