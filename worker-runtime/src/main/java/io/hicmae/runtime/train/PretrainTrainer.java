@@ -126,22 +126,7 @@ public final class PretrainTrainer implements AutoCloseable {
 
     /** Restores a saved state; every key and shape is checked before anything changes. */
     public void restore(TrainingState state, String origin) {
-        Map<String, NDArray> moments = optimizer.moments();
-        for (Map.Entry<String, NDArray> e : moments.entrySet()) {
-            NDArray src = state.moments().get(e.getKey());
-            if (src == null || !src.getShape().equals(e.getValue().getShape())) {
-                throw new IllegalArgumentException(origin + ": optimiser state " + e.getKey()
-                        + (src == null ? " is missing" : " has shape " + src.getShape() + ", expected "
-                                + e.getValue().getShape()));
-            }
-        }
-        Autograd.untracked(() -> {
-            StateDict.load(model, state.parameters(), origin, true);
-            for (Map.Entry<String, NDArray> e : moments.entrySet()) {
-                e.getValue().set(state.moments().get(e.getKey()).toByteBuffer());
-            }
-        });
-        optimizer.setStepCount(state.step());
+        state.restoreInto(model, optimizer, origin);
         step = state.step();
     }
 
