@@ -1,5 +1,7 @@
 package io.hicmae.runtime.audio;
 
+import io.hicmae.runtime.stats.Beta;
+
 import java.util.Arrays;
 import java.util.random.RandomGenerator;
 
@@ -177,28 +179,7 @@ public final class KaldiFbank {
      * @return the gain
      */
     public static float sampleGain(RandomGenerator rng) {
-        double x = gamma(10.0, rng);
-        double y = gamma(10.0, rng);
-        return (float) (x / (x + y) + 0.5);
-    }
-
-    /** Marsaglia and Tsang (2000), shape {@code a >= 1}, scale 1. */
-    private static double gamma(double a, RandomGenerator rng) {
-        double d = a - 1.0 / 3.0;
-        double c = 1.0 / Math.sqrt(9.0 * d);
-        while (true) {
-            double x = rng.nextGaussian();
-            double v = 1.0 + c * x;
-            if (v <= 0) {
-                continue;
-            }
-            v = v * v * v;
-            double u = rng.nextDouble();
-            double x2 = x * x;
-            if (u < 1.0 - 0.0331 * x2 * x2 || Math.log(u) < 0.5 * x2 + d * (1.0 - v + Math.log(v))) {
-                return d * v;
-            }
-        }
+        return (float) (Beta.sample(10.0, rng) + 0.5);
     }
 
     private static double[] toDouble(float[] waveform) {

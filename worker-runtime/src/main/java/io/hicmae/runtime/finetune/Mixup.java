@@ -1,5 +1,7 @@
 package io.hicmae.runtime.finetune;
 
+import io.hicmae.runtime.stats.Beta;
+
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
@@ -101,10 +103,10 @@ public final class Mixup {
         double lam;
         if (settings.mixupAlpha() > 0 && settings.cutmixAlpha() > 0) {
             cutmix = rng.nextDouble() < settings.switchProb();
-            lam = beta(cutmix ? settings.cutmixAlpha() : settings.mixupAlpha(), rng);
+            lam = Beta.sample(cutmix ? settings.cutmixAlpha() : settings.mixupAlpha(), rng);
         } else {
             cutmix = settings.cutmixAlpha() > 0;
-            lam = beta(cutmix ? settings.cutmixAlpha() : settings.mixupAlpha(), rng);
+            lam = Beta.sample(cutmix ? settings.cutmixAlpha() : settings.mixupAlpha(), rng);
         }
         if (!cutmix) {
             return new Draw(lam, false, 0, 0, 0, 0);
@@ -167,35 +169,6 @@ public final class Mixup {
 
     private static int clip(int v, int max) {
         return Math.max(0, Math.min(max, v));
-    }
-
-    /** Beta(a, a) as X / (X + Y) with X, Y ~ Gamma(a). */
-    static double beta(double a, RandomGenerator rng) {
-        double x = gamma(a, rng);
-        double y = gamma(a, rng);
-        return x / (x + y);
-    }
-
-    /** Marsaglia and Tsang (2000), scale 1; shapes below 1 use Gamma(a + 1) * U^(1/a). */
-    private static double gamma(double a, RandomGenerator rng) {
-        if (a < 1) {
-            return gamma(a + 1, rng) * Math.pow(1.0 - rng.nextDouble(), 1.0 / a);
-        }
-        double d = a - 1.0 / 3.0;
-        double c = 1.0 / Math.sqrt(9.0 * d);
-        while (true) {
-            double x = rng.nextGaussian();
-            double v = 1.0 + c * x;
-            if (v <= 0) {
-                continue;
-            }
-            v = v * v * v;
-            double u = rng.nextDouble();
-            double x2 = x * x;
-            if (u < 1.0 - 0.0331 * x2 * x2 || Math.log(u) < 0.5 * x2 + d * (1.0 - v + Math.log(v))) {
-                return d * v;
-            }
-        }
     }
 
     private static IllegalArgumentException invalid(String key, double value, String reason) {

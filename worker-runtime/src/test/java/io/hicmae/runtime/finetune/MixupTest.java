@@ -102,7 +102,7 @@ class MixupTest {
         double sum = 0;
         double sq = 0;
         for (int i = 0; i < n; i++) {
-            double x = Mixup.beta(a, rng);
+            double x = io.hicmae.runtime.stats.Beta.sample(a, rng);
             sum += x;
             sq += x * x;
         }
