@@ -47,7 +47,8 @@ public record PrepConfig(
     public static final String MANIFEST_DOC = "Instead of --input: a CSV of labelled videos; only they are prepared and"
             + " every clip row carries its video's labels. Header path,label[,split][,fold] (categorical) or"
             + " path,<dim1>,<dim2>,...[,split][,fold] (dimensional, float targets); paths relative to the manifest's"
-            + " directory or absolute. Listed files that are missing are quarantined as unreadable.";
+            + " directory or absolute; every listed file is an input, whatever its extension. Listed files that are"
+            + " missing are quarantined as unreadable.";
     public static final String OUTPUT = "output";
     public static final String OUTPUT_DOC = "Root of the Parquet clip dataset; a second run on it adds only new videos.";
     public static final String MASTER = "master";
@@ -69,7 +70,8 @@ public record PrepConfig(
     public static final String SPOOL_MEMORY_MB_DOC = "MiB of one video's clips held in memory until the video is done; more spills to local disk.";
     public static final int SPOOL_MEMORY_MB_DEFAULT = 256;
     public static final String EXTENSIONS = "extensions";
-    public static final String EXTENSIONS_DOC = "Comma-separated file name extensions taken as videos; other files are not inputs.";
+    public static final String EXTENSIONS_DOC = "Comma-separated file name extensions taken as videos in an --input tree"
+            + " or glob; other files are not inputs.";
     public static final String EXTENSIONS_DEFAULT = "mp4,m4v,mov,mkv,webm,avi";
     public static final String PROGRESS_INTERVAL_S = "progress-interval-s";
     public static final String PROGRESS_INTERVAL_S_DOC = "Seconds between progress lines on the driver's console.";
