@@ -28,7 +28,7 @@ import java.util.concurrent.locks.LockSupport;
  * sender thread, so both links are busy at once, as in a ring on real NICs.
  *
  * <p>Copies: frames are written straight from the caller's buffer, and all-gather chunks are read straight into it.
- * Only reduce-scatter chunks land in a chunk-sized scratch buffer first, to be added in place. Pass a direct
+ * Only reduce-scatter chunks land in a 64 KiB scratch buffer first, block by block, each added in place at once. Pass a direct
  * little-endian {@link ByteBuffer} ({@link #allReduceMean(ByteBuffer, long)}) to get this; a {@code float[]} or a
  * {@link FloatBuffer} is copied into a reused direct buffer and back.
  *
@@ -63,7 +63,10 @@ public final class RingAllReduce implements AutoCloseable {
     /** The longest single select or park, so that a deadline passed by a jump of an injected clock is noticed. */
     private static final long MAX_SELECT_MILLIS = 100;
 
-    /** Floats per block of the add loop: two 64 KiB arrays stay in the core's L2 cache. */
+    /**
+     * Floats per block of a reduce-scatter chunk: each block is read into scratch and added at once, so the scratch
+     * and the two 64 KiB arrays of the add loop stay in the core's L2 cache.
+     */
     private static final int ADD_BLOCK_FLOATS = 16 << 10;
 
     /** How long close() waits for the sender thread, which sees the close within one select or park. */
@@ -317,9 +320,9 @@ public final class RingAllReduce implements AutoCloseable {
     private void allocateBuffers() {
         sendHeader = ByteBuffer.allocateDirect(Frame.HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
         recvHeader = ByteBuffer.allocateDirect(Frame.HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
-        recvPayload = ByteBuffer.allocateDirect(config.chunkBytes()).order(ByteOrder.LITTLE_ENDIAN);
-        recvFloats = recvPayload.asFloatBuffer();
         int block = Math.min(ADD_BLOCK_FLOATS, config.chunkBytes() / Float.BYTES);
+        recvPayload = ByteBuffer.allocateDirect(block * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        recvFloats = recvPayload.asFloatBuffer();
         addA = new float[block];
         addB = new float[block];
     }
@@ -679,9 +682,12 @@ public final class RingAllReduce implements AutoCloseable {
                     }
                     int offset = start(segment) + k * chunkFloats;
                     if (g < n - 1) {
-                        recvPayload.clear().limit(len * Float.BYTES);
-                        read(recvPayload, seq, g);
-                        add(offset, len, g == n - 2);
+                        for (int s = 0; s < len; s += addA.length) {
+                            int m = Math.min(addA.length, len - s);
+                            recvPayload.clear().limit(m * Float.BYTES);
+                            read(recvPayload, seq, g);
+                            add(offset + s, m, g == n - 2);
+                        }
                     } else {
                         into.clear().position(offset * Float.BYTES).limit((offset + len) * Float.BYTES);
                         read(into, seq, g);
@@ -726,30 +732,25 @@ public final class RingAllReduce implements AutoCloseable {
         }
 
         /**
-         * Adds the received chunk into the buffer (the last reduce-scatter step also divides by n), through two
-         * small heap arrays so that the JIT vectorises the loop.
+         * Adds the {@code len <= ADD_BLOCK_FLOATS} received floats into the buffer at {@code offset} (the last
+         * reduce-scatter step also divides by n), through two small heap arrays so that the JIT vectorises the loop.
          */
         void add(int offset, int len, boolean divide) {
-            FloatBuffer d = dataFloats;
-            FloatBuffer r = recvFloats;
             float[] a = addA;
             float[] b = addB;
             float ranks = n;
-            for (int s = 0; s < len; s += a.length) {
-                int m = Math.min(a.length, len - s);
-                d.get(offset + s, a, 0, m);
-                r.get(s, b, 0, m);
-                if (divide) {
-                    for (int i = 0; i < m; i++) {
-                        a[i] = (a[i] + b[i]) / ranks;
-                    }
-                } else {
-                    for (int i = 0; i < m; i++) {
-                        a[i] += b[i];
-                    }
+            dataFloats.get(offset, a, 0, len);
+            recvFloats.get(0, b, 0, len);
+            if (divide) {
+                for (int i = 0; i < len; i++) {
+                    a[i] = (a[i] + b[i]) / ranks;
                 }
-                d.put(offset + s, a, 0, m);
+            } else {
+                for (int i = 0; i < len; i++) {
+                    a[i] += b[i];
+                }
             }
+            dataFloats.put(offset, a, 0, len);
         }
 
         /** Waits for the sender to finish; it cannot stall on this rank, so its own deadline bounds the wait. */
