@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Data-parallel step overhead: the real `hicmae pretrain` with 1 rank on 1 core, then 2 ranks on 2 cores (equal
-# per-rank resources: each run is pinned with taskset, so PretrainJob gives each rank's task, and so libtorch, one
-# thread, and the rank's loader thread, the all-reduce and Spark share the same cores). Reads rank 0's metrics.jsonl,
-# skips the warm-up steps and prints a Markdown table; appends it to bench/step-scaling/results.md.
+# Data-parallel step overhead: the real `hicmae pretrain` with 1 rank pinned (taskset) to 1 core, then 2 ranks pinned
+# to 2 cores. Pinning gives equal per-rank resources: PretrainJob sizes spark.task.cpus, and so each rank's libtorch
+# threads, from the cores the JVM sees (1 per rank in both runs), and each rank's loader thread, its all-reduce and
+# Spark share those cores. Reads rank 0's metrics.jsonl, skips the warm-up steps and prints a Markdown table; appends
+# it to bench/step-scaling/results.md. About 3 minutes on 2 idle cores at the defaults.
 # Usage: bench/step-scaling/run.sh [preset] [batch per rank] [steps] [warm-up steps]   (defaults: small 2 10 2)
 # Needs a build (mvn -B -DskipTests package), taskset and jq. Makes a 24-clip synthetic dataset once (about a
 # minute) under $HICMAE_BENCH_DIR (default ${TMPDIR:-/tmp}/hicmae-step-scaling), or set HICMAE_BENCH_DATA.
