@@ -136,7 +136,7 @@ final class RankTask extends AbstractFunction1<Iterator<Integer>, Iterator<RankR
                     try (NDManager stepManager = trainer.newStepManager()) {
                         last = trainer.computeGradients(stepManager, host0.toPretrainBatch(stepManager));
                         t2 = System.nanoTime();
-                        ring.allReduceMean(trainer.gradients(), step);
+                        ring.allReduceMean(trainer.gradientBytes(), step);
                         t3 = System.nanoTime();
                         gradNorm = trainer.gradientNorm();
                         lr = trainer.applyGradients(stepManager);
