@@ -103,7 +103,11 @@ public final class PrepJob {
             .add(ClipSchema.WIDTH, DataTypes.IntegerType, false)
             .add(ClipSchema.CHANNELS, DataTypes.IntegerType, false)
             .add(ClipSchema.SAMPLE_RATE, DataTypes.IntegerType, false)
-            .add(ClipSchema.PCM_SAMPLES, DataTypes.IntegerType, false);
+            .add(ClipSchema.PCM_SAMPLES, DataTypes.IntegerType, false)
+            .add(ClipSchema.LABEL, DataTypes.IntegerType, true)
+            .add(ClipSchema.DIMENSIONS, DataTypes.createArrayType(DataTypes.FloatType, false), true)
+            .add(ClipSchema.SPLIT, DataTypes.StringType, true)
+            .add(ClipSchema.FOLD, DataTypes.IntegerType, true);
 
     /** Spark type of a quarantine row. */
     public static final StructType QUARANTINE_TYPE = new StructType()
@@ -327,9 +331,9 @@ public final class PrepJob {
             return;
         }
         int version = previous.get("schema_version").getAsInt();
-        if (version != ClipSchema.VERSION) {
-            throw PrepConfig.invalid(PrepConfig.OUTPUT, out, "holds schema version " + version + ", this build writes "
-                    + ClipSchema.VERSION);
+        if (version != ClipSchema.VERSION && version != ClipSchema.VERSION_UNLABELLED) {
+            throw PrepConfig.invalid(PrepConfig.OUTPUT, out, "holds schema version " + version + ", this build appends to"
+                    + " versions " + ClipSchema.VERSION_UNLABELLED + " and " + ClipSchema.VERSION + " only");
         }
         int stride = previous.getAsJsonObject("sampling").get("window_stride").getAsInt();
         if (stride != config.windowStride()) {
@@ -499,7 +503,7 @@ public final class PrepJob {
         private static Row toRow(ClipRecord c) {
             return RowFactory.create(c.clipId(), c.source(), c.window(), c.startS(), c.fps(), c.frames(), c.pcm(),
                     ClipSchema.FRAMES_PER_CLIP, ClipSchema.CROP_SIZE, ClipSchema.CROP_SIZE, ClipSchema.COLOR_CHANNELS,
-                    ClipSchema.AUDIO_SAMPLE_RATE, ClipSchema.SAMPLES_PER_CLIP);
+                    ClipSchema.AUDIO_SAMPLE_RATE, ClipSchema.SAMPLES_PER_CLIP, null, null, null, null);
         }
 
         private static void deleteTree(java.nio.file.Path dir) {
