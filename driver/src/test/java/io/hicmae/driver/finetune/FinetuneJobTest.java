@@ -34,6 +34,7 @@ import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -182,6 +183,55 @@ class FinetuneJobTest {
         assertEquals(3, metrics.getAsJsonObject("metrics").getAsJsonObject("uar").getAsJsonArray("folds").size());
         assertEquals(3, e.locations().size());
         assertNotEquals(e.locations().get(0), e.locations().get(1));
+    }
+
+    @Test
+    void aFailedRankIsRetriedFromTheLastCheckpoint() throws Exception {
+        ByteArrayOutputStream console = new ByteArrayOutputStream();
+        FinetuneJob.Outcome out = new FinetuneJob(config("model", "emo4", "checkpoint-every", "1",
+                "retry-backoff-ms", "100"), new PrintStream(console, true, StandardCharsets.UTF_8),
+                new io.hicmae.driver.pretrain.TrainingPlan.Fault(0, 2, 1)).run(spark);
+        String log = console.toString(StandardCharsets.UTF_8);
+        System.out.print(log);
+        assertTrue(log.contains("finetune: attempt 1 of 3 failed") && log.contains("resuming from step 2"), log);
+        assertEquals(2, out.folds().get(0).ranks().get(0).resumedFrom());
+        assertEquals(4, out.folds().get(0).ranks().get(0).steps());
+    }
+
+    @Test
+    void regressionReportsPccAndCccPerDimension() throws Exception {
+        Path dims = dir.resolve("dimensional");
+        LabelledDatasets.write(spark, dims, LabelSpace.Kind.DIMENSIONAL, 6, 2, 4, 3);
+        finetune(config("model", "dims", "train", dims.toString(), "mixup", "0", "cutmix", "0", "smoothing", "0"));
+        EvaluateJob.Outcome e = new EvaluateJob(EvaluateConfig.parse(Map.of("zoo", zoo.toString(), "model", "dims",
+                "data", dims.toString(), "split", "*")), System.out).run(spark);
+        JsonObject m = JsonParser.parseString(e.json()).getAsJsonObject().getAsJsonObject("metrics");
+        for (String k : new String[] {"pcc.arousal", "pcc.valence", "ccc.arousal", "ccc.valence", "ccc.mean"}) {
+            assertTrue(m.has(k), k + " in " + m.keySet());
+        }
+        assertTrue(Files.notExists(Path.of(e.locations().get(0)).resolve("confusion-matrix.png")));
+    }
+
+    @Test
+    void unlabelledDataAndMismatchedLabelSpacesAreRefusedBeforeTraining() throws Exception {
+        Path bare = dir.resolve("unlabelled");
+        LabelledDatasets.write(spark, bare, LabelSpace.Kind.CATEGORICAL, 2, 1, 2, 1);
+        Files.writeString(bare.resolve("_dataset.json"), "{\"schema_version\": 2}");
+        Exception e = assertThrows(IllegalArgumentException.class,
+                () -> new FinetuneJob(config("train", bare.toString()), System.out).run(spark));
+        assertTrue(e.getMessage().startsWith("Invalid value " + bare + " for configuration train: the dataset has no "
+                + "labels"), e.getMessage());
+
+        Path dims = dir.resolve("dimensional-val");
+        LabelledDatasets.write(spark, dims, LabelSpace.Kind.DIMENSIONAL, 2, 1, 0, 1);
+        e = assertThrows(IllegalArgumentException.class,
+                () -> new FinetuneJob(config("val", dims.toString()), System.out).run(spark));
+        assertTrue(e.getMessage().startsWith("Invalid value " + dims + " for configuration val: its label space "
+                + "dimensional [arousal, valence] differs"), e.getMessage());
+
+        e = assertThrows(IllegalArgumentException.class, () -> new EvaluateJob(EvaluateConfig.parse(Map.of(
+                "zoo", zoo.toString(), "model", "base", "data", data.toString())), System.out).run(spark));
+        assertTrue(e.getMessage().contains("is not a fine-tuned version"), e.getMessage());
     }
 
     private static String read(ModelZoo z, VersionInfo v, String file) throws Exception {
