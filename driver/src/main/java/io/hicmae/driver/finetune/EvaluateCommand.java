@@ -1,14 +1,12 @@
 package io.hicmae.driver.finetune;
 
 import io.hicmae.driver.config.ConfigDef;
+import io.hicmae.driver.spark.SparkJobCommand;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
-import java.util.concurrent.Callable;
+import java.util.Map;
 
 /** {@code hicmae evaluate}: scores a fine-tuned zoo version on labelled clips; options from {@link EvaluateConfig#DEF}. */
 @Command(
@@ -20,34 +18,35 @@ import java.util.concurrent.Callable;
             "dimension (regression); writes metrics.json and confusion-matrix.png to the zoo's evaluations area",
             "(<zoo>/_evaluations/<model>/<version>/<id>/), never into the version itself; --folds K scores each fold."
         })
-public final class EvaluateCommand implements Callable<Integer> {
-
-    @Spec CommandSpec spec;
-
-    @Option(names = "--dry-run", description = "Validate the whole configuration, print it, and exit without Spark.")
-    boolean dryRun;
+public final class EvaluateCommand extends SparkJobCommand<EvaluateConfig> {
 
     /** Builds the command with one option per configuration key. */
     public static CommandLine commandLine() {
-        CommandLine cl = new CommandLine(new EvaluateCommand());
-        EvaluateConfig.DEF.addOptions(cl.getCommandSpec());
-        return cl;
+        return commandLine(new EvaluateCommand());
     }
 
     @Override
-    public Integer call() throws Exception {
-        EvaluateConfig cfg = EvaluateConfig.parse(EvaluateConfig.DEF.given(spec));
-        if (dryRun) {
-            System.out.println("evaluate configuration (valid):");
-            ConfigDef.describe(cfg.values()).forEach(l -> System.out.println("  " + l));
-            return 0;
-        }
-        SparkSession spark = EvaluateJob.session(cfg);
-        try {
-            new EvaluateJob(cfg, System.out).run(spark);
-            return 0;
-        } finally {
-            spark.stop();
-        }
+    protected ConfigDef definition() {
+        return EvaluateConfig.DEF;
+    }
+
+    @Override
+    protected EvaluateConfig parse(Map<String, String> raw) {
+        return EvaluateConfig.parse(raw);
+    }
+
+    @Override
+    protected Map<String, Object> values(EvaluateConfig cfg) {
+        return cfg.values();
+    }
+
+    @Override
+    protected SparkSession session(EvaluateConfig cfg) {
+        return EvaluateJob.session(cfg);
+    }
+
+    @Override
+    protected void run(EvaluateConfig cfg, SparkSession spark) throws Exception {
+        new EvaluateJob(cfg, System.out).run(spark);
     }
 }

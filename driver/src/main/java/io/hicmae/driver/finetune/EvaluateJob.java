@@ -82,9 +82,10 @@ public final class EvaluateJob {
         this.console = console;
     }
 
-    /** A session for this job: see {@link BarrierStage#session} (one slot per core, no barrier needed). */
+    /** A session for this job: see {@link BarrierStage#session} (a plain stage: one task per core in local mode). */
     public static SparkSession session(EvaluateConfig cfg) {
-        return BarrierStage.session("hicmae-evaluate", cfg.master(), 1, Duration.ofSeconds(60));
+        return BarrierStage.session(new BarrierStage.Settings("evaluate", 1, cfg.device(), cfg.master(), 1,
+                Duration.ZERO, Duration.ZERO, Duration.ofSeconds(60), Duration.ofSeconds(60)));
     }
 
     public Outcome run(SparkSession spark) throws IOException {

@@ -1,14 +1,12 @@
 package io.hicmae.driver.finetune;
 
 import io.hicmae.driver.config.ConfigDef;
+import io.hicmae.driver.spark.SparkJobCommand;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
-import java.util.concurrent.Callable;
+import java.util.Map;
 
 /** {@code hicmae finetune}: fine-tunes a pre-trained zoo version on labelled clips; options from {@link FinetuneConfig#DEF}. */
 @Command(
@@ -20,34 +18,35 @@ import java.util.concurrent.Callable;
             "epoch (2 clips per video averaged), and publishes the result as a new version whose lineage names the",
             "parent. Defaults are the authors' recipe; --folds K runs K-fold cross-validation, one version per fold."
         })
-public final class FinetuneCommand implements Callable<Integer> {
-
-    @Spec CommandSpec spec;
-
-    @Option(names = "--dry-run", description = "Validate the whole configuration, print it, and exit without Spark.")
-    boolean dryRun;
+public final class FinetuneCommand extends SparkJobCommand<FinetuneConfig> {
 
     /** Builds the command with one option per configuration key. */
     public static CommandLine commandLine() {
-        CommandLine cl = new CommandLine(new FinetuneCommand());
-        FinetuneConfig.DEF.addOptions(cl.getCommandSpec());
-        return cl;
+        return commandLine(new FinetuneCommand());
     }
 
     @Override
-    public Integer call() throws Exception {
-        FinetuneConfig cfg = FinetuneConfig.parse(FinetuneConfig.DEF.given(spec));
-        if (dryRun) {
-            System.out.println("finetune configuration (valid):");
-            ConfigDef.describe(cfg.values()).forEach(l -> System.out.println("  " + l));
-            return 0;
-        }
-        SparkSession spark = FinetuneJob.session(cfg);
-        try {
-            new FinetuneJob(cfg, System.out).run(spark);
-            return 0;
-        } finally {
-            spark.stop();
-        }
+    protected ConfigDef definition() {
+        return FinetuneConfig.DEF;
+    }
+
+    @Override
+    protected FinetuneConfig parse(Map<String, String> raw) {
+        return FinetuneConfig.parse(raw);
+    }
+
+    @Override
+    protected Map<String, Object> values(FinetuneConfig cfg) {
+        return cfg.values();
+    }
+
+    @Override
+    protected SparkSession session(FinetuneConfig cfg) {
+        return FinetuneJob.session(cfg);
+    }
+
+    @Override
+    protected void run(FinetuneConfig cfg, SparkSession spark) throws Exception {
+        new FinetuneJob(cfg, System.out).run(spark);
     }
 }

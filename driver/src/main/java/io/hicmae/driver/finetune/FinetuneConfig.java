@@ -3,11 +3,11 @@ package io.hicmae.driver.finetune;
 import io.hicmae.driver.config.ConfigDef;
 import io.hicmae.driver.config.ConfigException;
 import io.hicmae.driver.spark.BarrierStage;
+import io.hicmae.driver.spark.StageKeys;
 import io.hicmae.runtime.finetune.Mixup;
 import io.hicmae.zoo.ModelRef;
 
 import java.io.Serializable;
-import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -34,7 +34,6 @@ public final class FinetuneConfig implements Serializable {
     public static final String MODEL = "model";
     public static final String ALIAS = "alias";
     public static final String LINEAR_PROBE = "linear-probe";
-    public static final String WORLD_SIZE = "world-size";
     public static final String EPOCHS = "epochs";
     public static final String BATCH_SIZE = "batch-size";
     public static final String MAX_STEPS = "max-steps";
@@ -50,15 +49,8 @@ public final class FinetuneConfig implements Serializable {
     public static final String MIXUP = "mixup";
     public static final String CUTMIX = "cutmix";
     public static final String SEED = "seed";
-    public static final String DEVICE = "device";
     public static final String CHECKPOINT_EVERY = "checkpoint-every";
     public static final String RUN_ID = "run-id";
-    public static final String MASTER = "master";
-    public static final String MAX_ATTEMPTS = "max-attempts";
-    public static final String RETRY_BACKOFF_MS = "retry-backoff-ms";
-    public static final String SLOT_WAIT_S = "slot-wait-s";
-    public static final String CONNECT_TIMEOUT_S = "connect-timeout-s";
-    public static final String IO_TIMEOUT_S = "io-timeout-s";
 
     private static final String NAME = "[a-z0-9][a-z0-9._-]{0,63}";
     private static final String NAME_RULE = "must be 1-64 of a-z 0-9 . _ - starting with a letter or digit";
@@ -87,7 +79,6 @@ public final class FinetuneConfig implements Serializable {
             .define(LINEAR_PROBE, Boolean.class, false, null,
                     "Train only the head on the frozen backbone; unset keys take the probe's defaults "
                             + "(lr 0.1, min-lr 0, weight-decay 0, layer-decay 1, drop-path 0, smoothing 0, mixup 0, cutmix 0)")
-            .define(WORLD_SIZE, Integer.class, 1, atLeast(1), "Ranks, one barrier task each")
             .define(EPOCHS, Integer.class, 50, atLeast(1), "Passes over the training clips (upstream CREMA-D 50)")
             .define(BATCH_SIZE, Integer.class, 14, atLeast(1), "Clips per rank per step (upstream 14 per GPU)")
             .define(MAX_STEPS, Long.class, 0L, atLeast(0), "Stop after this many steps in all (0: no limit)")
@@ -105,22 +96,14 @@ public final class FinetuneConfig implements Serializable {
             .define(MIXUP, Double.class, 0.8, between(0, 100), "Mixup Beta alpha on the video (0: off; classification only)")
             .define(CUTMIX, Double.class, 1.0, between(0, 100), "Cutmix Beta alpha on the video (0: off; classification only)")
             .define(SEED, Long.class, 0L, null, "Seed of the head's initialisation, data order and augmentation")
-            .define(DEVICE, String.class, "auto", matches("auto|cpu|gpu(:[0-9]+)?", "must be auto, cpu, gpu or gpu:N"),
-                    "Device of each rank; on a GPU cluster each task's Spark-assigned GPU wins")
             .define(CHECKPOINT_EVERY, Integer.class, 100, atLeast(1),
                     "Steps between checkpoints (and one at every epoch's end)")
             .define(RUN_ID, String.class, null, matches(NAME, NAME_RULE),
-                    "Run id: a run id that has checkpoints resumes (default: new id); fold k uses <run-id>-fold<k>")
-            .define(MASTER, String.class, null, null,
-                    "Spark master when not set by spark-submit (default: local mode with the machine's cores shared among the ranks)")
-            .define(MAX_ATTEMPTS, Integer.class, 3, between(1, 100),
-                    "Barrier-stage attempts; each retry resumes from the last checkpoint")
-            .define(RETRY_BACKOFF_MS, Long.class, 2000L, between(0, 3_600_000), "Wait before resubmitting a failed stage")
-            .define(SLOT_WAIT_S, Integer.class, 120, between(1, 86_400),
-                    "How long to wait for world-size task slots before submitting")
-            .define(CONNECT_TIMEOUT_S, Integer.class, 60, between(1, 3600), "Deadline for the ranks' ring set-up")
-            .define(IO_TIMEOUT_S, Integer.class, 300, between(1, 86_400),
-                    "Deadline for each wait on a peer in the all-reduce (longer than one step or one validation)");
+                    "Run id: a run id that has checkpoints resumes (default: new id); fold k uses <run-id>-fold<k>");
+
+    static {
+        StageKeys.define(DEF);
+    }
 
     /** Keys whose default differs for the linear probe, with the probe's value. */
     private static final Map<String, Object> PROBE_DEFAULTS = Map.of(WEIGHT_DECAY, 0.0, LAYER_DECAY, 1.0,
@@ -177,9 +160,13 @@ public final class FinetuneConfig implements Serializable {
         return new LinkedHashMap<>(values);
     }
 
-    /** How the barrier stage is submitted. */
+    /** How the barrier stage runs: ranks, device, master, retries, deadlines. */
     public BarrierStage.Settings stage() {
-        return new BarrierStage.Settings("finetune", worldSize(), maxAttempts(), retryBackoff(), slotWait());
+        return StageKeys.settings("finetune", values);
+    }
+
+    public int worldSize() {
+        return stage().worldSize();
     }
 
     public String zoo() {
@@ -226,10 +213,6 @@ public final class FinetuneConfig implements Serializable {
 
     public boolean linearProbe() {
         return (Boolean) values.get(LINEAR_PROBE);
-    }
-
-    public int worldSize() {
-        return (Integer) values.get(WORLD_SIZE);
     }
 
     public int epochs() {
@@ -289,10 +272,6 @@ public final class FinetuneConfig implements Serializable {
         return (Long) values.get(SEED);
     }
 
-    public String device() {
-        return (String) values.get(DEVICE);
-    }
-
     public int checkpointEvery() {
         return (Integer) values.get(CHECKPOINT_EVERY);
     }
@@ -302,27 +281,4 @@ public final class FinetuneConfig implements Serializable {
         return (String) values.get(RUN_ID);
     }
 
-    public String master() {
-        return (String) values.get(MASTER);
-    }
-
-    public int maxAttempts() {
-        return (Integer) values.get(MAX_ATTEMPTS);
-    }
-
-    public Duration retryBackoff() {
-        return Duration.ofMillis((Long) values.get(RETRY_BACKOFF_MS));
-    }
-
-    public Duration slotWait() {
-        return Duration.ofSeconds((Integer) values.get(SLOT_WAIT_S));
-    }
-
-    public Duration connectTimeout() {
-        return Duration.ofSeconds((Integer) values.get(CONNECT_TIMEOUT_S));
-    }
-
-    public Duration ioTimeout() {
-        return Duration.ofSeconds((Integer) values.get(IO_TIMEOUT_S));
-    }
 }

@@ -81,7 +81,7 @@ public final class FinetuneJob {
 
     /** A session for this job: see {@link BarrierStage#session}. */
     public static SparkSession session(FinetuneConfig cfg) {
-        return BarrierStage.session("hicmae-finetune", cfg.master(), cfg.worldSize(), cfg.connectTimeout());
+        return BarrierStage.session(cfg.stage());
     }
 
     public Outcome run(SparkSession spark) throws IOException {

@@ -79,7 +79,7 @@ final class FinetuneRankTask extends AbstractFunction1<Iterator<Integer>, Iterat
         FinetuneConfig cfg = plan.config();
         int rank = ctx.partitionId();
         int world = cfg.worldSize();
-        Device device = RankSetup.device(ctx, cfg.device());
+        Device device = RankSetup.device(ctx, cfg.stage().device());
         RankSetup.useTaskCpus(ctx);
         HicmaeConfig model = HicmaeConfig.fromJson(plan.modelConfigJson(), plan.parent() + "/config.json");
         FinetuneOptions options = plan.options();
@@ -90,7 +90,7 @@ final class FinetuneRankTask extends AbstractFunction1<Iterator<Integer>, Iterat
                 ModelZoo zoo = ModelZoo.open(cfg.zoo())) {
             loadParent(zoo, trainer);
             RankSetup.connectRing(ctx, ring, plan.secret(), RankSetup.layoutHash(trainer.state().parameters()),
-                    cfg.connectTimeout(), cfg.ioTimeout());
+                    cfg.stage().connectTimeout(), cfg.stage().ioTimeout());
             List<String> metrics = new ArrayList<>();
             RunCheckpoints.restoreLatest(zoo, plan.runId(), trainer::restore, metrics);
             long resumedFrom = trainer.step();

@@ -56,7 +56,7 @@ public final class PretrainJob {
 
     /** A session for this job: see {@link BarrierStage#session}. */
     public static SparkSession session(PretrainConfig cfg) {
-        return BarrierStage.session("hicmae-pretrain", cfg.master(), cfg.worldSize(), cfg.connectTimeout());
+        return BarrierStage.session(cfg.stage());
     }
 
     public Outcome run(SparkSession spark) throws IOException {
@@ -114,9 +114,7 @@ public final class PretrainJob {
     /** Submits the barrier stage; on failure waits, re-checks the slots and resubmits from the last checkpoint. */
     private List<RankResult> trainWithRetries(SparkSession spark, TrainingPlan first, ModelZoo zoo)
             throws IOException {
-        BarrierStage.Settings settings = new BarrierStage.Settings("pretrain", cfg.worldSize(), cfg.maxAttempts(),
-                cfg.retryBackoff(), cfg.slotWait());
-        return BarrierStage.run(spark, settings, RankResult.class,
+        return BarrierStage.run(spark, cfg.stage(), RankResult.class,
                 attempt -> new RankTask(first.withAttempt(attempt)),
                 () -> zoo.checkpoints().latest(first.runId()).map(c -> "step " + c.step()).orElse("the start"),
                 console, "run " + first.runId() + " failed; its checkpoints stay in " + zoo.root()

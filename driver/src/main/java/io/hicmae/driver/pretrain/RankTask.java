@@ -66,7 +66,7 @@ final class RankTask extends AbstractFunction1<Iterator<Integer>, Iterator<RankR
         PretrainConfig cfg = plan.config();
         int rank = ctx.partitionId();
         int world = cfg.worldSize();
-        Device device = RankSetup.device(ctx, cfg.device());
+        Device device = RankSetup.device(ctx, cfg.stage().device());
         RankSetup.useTaskCpus(ctx);
         HicmaeConfig model = cfg.modelConfig();
         TrainOptions options = new TrainOptions(cfg.lr(), cfg.minLr(), plan.warmupSteps(), plan.totalSteps(),
@@ -77,7 +77,7 @@ final class RankTask extends AbstractFunction1<Iterator<Integer>, Iterator<RankR
                 PretrainTrainer trainer = new PretrainTrainer(model, options, device, cfg.seed());
                 ModelZoo zoo = ModelZoo.open(cfg.zoo())) {
             RankSetup.connectRing(ctx, ring, plan.secret(), RankSetup.layoutHash(trainer.state().parameters()),
-                    cfg.connectTimeout(), cfg.ioTimeout());
+                    cfg.stage().connectTimeout(), cfg.stage().ioTimeout());
 
             List<String> metrics = new ArrayList<>();
             RunCheckpoints.restoreLatest(zoo, plan.runId(), trainer::restore, metrics);

@@ -29,15 +29,23 @@ public final class BarrierStage {
     private static final Logger LOG = LogManager.getLogger(BarrierStage.class);
 
     /**
-     * How a job's barrier stage is submitted.
+     * How a job's barrier stage runs, from the keys of {@link StageKeys}.
      *
-     * @param job the command's name, prefixing console lines ("pretrain", "finetune")
+     * @param job the command's name, prefixing console lines and the app name ("pretrain", "finetune")
      * @param worldSize ranks, one barrier task each
+     * @param device each rank's configured device (a Spark-assigned GPU wins)
+     * @param master the Spark master when spark-submit set none, or null for local mode
      * @param maxAttempts submissions before giving up
      * @param retryBackoff wait before a resubmission
      * @param slotWait how long to wait for world-size concurrent task slots
+     * @param connectTimeout deadline of the ranks' ring set-up
+     * @param ioTimeout deadline of each wait on a peer in the all-reduce
      */
-    public record Settings(String job, int worldSize, int maxAttempts, Duration retryBackoff, Duration slotWait) {}
+    public record Settings(String job, int worldSize, String device, String master, int maxAttempts,
+            Duration retryBackoff, Duration slotWait, Duration connectTimeout, Duration ioTimeout)
+            implements Serializable {
+        private static final long serialVersionUID = 1L;
+    }
 
     /** Builds the rank function of one attempt (1, 2, ...). */
     @FunctionalInterface
@@ -56,11 +64,11 @@ public final class BarrierStage {
     /**
      * A session for a job: the one spark-submit configured, or local mode with the machine's cores shared out among
      * world-size task slots when no master is set. Sets the barrier and failure-detection timeouts unless the user
-     * set them.
-     *
-     * @param master the job's --master, or null
+     * set them. The app is called {@code hicmae-<job>}.
      */
-    public static SparkSession session(String appName, String master, int worldSize, Duration connectTimeout) {
+    public static SparkSession session(Settings s) {
+        String master = s.master();
+        int worldSize = s.worldSize();
         SparkConf conf = new SparkConf();
         if (!conf.contains("spark.master")) {
             // Local mode: the machine's cores shared out among the ranks (each rank's libtorch uses its task's CPUs).
@@ -71,8 +79,8 @@ public final class BarrierStage {
             conf.setIfMissing("spark.driver.host", "127.0.0.1");
             conf.setIfMissing("spark.driver.bindAddress", "127.0.0.1");
         }
-        conf.setIfMissing("spark.app.name", appName);
-        long barrierSeconds = Math.max(120, 2L * connectTimeout.toSeconds());
+        conf.setIfMissing("spark.app.name", "hicmae-" + s.job());
+        long barrierSeconds = Math.max(120, 2L * s.connectTimeout().toSeconds());
         conf.setIfMissing("spark.barrier.sync.timeout", barrierSeconds + "s");
         conf.setIfMissing("spark.executor.heartbeatInterval", "5s");
         conf.setIfMissing("spark.network.timeout", "60s");
