@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import io.hicmae.runtime.data.ClipSchema;
 import io.hicmae.runtime.data.LabelSpace;
+import io.hicmae.runtime.data.PlannedClipReader;
 import io.hicmae.runtime.data.StoredClip;
 import io.hicmae.runtime.finetune.FinetuneBatchAssembler;
 import io.hicmae.runtime.finetune.FinetuneOptions;
@@ -42,7 +43,7 @@ final class ClipPredictor {
      * Outputs (Q logits or D values) of {@code entries[i]} for every i with {@code i % stride == offset}, written to
      * {@code out[i * outputs ...]}; other slots are left as they are.
      */
-    static void predict(FinetuneTrainer trainer, FinetuneBatchAssembler assembler, ClipReader reader,
+    static void predict(FinetuneTrainer trainer, FinetuneBatchAssembler assembler, PlannedClipReader reader,
             List<ClipEntry> entries, int offset, int stride, int batch, float[] out) throws IOException {
         int outputs = trainer.options().task().outputs();
         List<Integer> mine = new ArrayList<>();

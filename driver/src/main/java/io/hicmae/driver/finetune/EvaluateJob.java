@@ -9,8 +9,10 @@ import io.hicmae.driver.config.ConfigException;
 import io.hicmae.driver.spark.BarrierStage;
 import io.hicmae.driver.spark.RankSetup;
 import io.hicmae.runtime.config.HicmaeConfig;
+import io.hicmae.runtime.data.ClipGeometry;
 import io.hicmae.runtime.data.ClipIndex;
 import io.hicmae.runtime.data.LabelSpace;
+import io.hicmae.runtime.data.PlannedClipReader;
 import io.hicmae.runtime.finetune.ClassificationMetrics;
 import io.hicmae.runtime.finetune.ConfusionMatrixImage;
 import io.hicmae.runtime.finetune.FinetuneOptions;
@@ -225,7 +227,8 @@ public final class EvaluateJob {
         List<ClipEntry> views = viewIndices.stream().map(spec.views()::get).toList();
         try (FinetuneTrainer trainer = new FinetuneTrainer(model, options, RankSetup.device(ctx, spec.device()), 0);
                 ModelZoo zoo = ModelZoo.open(spec.zoo());
-                ClipReader reader = new ClipReader(ClipIndex.build(spec.data(), conf), conf)) {
+                PlannedClipReader reader = new PlannedClipReader(ClipIndex.build(spec.data(), conf), conf,
+                        ClipGeometry.STORED)) {
             Path tmp = Files.createTempFile("hicmae-eval-", ".safetensors");
             try {
                 try (InputStream in = zoo.open(zoo.resolve(ModelRef.parse(spec.version())), PublishRequest.WEIGHTS)) {

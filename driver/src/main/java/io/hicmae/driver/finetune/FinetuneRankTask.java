@@ -11,7 +11,9 @@ import io.hicmae.driver.spark.RankSetup;
 import io.hicmae.driver.spark.RunCheckpoints;
 import io.hicmae.runtime.allreduce.RingAllReduce;
 import io.hicmae.runtime.config.HicmaeConfig;
+import io.hicmae.runtime.data.ClipGeometry;
 import io.hicmae.runtime.data.ClipIndex;
+import io.hicmae.runtime.data.PlannedClipReader;
 import io.hicmae.runtime.data.Seeds;
 import io.hicmae.runtime.data.StoredClip;
 import io.hicmae.runtime.finetune.FinetuneBatch;
@@ -99,8 +101,10 @@ final class FinetuneRankTask extends AbstractFunction1<Iterator<Integer>, Iterat
 
             FinetuneBatchAssembler assembler = ClipPredictor.assembler(trainer, options);
             Map<String, Double> last = new LinkedHashMap<>();
-            try (ClipReader trainClips = new ClipReader(ClipIndex.build(cfg.train(), conf), conf);
-                    ClipReader valClips = new ClipReader(ClipIndex.build(cfg.val(), conf), conf);
+            try (PlannedClipReader trainClips = new PlannedClipReader(ClipIndex.build(cfg.train(), conf), conf,
+                            ClipGeometry.STORED);
+                    PlannedClipReader valClips = new PlannedClipReader(ClipIndex.build(cfg.val(), conf), conf,
+                            ClipGeometry.STORED);
                     ProgressReporter progress = new ProgressReporter(rank == 0 ? plan.progressHost() : null,
                             plan.progressPort(), plan.secret())) {
                 int orderEpoch = -1;
@@ -213,7 +217,7 @@ final class FinetuneRankTask extends AbstractFunction1<Iterator<Integer>, Iterat
      * gives every rank all outputs, from which each computes the same per-video scores.
      */
     private Map<String, Double> validate(FinetuneTrainer trainer, FinetuneBatchAssembler assembler,
-            ClipReader valClips, RingAllReduce ring, int rank, int world, int epoch) throws IOException {
+            PlannedClipReader valClips, RingAllReduce ring, int rank, int world, int epoch) throws IOException {
         List<ClipEntry> views = plan.val();
         int q = trainer.options().task().outputs();
         float[] out = new float[views.size() * q];
