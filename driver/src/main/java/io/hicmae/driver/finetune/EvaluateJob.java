@@ -1,13 +1,12 @@
 package io.hicmae.driver.finetune;
 
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.hicmae.driver.config.ConfigException;
 import io.hicmae.driver.spark.BarrierStage;
 import io.hicmae.driver.spark.RankSetup;
+import io.hicmae.driver.spark.RunCheckpoints;
 import io.hicmae.runtime.config.HicmaeConfig;
 import io.hicmae.runtime.data.ClipGeometry;
 import io.hicmae.runtime.data.ClipIndex;
@@ -21,8 +20,6 @@ import io.hicmae.runtime.finetune.MetricsReport;
 import io.hicmae.runtime.finetune.RegressionMetrics;
 import io.hicmae.runtime.finetune.Task;
 import io.hicmae.runtime.finetune.VideoAverage;
-import io.hicmae.runtime.io.Safetensors;
-import io.hicmae.zoo.ModelRef;
 import io.hicmae.zoo.ModelZoo;
 import io.hicmae.zoo.PublishRequest;
 import io.hicmae.zoo.VersionInfo;
@@ -39,7 +36,6 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -229,18 +225,7 @@ public final class EvaluateJob {
                 ModelZoo zoo = ModelZoo.open(spec.zoo());
                 PlannedClipReader reader = new PlannedClipReader(ClipIndex.build(spec.data(), conf), conf,
                         ClipGeometry.STORED)) {
-            Path tmp = Files.createTempFile("hicmae-eval-", ".safetensors");
-            try {
-                try (InputStream in = zoo.open(zoo.resolve(ModelRef.parse(spec.version())), PublishRequest.WEIGHTS)) {
-                    Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
-                }
-                try (NDManager m = NDManager.newBaseManager()) {
-                    Map<String, NDArray> weights = Safetensors.read(m, tmp);
-                    trainer.loadFinetuned(weights, spec.version() + "/" + PublishRequest.WEIGHTS);
-                }
-            } finally {
-                Files.deleteIfExists(tmp);
-            }
+            RunCheckpoints.withVersionWeights(zoo, spec.version(), trainer::loadFinetuned);
             int q = task.outputs();
             float[] out = new float[views.size() * q];
             ClipPredictor.predict(trainer, ClipPredictor.assembler(trainer, options), reader, views, 0, 1,

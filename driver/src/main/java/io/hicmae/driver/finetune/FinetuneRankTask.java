@@ -1,7 +1,6 @@
 package io.hicmae.driver.finetune;
 
 import ai.djl.Device;
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonObject;
 import io.hicmae.driver.pretrain.RankResult;
@@ -20,10 +19,7 @@ import io.hicmae.runtime.finetune.FinetuneBatch;
 import io.hicmae.runtime.finetune.FinetuneBatchAssembler;
 import io.hicmae.runtime.finetune.FinetuneOptions;
 import io.hicmae.runtime.finetune.FinetuneTrainer;
-import io.hicmae.runtime.io.Safetensors;
-import io.hicmae.zoo.ModelRef;
 import io.hicmae.zoo.ModelZoo;
-import io.hicmae.zoo.PublishRequest;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
@@ -32,12 +28,8 @@ import scala.collection.Iterator;
 import scala.runtime.AbstractFunction1;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.Serializable;
 import java.net.InetSocketAddress;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -90,7 +82,8 @@ final class FinetuneRankTask extends AbstractFunction1<Iterator<Integer>, Iterat
         try (RingAllReduce ring = RingAllReduce.bind(new InetSocketAddress(0));
                 FinetuneTrainer trainer = new FinetuneTrainer(model, options, device, cfg.seed());
                 ModelZoo zoo = ModelZoo.open(cfg.zoo())) {
-            loadParent(zoo, trainer);
+            // The parent's encoders and fusion by the authors' keys; head and fc_norm stay fresh.
+            RunCheckpoints.withVersionWeights(zoo, plan.parent(), trainer::loadPretrained);
             RankSetup.connectRing(ctx, ring, plan.secret(), RankSetup.layoutHash(trainer.state().parameters()),
                     cfg.stage().connectTimeout(), cfg.stage().ioTimeout());
             List<String> metrics = new ArrayList<>();
@@ -183,22 +176,6 @@ final class FinetuneRankTask extends AbstractFunction1<Iterator<Integer>, Iterat
             }
             return new RankResult(rank, device.toString(), RankSetup.assignedGpu(ctx), resumedFrom, trainer.step(),
                     last, RankSetup.digest(trainer.state().parameters()));
-        }
-    }
-
-    /** The parent's weights into the trainer: encoders and fusion by the authors' keys; head and fc_norm fresh. */
-    private void loadParent(ModelZoo zoo, FinetuneTrainer trainer) throws IOException {
-        Path tmp = Files.createTempFile("hicmae-parent-", ".safetensors");
-        try {
-            try (InputStream in = zoo.open(zoo.resolve(ModelRef.parse(plan.parent())), PublishRequest.WEIGHTS)) {
-                Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
-            }
-            try (NDManager m = NDManager.newBaseManager()) {
-                Map<String, NDArray> weights = Safetensors.read(m, tmp);
-                trainer.loadPretrained(weights, plan.parent() + "/" + PublishRequest.WEIGHTS);
-            }
-        } finally {
-            Files.deleteIfExists(tmp);
         }
     }
 

@@ -7,7 +7,9 @@ import io.hicmae.runtime.train.TrainingState;
 import io.hicmae.runtime.train.TrainingStateFile;
 import io.hicmae.zoo.Checkpoint;
 import io.hicmae.zoo.ContentWriter;
+import io.hicmae.zoo.ModelRef;
 import io.hicmae.zoo.ModelZoo;
+import io.hicmae.zoo.PublishRequest;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -23,7 +25,8 @@ import java.util.Optional;
 import java.util.function.BiConsumer;
 
 /**
- * A training run's checkpoints in the zoo's run area, as every training job writes them: {@value #STATE_FILE} (the
+ * A training run's checkpoints in the zoo's run area, as every training job writes them (and the published weights a
+ * job starts from): {@value #STATE_FILE} (the
  * full {@link TrainingState}: parameters, AdamW moments, step) and {@value #METRICS_FILE} (the metrics lines so far).
  * Rank 0 writes; every rank restores the newest on start, so a resubmitted stage resumes where the last one committed.
  */
@@ -96,6 +99,27 @@ public final class RunCheckpoints {
             }
         }
         return lines;
+    }
+
+    /**
+     * Hands a published version's weights ({@code model.safetensors}, authors' keys) to {@code load} with their
+     * origin for errors; the arrays live until {@code load} returns.
+     *
+     * @param ref the version, {@code name:v000001}
+     */
+    public static void withVersionWeights(ModelZoo zoo, String ref, BiConsumer<Map<String, NDArray>, String> load)
+            throws IOException {
+        Path tmp = Files.createTempFile("hicmae-weights-", ".safetensors");
+        try {
+            try (InputStream in = zoo.open(zoo.resolve(ModelRef.parse(ref)), PublishRequest.WEIGHTS)) {
+                Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
+            }
+            try (NDManager m = NDManager.newBaseManager()) {
+                load.accept(Safetensors.read(m, tmp), ref + "/" + PublishRequest.WEIGHTS);
+            }
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
     }
 
     /**
