@@ -1,11 +1,13 @@
 package io.hicmae.runtime.data;
 
+import java.io.Serializable;
 import java.util.Arrays;
 import java.util.Objects;
 
 /**
  * The labels of one clip, which are its video's: a class index (categorical dataset) or float targets (dimensional
- * dataset), plus the video's split and cross-validation fold when the manifest gave them. Columns: see
+ * dataset), plus the video's split and cross-validation fold when the manifest gave them. Serializable, as prep ships
+ * it to executors with each video. Columns: see
  * {@link ClipSchema}; names of the classes or dimensions: see {@link LabelSpace}.
  *
  * @param category class index from 0, or -1 in a dimensional dataset
@@ -13,7 +15,7 @@ import java.util.Objects;
  * @param split split name, e.g. {@code train}; null when absent
  * @param fold fold from 0; -1 when absent
  */
-public record ClipLabels(int category, float[] dimensions, String split, int fold) {
+public record ClipLabels(int category, float[] dimensions, String split, int fold) implements Serializable {
 
     /** {@link #category} of a dimensional dataset's clip. */
     public static final int NO_CATEGORY = -1;
