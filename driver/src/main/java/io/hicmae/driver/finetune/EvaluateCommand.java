@@ -13,10 +13,11 @@ import java.util.Map;
         name = "evaluate",
         mixinStandardHelpOptions = true,
         description = {
-            "Scores a fine-tuned version on labelled clips as upstream tests: 2 clips per video, outputs averaged per",
-            "video. Prints WAR, UAR, macro and weighted F1 and the confusion matrix (categories) or PCC and CCC per",
-            "dimension (regression); writes metrics.json and confusion-matrix.png to the zoo's evaluations area",
-            "(<zoo>/_evaluations/<model>/<version>/<id>/), never into the version itself; --folds K scores each fold."
+            "Scores a fine-tuned zoo version per video on labelled clips.",
+            "As upstream tests: 2 clips per video, outputs averaged per video. Prints WAR, UAR, macro and weighted F1 "
+                    + "and the confusion matrix (categories) or PCC and CCC per dimension (regression), and writes "
+                    + "metrics.json and confusion-matrix.png to the zoo's evaluations area "
+                    + "(<zoo>/_evaluations/<model>/<version>/<id>/), never into the version; --folds K scores each fold."
         })
 public final class EvaluateCommand extends SparkJobCommand<EvaluateConfig> {
 

@@ -13,10 +13,11 @@ import java.util.Map;
         name = "finetune",
         mixinStandardHelpOptions = true,
         description = {
-            "Fine-tunes a pre-trained version from the zoo on a labelled clip dataset (classification or regression,",
-            "from the dataset's label space) as one Spark barrier stage with ring all-reduce, validating after every",
-            "epoch (2 clips per video averaged), and publishes the result as a new version whose lineage names the",
-            "parent. Defaults are the authors' recipe; --folds K runs K-fold cross-validation, one version per fold."
+            "Fine-tunes a pre-trained zoo version on a labelled clip dataset and publishes the result.",
+            "The task (classification or regression) comes from the dataset's label space. Runs as one Spark barrier "
+                    + "stage with ring all-reduce, validates after every epoch (2 clips per video averaged), and "
+                    + "publishes a new version whose lineage names the parent. Defaults are the authors' recipe; "
+                    + "--folds K runs K-fold cross-validation, one version per fold."
         })
 public final class FinetuneCommand extends SparkJobCommand<FinetuneConfig> {
 

@@ -90,7 +90,7 @@ public final class FinetuneConfig implements Serializable {
             .define(BETA1, Double.class, 0.9, between(0, 0.999999), "AdamW beta1")
             .define(BETA2, Double.class, 0.999, between(0, 0.999999), "AdamW beta2")
             .define(LAYER_DECAY, Double.class, 0.75, between(1e-6, 1),
-                    "Layer-wise lr decay: block i of 13 gets lr x decay^(13 - id) (1: off)")
+                    "Layer-wise lr decay: a parameter of layer id k (0 patch embeddings .. 13 head) gets lr x decay^(13 - k) (1: off)")
             .define(DROP_PATH, Double.class, 0.1, between(0, 0.99), "Stochastic depth of the deepest block")
             .define(SMOOTHING, Double.class, 0.1, between(0, 0.99), "Label smoothing (classification only)")
             .define(MIXUP, Double.class, 0.8, between(0, 100), "Mixup Beta alpha on the video (0: off; classification only)")

@@ -40,6 +40,7 @@ public final class RankSetup {
      * oversubscribe its cores, and OpenMP threads spin while they wait.
      */
     public static void useTaskCpus(TaskContext ctx) {
+        ai.djl.engine.Engine.getInstance(); // loads libtorch, whose native methods the call below needs
         ai.djl.pytorch.jni.JniUtils.setNumThreads(Math.max(1, ctx.cpus()));
     }
 
