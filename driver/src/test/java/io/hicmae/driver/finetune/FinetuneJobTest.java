@@ -180,7 +180,12 @@ class FinetuneJobTest {
         EvaluateJob.Outcome e = new EvaluateJob(EvaluateConfig.parse(raw), System.out).run(spark);
         JsonObject metrics = JsonParser.parseString(e.json()).getAsJsonObject();
         assertEquals(3, metrics.get("folds").getAsInt());
-        assertEquals(3, metrics.getAsJsonObject("metrics").getAsJsonObject("uar").getAsJsonArray("folds").size());
+        var uar = metrics.getAsJsonObject("metrics").getAsJsonObject("uar").getAsJsonArray("folds");
+        assertEquals(3, uar.size());
+        for (int k = 0; k < 3; k++) {
+            assertEquals(out.folds().get(k).validation().get("val_uar"), uar.get(k).getAsDouble(), 1e-9,
+                    "fold " + k + ": evaluate scores the same views with the same weights as the last validation");
+        }
         assertEquals(3, e.locations().size());
         assertNotEquals(e.locations().get(0), e.locations().get(1));
     }
