@@ -2,7 +2,8 @@
 # Linear probes of labels the clip generator knows (speaker, syllable rate) on a briefly pre-trained vs a randomly
 # initialised backbone; writes bench/linear-probe/results-<date>.md, or results-<date>-<n>.md when that exists (old
 # results are kept). Usage: bench/linear-probe/run.sh [LinearProbeBench flags], e.g.
-# --variation nuisance --pretrain-steps 2000 --seeds 1,2,3 (see the class Javadoc for every flag and its default)
+# --variation nuisance --pretrain-steps 6000 --seeds 1,2,3 (the run behind results-2026-11-25-3.md; see the class
+# Javadoc for every flag and its default)
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
