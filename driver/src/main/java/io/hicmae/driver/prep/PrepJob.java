@@ -16,6 +16,7 @@ import io.hicmae.prep.QuarantineRecord;
 import io.hicmae.prep.VideoClipDecoder;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -36,6 +37,13 @@ import java.util.NoSuchElementException;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
@@ -73,7 +81,8 @@ import org.apache.spark.util.SerializableConfiguration;
  * </ul>
  *
  * <p>A run lists the input on the driver, skips every source already in a committed batch or the quarantine,
- * decodes the rest in {@code mapPartitions} (one {@link VideoClipDecoder} per task), writes both tables into its
+ * decodes the rest in {@code mapPartitions} (one {@link VideoClipDecoder} per task; a remote video is first copied to
+ * the executor's disk, and the copy and the decode each have the per-video deadline), writes both tables into its
  * staging directory, checks that every video ended with clips or in the quarantine, and only then commits by
  * renaming: quarantine first, clips second, {@code _dataset.json} last. A run killed at any point leaves the
  * committed output as it was or with whole batches, so running again ends with exactly the rows of one clean run.
@@ -433,9 +442,19 @@ public final class PrepJob {
         public Iterator<Row> call(Iterator<InputFile> files) throws IOException {
             FfmpegNatives.ensureLoaded(); // a machine without FFmpeg fails the task, never quarantines videos
             java.nio.file.Path tmp = Files.createTempDirectory("hicmae-prep-");
+            Configuration conf = hadoopConf.value().value();
+            // Copies run on their own daemon threads: one that hangs in a read is abandoned at the deadline.
+            ExecutorService copier = Executors.newCachedThreadPool(r -> {
+                Thread t = new Thread(r, "prep-copy");
+                t.setDaemon(true);
+                return t;
+            });
             TaskContext task = TaskContext.get();
             if (task != null) {
-                task.addTaskCompletionListener((org.apache.spark.util.TaskCompletionListener) ctx -> deleteTree(tmp));
+                task.addTaskCompletionListener((org.apache.spark.util.TaskCompletionListener) ctx -> {
+                    copier.shutdownNow();
+                    deleteTree(tmp);
+                });
             }
             VideoClipDecoder decoder = new VideoClipDecoder(
                     new ClipSampler(config.windowStride()), config.decodeTimeout(), Clock.systemUTC());
@@ -463,8 +482,14 @@ public final class PrepJob {
                     DecodeOutcome outcome;
                     java.nio.file.Path local = null;
                     try {
-                        local = f.local() ? java.nio.file.Path.of(f.path()) : fetch(f, tmp);
-                        outcome = decoder.decode(local, f.source(), spool);
+                        local = f.local() ? java.nio.file.Path.of(f.path()) : Files.createTempFile(tmp, "video-", ".bin");
+                        if (f.local() || fetch(f, local, conf, copier)) {
+                            outcome = decoder.decode(local, f.source(), spool);
+                        } else {
+                            outcome = new DecodeOutcome(f.source(), 0, new QuarantineRecord(f.source(),
+                                    QuarantineReason.TIMEOUT, "copying " + f.path() + " to the executor took longer"
+                                            + " than the deadline of " + config.decodeTimeout()));
+                        }
                     } catch (IOException e) {
                         outcome = new DecodeOutcome(f.source(), 0, new QuarantineRecord(f.source(),
                                 QuarantineReason.IO_ERROR, "cannot copy " + f.path() + " to the executor: " + e));
@@ -486,14 +511,48 @@ public final class PrepJob {
             };
         }
 
-        /** Streams a remote file to local disk, never into memory. */
-        private java.nio.file.Path fetch(InputFile f, java.nio.file.Path tmp) throws IOException {
-            Path remote = new Path(URI.create(f.path()));
-            java.nio.file.Path local = Files.createTempFile(tmp, "video-", ".bin");
-            try (InputStream in = remote.getFileSystem(hadoopConf.value().value()).open(remote)) {
-                Files.copy(in, local, StandardCopyOption.REPLACE_EXISTING);
+        /**
+         * Streams a remote file to {@code local}, never into memory, within the per-video deadline. Returns false
+         * when the deadline passed: the copy is then interrupted and its stream closed, which ends a read blocked on
+         * a socket; a thread that still hangs is a daemon and no longer waited for.
+         */
+        private boolean fetch(InputFile f, java.nio.file.Path local, Configuration conf, ExecutorService copier)
+                throws IOException {
+            AtomicReference<InputStream> stream = new AtomicReference<>();
+            Future<?> copy = copier.submit(() -> {
+                Path remote = new Path(URI.create(f.path()));
+                try (InputStream in = remote.getFileSystem(conf).open(remote)) {
+                    stream.set(in);
+                    Files.copy(in, local, StandardCopyOption.REPLACE_EXISTING);
+                }
+                return null;
+            });
+            try {
+                copy.get(config.decodeTimeout().toMillis(), TimeUnit.MILLISECONDS);
+                return true;
+            } catch (TimeoutException e) {
+                copy.cancel(true);
+                closeQuietly(stream.get(), f);
+                return false;
+            } catch (InterruptedException e) {
+                copy.cancel(true);
+                closeQuietly(stream.get(), f);
+                Thread.currentThread().interrupt();
+                throw new InterruptedIOException("interrupted while copying " + f.path() + " to the executor");
+            } catch (ExecutionException e) {
+                throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
             }
-            return local;
+        }
+
+        private static void closeQuietly(InputStream in, InputFile f) {
+            if (in == null) {
+                return;
+            }
+            try {
+                in.close();
+            } catch (IOException | RuntimeException e) {
+                LOG.warn("Closing the stream of abandoned copy {} failed: {}", f.path(), e.toString());
+            }
         }
 
         private static Row toRow(ClipRecord c) {
