@@ -482,14 +482,11 @@ public final class PrepJob {
                     DecodeOutcome outcome;
                     java.nio.file.Path local = null;
                     try {
-                        local = f.local() ? java.nio.file.Path.of(f.path()) : Files.createTempFile(tmp, "video-", ".bin");
-                        if (f.local() || fetch(f, local, conf, copier)) {
-                            outcome = decoder.decode(local, f.source(), spool);
-                        } else {
-                            outcome = new DecodeOutcome(f.source(), 0, new QuarantineRecord(f.source(),
-                                    QuarantineReason.TIMEOUT, "copying " + f.path() + " to the executor took longer"
-                                            + " than the deadline of " + config.decodeTimeout()));
-                        }
+                        local = f.local() ? java.nio.file.Path.of(f.path()) : fetch(f, tmp, conf, copier);
+                        outcome = local != null ? decoder.decode(local, f.source(), spool)
+                                : new DecodeOutcome(f.source(), 0, new QuarantineRecord(f.source(),
+                                        QuarantineReason.TIMEOUT, "copying " + f.path() + " to the executor took"
+                                                + " longer than the deadline of " + config.decodeTimeout()));
                     } catch (IOException e) {
                         outcome = new DecodeOutcome(f.source(), 0, new QuarantineRecord(f.source(),
                                 QuarantineReason.IO_ERROR, "cannot copy " + f.path() + " to the executor: " + e));
@@ -511,13 +508,25 @@ public final class PrepJob {
             };
         }
 
+        private static void closeQuietly(InputStream in, InputFile f) {
+            if (in == null) {
+                return;
+            }
+            try {
+                in.close();
+            } catch (IOException | RuntimeException e) {
+                LOG.warn("Closing the stream of abandoned copy {} failed: {}", f.path(), e.toString());
+            }
+        }
+
         /**
-         * Streams a remote file to {@code local}, never into memory, within the per-video deadline. Returns false
-         * when the deadline passed: the copy is then interrupted and its stream closed, which ends a read blocked on
-         * a socket; a thread that still hangs is a daemon and no longer waited for.
+         * Streams a remote file to local disk, never into memory, within the per-video deadline; returns null when
+         * the deadline passed. The copy is then interrupted and its stream closed, which ends a read blocked on a
+         * socket; a thread that still hangs is a daemon and no longer waited for.
          */
-        private boolean fetch(InputFile f, java.nio.file.Path local, Configuration conf, ExecutorService copier)
-                throws IOException {
+        private java.nio.file.Path fetch(InputFile f, java.nio.file.Path tmp, Configuration conf,
+                ExecutorService copier) throws IOException {
+            java.nio.file.Path local = Files.createTempFile(tmp, "video-", ".bin");
             AtomicReference<InputStream> stream = new AtomicReference<>();
             Future<?> copy = copier.submit(() -> {
                 Path remote = new Path(URI.create(f.path()));
@@ -529,11 +538,11 @@ public final class PrepJob {
             });
             try {
                 copy.get(config.decodeTimeout().toMillis(), TimeUnit.MILLISECONDS);
-                return true;
             } catch (TimeoutException e) {
                 copy.cancel(true);
                 closeQuietly(stream.get(), f);
-                return false;
+                Files.deleteIfExists(local);
+                return null;
             } catch (InterruptedException e) {
                 copy.cancel(true);
                 closeQuietly(stream.get(), f);
@@ -542,17 +551,7 @@ public final class PrepJob {
             } catch (ExecutionException e) {
                 throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
             }
-        }
-
-        private static void closeQuietly(InputStream in, InputFile f) {
-            if (in == null) {
-                return;
-            }
-            try {
-                in.close();
-            } catch (IOException | RuntimeException e) {
-                LOG.warn("Closing the stream of abandoned copy {} failed: {}", f.path(), e.toString());
-            }
+            return local;
         }
 
         private static Row toRow(ClipRecord c) {
