@@ -26,12 +26,24 @@ import org.bytedeco.javacv.Frame;
  * Eyes blink now and then and the head sways a little. Video is H.264 through libopenh264 ({@link #VIDEO_CODEC};
  * the bytedeco FFmpeg build has no libx264), audio is AAC at 44.1 kHz mono.
  *
- * <p>{@link #generate} also writes {@value #LABELS_FILE} beside the videos with each video's labels.
+ * <p>{@link #generate} also writes two CSV files beside the videos: {@value #LABELS_FILE}, a labelled manifest for
+ * {@code hicmae prep --manifest} ({@code path,label,split,fold}), and {@value #METADATA_FILE} with everything known
+ * about each video ({@link Labels}). The manifest's label is the speaker's voice pitch class ({@code low},
+ * {@code mid}, {@code high}): learnable from the audio alone (base pitches 110, 165 and 230 Hz, each within 6%) and,
+ * through the speaker's face, from the video, with more than one video per class even for a handful of videos
+ * (speaker ids, eight classes, would leave most classes with one video). Video {@code i} is in fold {@code i % 5};
+ * fold 0 is the {@code val} split, the others {@code train}.
  */
 public final class SyntheticVideoGenerator {
 
-    /** Name of the labels file written beside the videos. */
+    /** Name of the labelled manifest written beside the videos. */
     public static final String LABELS_FILE = "labels.csv";
+    /** Name of the per-video metadata file written beside the videos. */
+    public static final String METADATA_FILE = "videos.csv";
+    /** The manifest's class names, by pitch class. */
+    public static final List<String> PITCH_CLASSES = List.of("low", "mid", "high");
+    /** Folds of the manifest. */
+    public static final int FOLDS = 5;
     /** Distinct speakers videos are drawn from. */
     public static final int SPEAKERS = 8;
     /** FFmpeg encoder used for video. */
@@ -104,7 +116,7 @@ public final class SyntheticVideoGenerator {
     }
 
     /**
-     * The labels a synthetic video is known to have, one row of {@value #LABELS_FILE}.
+     * What is known about a synthetic video, one row of {@value #METADATA_FILE}.
      *
      * @param file file name
      * @param speaker speaker id in [0, {@link #SPEAKERS})
@@ -124,6 +136,12 @@ public final class SyntheticVideoGenerator {
                     Locale.ROOT, "%s,%d,%d,%d,%.2f,%.3f,%.3f", file, speaker, faceShape, pitchClass, f0Hz, seconds,
                     fps);
         }
+
+        /** The row of {@value #LABELS_FILE} of video number {@code index}: path, pitch class, split and fold. */
+        String manifestCsv(int index) {
+            int fold = index % FOLDS;
+            return file + "," + PITCH_CLASSES.get(pitchClass) + "," + (fold == 0 ? "val" : "train") + "," + fold;
+        }
     }
 
     /** A speaker's fixed traits. */
@@ -138,7 +156,7 @@ public final class SyntheticVideoGenerator {
 
     /**
      * Writes {@code videos} files named {@code synth-<seed>-<index>.mp4} into {@code dir}, plus {@value
-     * #LABELS_FILE}.
+     * #LABELS_FILE} and {@value #METADATA_FILE}.
      */
     public List<Labels> generate(Path dir, int videos, Spec spec) throws IOException {
         Files.createDirectories(dir);
@@ -146,10 +164,16 @@ public final class SyntheticVideoGenerator {
         for (int i = 0; i < videos; i++) {
             labels.add(write(dir.resolve(String.format(Locale.ROOT, "synth-%d-%05d.mp4", seed, i)), i, spec));
         }
-        try (Writer w = Files.newBufferedWriter(dir.resolve(LABELS_FILE), StandardCharsets.UTF_8)) {
+        try (Writer w = Files.newBufferedWriter(dir.resolve(METADATA_FILE), StandardCharsets.UTF_8)) {
             w.write(Labels.CSV_HEADER + "\n");
             for (Labels l : labels) {
                 w.write(l.csv() + "\n");
+            }
+        }
+        try (Writer w = Files.newBufferedWriter(dir.resolve(LABELS_FILE), StandardCharsets.UTF_8)) {
+            w.write("path,label,split,fold\n");
+            for (int i = 0; i < videos; i++) {
+                w.write(labels.get(i).manifestCsv(i) + "\n");
             }
         }
         return labels;

@@ -30,11 +30,17 @@ class SyntheticVideoGeneratorTest {
             assertArrayEquals(Files.readAllBytes(dir.resolve("a").resolve(l.file())),
                     Files.readAllBytes(dir.resolve("b").resolve(l.file())), l.file());
         }
-        assertFalse(Files.readString(dir.resolve("a/labels.csv")).equals(Files.readString(dir.resolve("c/labels.csv"))));
-        List<String> csv = Files.readAllLines(dir.resolve("a/labels.csv"));
+        assertFalse(Files.readString(dir.resolve("a/videos.csv"))
+                .equals(Files.readString(dir.resolve("c/videos.csv"))));
+        List<String> csv = Files.readAllLines(dir.resolve("a/videos.csv"));
         assertEquals("file,speaker,face_shape,pitch_class,f0_hz,seconds,fps", csv.get(0));
         assertEquals(3, csv.size());
         assertTrue(csv.get(1).startsWith("synth-5-00000.mp4,"), csv.get(1));
+        List<String> manifest = Files.readAllLines(dir.resolve("a/labels.csv"));
+        assertEquals(List.of("path,label,split,fold",
+                "synth-5-00000.mp4," + SyntheticVideoGenerator.PITCH_CLASSES.get(a.get(0).pitchClass()) + ",val,0",
+                "synth-5-00001.mp4," + SyntheticVideoGenerator.PITCH_CLASSES.get(a.get(1).pitchClass()) + ",train,1"),
+                manifest);
     }
 
     @Test

@@ -2,6 +2,7 @@ package io.hicmae.driver.prep;
 
 import io.hicmae.prep.QuarantineReason;
 import io.hicmae.prep.QuarantineRecord;
+import io.hicmae.runtime.data.ClipLabels;
 import java.io.BufferedReader;
 import java.io.FileNotFoundException;
 import java.io.IOException;
@@ -32,6 +33,11 @@ import org.apache.hadoop.fs.RemoteIterator;
  * skipped, and directories are descended into, never inputs; a list file's entries are all inputs. A symlink is
  * followed only while its target stays inside the input root; otherwise, like any file that is not a regular file,
  * it goes straight to the quarantine as {@code not_a_file}.
+ *
+ * <p>A {@link Manifest} lists its videos like a list file (sources relative to the manifest's directory), and each
+ * listed video keeps its labels. A listed file that does not exist goes to the quarantine as {@code unreadable},
+ * one that is a directory as {@code not_a_file}, each naming the list and line, so no listed video is dropped
+ * silently.
  */
 final class InputListing {
 
@@ -41,8 +47,13 @@ final class InputListing {
      * @param path a local absolute path when {@code local}, else a Hadoop URI
      * @param source the path relative to the input root, '/'-separated
      * @param local whether the file is on the local file system
+     * @param labels the video's labels from a manifest, or null
      */
-    record InputFile(String path, String source, boolean local) implements Serializable {}
+    record InputFile(String path, String source, boolean local, ClipLabels labels) implements Serializable {
+        InputFile(String path, String source, boolean local) {
+            this(path, source, local, null);
+        }
+    }
 
     /**
      * What the listing found.
@@ -70,6 +81,16 @@ final class InputListing {
     /** Lists {@code input}; fails naming it when it does not exist or cannot be listed. */
     static Result list(String input, Configuration conf, List<String> extensions) throws IOException {
         return new InputListing(conf, extensions).run(input);
+    }
+
+    /** Lists the videos of a manifest, with their labels; its entries are all inputs, whatever their extension. */
+    static Result list(Manifest manifest, Configuration conf) throws IOException {
+        InputListing listing = new InputListing(conf, List.of());
+        for (Manifest.Entry e : manifest.entries()) {
+            String where = "listed in manifest " + manifest.file() + " on line " + e.line();
+            listing.addListed(manifest.root(), e.path(), where, e.labels());
+        }
+        return listing.result(manifest.root());
     }
 
     private Result run(String input) throws IOException {
@@ -115,6 +136,10 @@ final class InputListing {
                 addCandidate(fs, root, status);
             }
         }
+        return result(root);
+    }
+
+    private Result result(Path root) {
         List<InputFile> sorted = new ArrayList<>(files.values());
         sorted.sort(Comparator.comparing(InputFile::source));
         List<QuarantineRecord> bad = new ArrayList<>(rejected.values());
@@ -276,26 +301,35 @@ final class InputListing {
                 if (entry.isEmpty() || entry.startsWith("#")) {
                     continue;
                 }
-                URI uri = URI.create(new Path(entry).toUri().toString());
-                Path p = uri.isAbsolute() || entry.startsWith("/") ? new Path(uri) : new Path(root, new Path(uri));
-                FileSystem entryFs = p.getFileSystem(conf);
-                Path q = entryFs.makeQualified(p);
-                FileStatus s;
-                try {
-                    s = entryFs.getFileStatus(q);
-                } catch (FileNotFoundException e) {
-                    reject(relative(root, q), QuarantineReason.UNREADABLE, "listed in " + listFile + " but missing: " + q);
-                    continue;
-                }
-                if (s.isDirectory()) {
-                    reject(relative(root, q), QuarantineReason.NOT_A_FILE, "listed in " + listFile + " but a directory: " + q);
-                } else if (isLocal(entryFs)) {
-                    java.nio.file.Path local = java.nio.file.Path.of(q.toUri().getPath());
-                    accept(new InputFile(local.toString(), relative(root, q), true));
-                } else {
-                    accept(new InputFile(q.toUri().toString(), relative(root, q), false));
-                }
+                addListed(root, resolveListed(root, entry), "listed in " + listFile, null);
             }
+        }
+    }
+
+    /** An entry of a list or manifest: relative to {@code root} unless it is absolute (a path or a URI). */
+    static Path resolveListed(Path root, String entry) {
+        URI uri = URI.create(new Path(entry).toUri().toString());
+        return uri.isAbsolute() || entry.startsWith("/") ? new Path(uri) : new Path(root, new Path(uri));
+    }
+
+    /** Adds a file a list or manifest names ({@code where}), quarantining it when missing or a directory. */
+    private void addListed(Path root, Path p, String where, ClipLabels labels) throws IOException {
+        FileSystem entryFs = p.getFileSystem(conf);
+        Path q = entryFs.makeQualified(p);
+        FileStatus s;
+        try {
+            s = entryFs.getFileStatus(q);
+        } catch (FileNotFoundException e) {
+            reject(relative(root, q), QuarantineReason.UNREADABLE, where + " but missing: " + q);
+            return;
+        }
+        if (s.isDirectory()) {
+            reject(relative(root, q), QuarantineReason.NOT_A_FILE, where + " but a directory: " + q);
+        } else if (isLocal(entryFs)) {
+            java.nio.file.Path local = java.nio.file.Path.of(q.toUri().getPath());
+            accept(new InputFile(local.toString(), relative(root, q), true, labels));
+        } else {
+            accept(new InputFile(q.toUri().toString(), relative(root, q), false, labels));
         }
     }
 }

@@ -1,5 +1,7 @@
 package io.hicmae.driver.prep;
 
+import io.hicmae.runtime.data.ClipSchema;
+import io.hicmae.runtime.data.LabelSpace;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.Callable;
@@ -7,19 +9,30 @@ import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code hicmae prep}: turns a tree of videos into the Parquet clip dataset (see {@link PrepJob}). */
+/**
+ * {@code hicmae prep}: turns a tree of videos, or the videos a labelled manifest lists, into the Parquet clip dataset
+ * (see {@link PrepJob} and {@link Manifest}).
+ */
 @Command(
         name = "prep",
         mixinStandardHelpOptions = true,
         description = "Decode videos into Parquet clip tensors (16x160x160x3 uint8 + 40960 s16 samples), with a"
-                + " quarantine for broken files. Idempotent: a second run adds only new videos.")
+                + " quarantine for broken files. Idempotent: a second run adds only new videos. With --manifest, only"
+                + " the listed videos are prepared and each clip row carries its video's label (class index or float"
+                + " targets), split and fold; the label space goes into _dataset.json, and appending with another"
+                + " label space fails before anything is written. Give exactly one of --input and --manifest.")
 public final class PrepCommand implements Callable<Integer> {
 
-    @Option(names = "--dry-run", description = "Validate the whole configuration, print it, and exit without Spark.")
+    @Option(names = "--dry-run", description = "Validate the whole configuration, print it (with --manifest: the label"
+            + " space and videos per class, split and fold, checked against the output's labels), and exit without"
+            + " Spark.")
     boolean dryRun;
 
-    @Option(names = "--" + PrepConfig.INPUT, required = true, description = PrepConfig.INPUT_DOC)
+    @Option(names = "--" + PrepConfig.INPUT, description = PrepConfig.INPUT_DOC)
     String input;
+
+    @Option(names = "--" + PrepConfig.MANIFEST, description = PrepConfig.MANIFEST_DOC)
+    String manifest;
 
     @Option(names = "--" + PrepConfig.OUTPUT, required = true, description = PrepConfig.OUTPUT_DOC)
     String output;
@@ -53,7 +66,20 @@ public final class PrepCommand implements Callable<Integer> {
         String m = master != null ? master : System.getProperty("spark.master", PrepConfig.MASTER_DEFAULT);
         return new PrepConfig(input, output, m, windowStride, Duration.ofSeconds(decodeTimeoutS), videosPerTask,
                 targetFileMb, spoolMemoryMb, PrepConfig.parseExtensions(extensions),
-                Duration.ofSeconds(progressIntervalS));
+                Duration.ofSeconds(progressIntervalS), manifest);
+    }
+
+    /** Parses the manifest, prints what it holds, and checks its label space against the output's, without Spark. */
+    private static void dryRunManifest(PrepConfig config) throws java.io.IOException {
+        org.apache.hadoop.conf.Configuration hadoop = new org.apache.hadoop.conf.Configuration();
+        Manifest m = Manifest.read(config.manifest(), hadoop);
+        m.summary().forEach(System.out::println);
+        org.apache.hadoop.fs.Path out = new org.apache.hadoop.fs.Path(config.output());
+        org.apache.hadoop.fs.FileSystem fs = out.getFileSystem(hadoop);
+        boolean isNew = !fs.exists(new org.apache.hadoop.fs.Path(out, ClipSchema.DATASET_JSON));
+        PrepJob.checkSameLabelSpace(config, isNew, LabelSpace.read(fs.makeQualified(out).toUri().toString(), hadoop),
+                java.util.Optional.of(m.space()), out);
+        System.out.println(isNew ? "  output " + out + " is new" : "  output " + out + " has the same labels");
     }
 
     @Override
@@ -62,6 +88,9 @@ public final class PrepCommand implements Callable<Integer> {
         if (dryRun) {
             System.out.println("prep configuration (valid):");
             new java.util.TreeMap<>(config.toMap()).forEach((k, v) -> System.out.println("  " + k + " = " + v));
+            if (config.manifest() != null) {
+                dryRunManifest(config);
+            }
             return 0;
         }
         SparkSession spark = SparkSession.builder().appName("hicmae prep").master(config.master()).getOrCreate();

@@ -12,7 +12,8 @@ import java.util.TreeMap;
  * The one typed configuration of the prep job. Each key is a constant with its doc and default next to it; the
  * constructor checks every value and fails with "Invalid value V for configuration K: reason".
  *
- * @param input directory tree, glob, or text file of paths, on any Hadoop file system
+ * @param input directory tree, glob, or text file of paths, on any Hadoop file system; null when {@code manifest}
+ *     lists the videos
  * @param output dataset root on any Hadoop file system
  * @param master Spark master URL
  * @param windowStride reference frames between window starts
@@ -22,6 +23,8 @@ import java.util.TreeMap;
  * @param spoolMemoryMb memory for one video's clips before they spill to local disk
  * @param extensions file name extensions taken as videos, lower case
  * @param progressInterval time between progress lines
+ * @param manifest CSV manifest of labelled videos (see {@link Manifest}), or null; exactly one of {@code input} and
+ *     {@code manifest} is given
  */
 public record PrepConfig(
         String input,
@@ -33,12 +36,19 @@ public record PrepConfig(
         int targetFileMb,
         int spoolMemoryMb,
         List<String> extensions,
-        Duration progressInterval)
+        Duration progressInterval,
+        String manifest)
         implements Serializable {
 
     public static final String INPUT = "input";
     public static final String INPUT_DOC = "Videos: a directory tree, a glob, or a .txt/.list file of paths (one a line, relative to the"
             + " list's directory or absolute), as a path or a file:, hdfs: or s3a: URI.";
+    public static final String MANIFEST = "manifest";
+    public static final String MANIFEST_DOC = "Instead of --input: a CSV of labelled videos; only they are prepared and"
+            + " every clip row carries its video's labels. Header path,label[,split][,fold] (categorical) or"
+            + " path,<dim1>,<dim2>,...[,split][,fold] (dimensional, float targets); paths relative to the manifest's"
+            + " directory or absolute; every listed file is an input, whatever its extension. Listed files that are"
+            + " missing are quarantined as unreadable.";
     public static final String OUTPUT = "output";
     public static final String OUTPUT_DOC = "Root of the Parquet clip dataset; a second run on it adds only new videos.";
     public static final String MASTER = "master";
@@ -61,14 +71,33 @@ public record PrepConfig(
     public static final String SPOOL_MEMORY_MB_DOC = "MiB of one video's clips held in memory until the video is done; more spills to local disk.";
     public static final int SPOOL_MEMORY_MB_DEFAULT = 256;
     public static final String EXTENSIONS = "extensions";
-    public static final String EXTENSIONS_DOC = "Comma-separated file name extensions taken as videos; other files are not inputs.";
+    public static final String EXTENSIONS_DOC = "Comma-separated file name extensions taken as videos in an --input tree"
+            + " or glob; other files are not inputs.";
     public static final String EXTENSIONS_DEFAULT = "mp4,m4v,mov,mkv,webm,avi";
     public static final String PROGRESS_INTERVAL_S = "progress-interval-s";
     public static final String PROGRESS_INTERVAL_S_DOC = "Seconds between progress lines on the driver's console.";
     public static final int PROGRESS_INTERVAL_S_DEFAULT = 10;
 
+    /** An unlabelled job over {@code input}. */
+    public PrepConfig(String input, String output, String master, int windowStride, Duration decodeTimeout,
+            int videosPerTask, int targetFileMb, int spoolMemoryMb, List<String> extensions,
+            Duration progressInterval) {
+        this(input, output, master, windowStride, decodeTimeout, videosPerTask, targetFileMb, spoolMemoryMb,
+                extensions, progressInterval, null);
+    }
+
     public PrepConfig {
-        requireText(INPUT, input);
+        if (input != null && manifest != null) {
+            throw invalid(MANIFEST, manifest, "give either " + INPUT + " or " + MANIFEST + ", not both");
+        }
+        if (input == null && manifest == null) {
+            throw new IllegalArgumentException("Missing required configuration " + INPUT + " or " + MANIFEST
+                    + ", which have no default value: give one of them");
+        } else if (manifest == null) {
+            requireText(INPUT, input);
+        } else {
+            requireText(MANIFEST, manifest);
+        }
         requireText(OUTPUT, output);
         requireText(MASTER, master);
         atLeast(WINDOW_STRIDE, windowStride, 1);
@@ -83,7 +112,7 @@ public record PrepConfig(
                     "must be one or more extensions of letters and digits, without dots");
         }
         atLeast(PROGRESS_INTERVAL_S, progressInterval.toSeconds(), 1);
-        if (input.equals(output)) {
+        if (output.equals(input)) {
             throw invalid(OUTPUT, output, "must differ from " + INPUT);
         }
         extensions = List.copyOf(extensions);
@@ -105,7 +134,12 @@ public record PrepConfig(
     /** Every key and value, sorted by key: logged once and stored in {@code _dataset.json}. */
     public Map<String, String> toMap() {
         Map<String, String> m = new TreeMap<>();
-        m.put(INPUT, input);
+        if (input != null) {
+            m.put(INPUT, input);
+        }
+        if (manifest != null) {
+            m.put(MANIFEST, manifest);
+        }
         m.put(OUTPUT, output);
         m.put(MASTER, master);
         m.put(WINDOW_STRIDE, Integer.toString(windowStride));

@@ -7,7 +7,9 @@ import com.google.gson.JsonParser;
 import io.hicmae.driver.prep.InputListing.InputFile;
 import io.hicmae.prep.ClipRecord;
 import io.hicmae.prep.ClipSampler;
+import io.hicmae.runtime.data.ClipLabels;
 import io.hicmae.runtime.data.ClipSchema;
+import io.hicmae.runtime.data.LabelSpace;
 import io.hicmae.prep.ClipSpool;
 import io.hicmae.prep.DecodeOutcome;
 import io.hicmae.prep.FfmpegNatives;
@@ -28,12 +30,14 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.NoSuchElementException;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
@@ -44,6 +48,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
 import java.util.stream.Stream;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
@@ -76,7 +81,8 @@ import org.apache.spark.util.SerializableConfiguration;
  *       run that added videos. {@code spark.read().parquet(root)} reads them all, with a {@code batch} column.
  *   <li>{@code _quarantine/batch=<attempt>/}: quarantine rows ({@link #QUARANTINE_TYPE}); read it with
  *       {@code spark.read().parquet(root + "/_quarantine")}.
- *   <li>{@code _dataset.json}: schema version, sampling, cumulative counts, bytes per clip, times, the last config.
+ *   <li>{@code _dataset.json}: schema version, the label space (a labelled dataset), sampling, cumulative counts
+ *       (clips per class, split and fold for a labelled dataset), bytes per clip, times, the last config.
  *   <li>{@code _staging/<attempt>/}: a running attempt's output, invisible to readers (leading underscore).
  * </ul>
  *
@@ -86,6 +92,8 @@ import org.apache.spark.util.SerializableConfiguration;
  * staging directory, checks that every video ended with clips or in the quarantine, and only then commits by
  * renaming: quarantine first, clips second, {@code _dataset.json} last. A run killed at any point leaves the
  * committed output as it was or with whole batches, so running again ends with exactly the rows of one clean run.
+ * A labelled run (a {@link Manifest}) writes each video's labels into its clip rows; it must keep the dataset's
+ * label space and the labels of the videos already in it, both checked before anything is written.
  * One run at a time per output; the next run deletes stale staging directories. On S3 a rename is a copy, so the
  * commit is atomic per batch only on HDFS and local file systems.
  */
@@ -112,7 +120,11 @@ public final class PrepJob {
             .add(ClipSchema.WIDTH, DataTypes.IntegerType, false)
             .add(ClipSchema.CHANNELS, DataTypes.IntegerType, false)
             .add(ClipSchema.SAMPLE_RATE, DataTypes.IntegerType, false)
-            .add(ClipSchema.PCM_SAMPLES, DataTypes.IntegerType, false);
+            .add(ClipSchema.PCM_SAMPLES, DataTypes.IntegerType, false)
+            .add(ClipSchema.LABEL, DataTypes.IntegerType, true)
+            .add(ClipSchema.DIMENSIONS, DataTypes.createArrayType(DataTypes.FloatType, false), true)
+            .add(ClipSchema.SPLIT, DataTypes.StringType, true)
+            .add(ClipSchema.FOLD, DataTypes.IntegerType, true);
 
     /** Spark type of a quarantine row. */
     public static final StructType QUARANTINE_TYPE = new StructType()
@@ -179,9 +191,18 @@ public final class PrepJob {
         out = fs.makeQualified(out);
         JsonObject previous = readDatasetJson(fs, out);
         checkSameSampling(previous, out);
-        fs.delete(new Path(out, STAGING_DIR), true);
+        Manifest manifest = config.manifest() == null ? null : Manifest.read(config.manifest(), hadoop);
+        Optional<LabelSpace> space = manifest == null ? Optional.empty() : Optional.of(manifest.space());
+        checkSameLabelSpace(config, previous == null, previous == null ? Optional.empty()
+                : LabelSpace.fromJson(previous, new Path(out, ClipSchema.DATASET_JSON).toString()), space, out);
 
-        InputListing.Result listing = InputListing.list(config.input(), hadoop, config.extensions());
+        InputListing.Result listing = manifest == null
+                ? InputListing.list(config.input(), hadoop, config.extensions())
+                : InputListing.list(manifest, hadoop);
+        if (manifest != null) {
+            checkCommittedLabels(fs, out, manifest, listing);
+        }
+        fs.delete(new Path(out, STAGING_DIR), true);
         Set<String> done = committedSources(fs, out);
         List<InputFile> todo = listing.files().stream().filter(f -> !done.contains(f.source())).toList();
         List<QuarantineRecord> rejected =
@@ -197,7 +218,7 @@ public final class PrepJob {
                     + UUID.randomUUID().toString().substring(0, 8);
             stage = runAttempt(fs, out, attempt, todo, rejected);
         }
-        Summary summary = writeDatasetJson(fs, out, previous, attempt, todo.size() + rejected.size(), stage);
+        Summary summary = writeDatasetJson(fs, out, previous, space, attempt, todo.size() + rejected.size(), stage);
         System.out.println(summary.line());
         return summary;
     }
@@ -336,9 +357,10 @@ public final class PrepJob {
             return;
         }
         int version = previous.get("schema_version").getAsInt();
-        if (version != ClipSchema.VERSION) {
-            throw PrepConfig.invalid(PrepConfig.OUTPUT, out, "holds schema version " + version + ", this build writes "
-                    + ClipSchema.VERSION);
+        if (version != ClipSchema.VERSION && version != ClipSchema.VERSION_UNLABELLED) {
+            throw PrepConfig.invalid(PrepConfig.OUTPUT, out, "holds schema version " + version
+                    + ", this build appends to versions " + ClipSchema.VERSION_UNLABELLED + " and " + ClipSchema.VERSION
+                    + " only");
         }
         int stride = previous.getAsJsonObject("sampling").get("window_stride").getAsInt();
         if (stride != config.windowStride()) {
@@ -347,8 +369,77 @@ public final class PrepJob {
         }
     }
 
-    private Summary writeDatasetJson(FileSystem fs, Path out, JsonObject previous, String attempt, long newVideos,
-            Stage stage) throws IOException {
+    /** Rows per value of {@code column}, keyed by {@code name} of the value, in key order. */
+    private static Map<String, Long> countBy(Dataset<Row> rows, String column, Function<Object, String> name) {
+        Map<String, Long> counts = new TreeMap<>();
+        for (Row r : rows.groupBy(column).count().collectAsList()) {
+            counts.put(name.apply(r.get(0)), r.getLong(1));
+        }
+        return counts;
+    }
+
+    /**
+     * A dataset keeps one label space: a run whose manifest's label space (or its absence) differs from the
+     * dataset's fails before it writes anything.
+     *
+     * @param existing the dataset's label space; empty when it is unlabelled or new
+     * @param isNew whether there is no dataset at {@code out} yet
+     */
+    static void checkSameLabelSpace(PrepConfig config, boolean isNew, Optional<LabelSpace> existing,
+            Optional<LabelSpace> space, Object out) {
+        if (isNew || existing.equals(space)) {
+            return;
+        }
+        if (space.isEmpty()) {
+            throw PrepConfig.invalid(PrepConfig.INPUT, config.input(), "the dataset at " + out + " is labelled ("
+                    + describe(existing) + "); add videos to it with --" + PrepConfig.MANIFEST + ", or prepare"
+                    + " into a new output");
+        }
+        throw PrepConfig.invalid(PrepConfig.MANIFEST, config.manifest(), "its labels (" + describe(space)
+                + ") differ from those of the dataset at " + out + " (" + describe(existing) + "); prepare into a new"
+                + " output, or list the same classes or dimensions");
+    }
+
+    private static String describe(Optional<LabelSpace> space) {
+        return space.map(s -> s.kind().label() + " " + s.names()).orElse("unlabelled");
+    }
+
+    /**
+     * A video already in the dataset must have the labels the manifest gives it now: its clips are not prepared
+     * again, so a changed label, split or fold would silently not apply.
+     */
+    private void checkCommittedLabels(FileSystem fs, Path out, Manifest manifest, InputListing.Result listing)
+            throws IOException {
+        List<Path> dirs = batches(fs, out);
+        if (dirs.isEmpty()) {
+            return;
+        }
+        Map<String, InputFile> bySource = new HashMap<>();
+        listing.files().forEach(f -> bySource.put(f.source(), f));
+        List<Row> committed = readBatches(dirs)
+                .select(ClipSchema.SOURCE, ClipSchema.LABEL, ClipSchema.DIMENSIONS, ClipSchema.SPLIT, ClipSchema.FOLD)
+                .distinct().collectAsList();
+        for (Row r : committed) {
+            InputFile f = bySource.get(r.getString(0));
+            if (f == null) {
+                continue;
+            }
+            float[] dims = new float[r.isNullAt(2) ? 0 : r.getList(2).size()];
+            for (int i = 0; i < dims.length; i++) {
+                dims[i] = r.<Float>getList(2).get(i);
+            }
+            ClipLabels before = new ClipLabels(r.isNullAt(1) ? ClipLabels.NO_CATEGORY : r.getInt(1), dims,
+                    r.isNullAt(3) ? null : r.getString(3), r.isNullAt(4) ? ClipLabels.NO_FOLD : r.getInt(4));
+            if (!before.equals(f.labels())) {
+                throw PrepConfig.invalid(PrepConfig.MANIFEST, manifest.file(), "video " + f.source() + " is already"
+                        + " in the dataset at " + out + " with " + before + ", the manifest now gives " + f.labels()
+                        + "; prepare into a new output to change labels");
+            }
+        }
+    }
+
+    private Summary writeDatasetJson(FileSystem fs, Path out, JsonObject previous, Optional<LabelSpace> space,
+            String attempt, long newVideos, Stage stage) throws IOException {
         List<Path> clipBatches = batches(fs, out);
         List<Path> qBatches = batches(fs, new Path(out, ClipSchema.QUARANTINE_DIR));
         long clips = 0;
@@ -373,6 +464,7 @@ public final class PrepJob {
 
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("schema_version", ClipSchema.VERSION);
+        space.ifPresent(s -> json.put(ClipSchema.DATASET_LABELS, s.toJson()));
         Map<String, Object> sampling = new LinkedHashMap<>();
         sampling.put("frames_per_clip", ClipSchema.FRAMES_PER_CLIP);
         sampling.put("frame_stride", ClipSchema.FRAME_STRIDE);
@@ -395,6 +487,14 @@ public final class PrepJob {
         counts.put("videos_quarantined", quarantined);
         counts.put("clips", clips);
         counts.put("quarantined_by_reason", byReason);
+        if (space.isPresent() && !clipBatches.isEmpty()) {
+            Dataset<Row> all = readBatches(clipBatches);
+            if (space.get().kind() == LabelSpace.Kind.CATEGORICAL) {
+                counts.put("clips_by_class", countBy(all, ClipSchema.LABEL, k -> space.get().names().get((Integer) k)));
+            }
+            counts.put("clips_by_split", countBy(all, ClipSchema.SPLIT, k -> k == null ? "(none)" : (String) k));
+            counts.put("clips_by_fold", countBy(all, ClipSchema.FOLD, k -> k == null ? "(none)" : k.toString()));
+        }
         json.put("counts", counts);
         json.put("clip_file_bytes", bytes);
         json.put("bytes_per_clip", Math.round(bytesPerClip));
@@ -461,11 +561,14 @@ public final class PrepJob {
             ClipSpool spool = new ClipSpool((long) config.spoolMemoryMb() << 20, tmp);
             return new Iterator<>() {
                 private Iterator<ClipRecord> current = Collections.emptyIterator();
+                private ClipLabels labels;
 
                 @Override
                 public boolean hasNext() {
                     while (!current.hasNext() && files.hasNext()) {
-                        current = decodeOne(files.next());
+                        InputFile f = files.next();
+                        labels = f.labels();
+                        current = decodeOne(f);
                     }
                     return current.hasNext();
                 }
@@ -475,7 +578,7 @@ public final class PrepJob {
                     if (!hasNext()) {
                         throw new NoSuchElementException();
                     }
-                    return toRow(current.next());
+                    return toRow(current.next(), labels);
                 }
 
                 private Iterator<ClipRecord> decodeOne(InputFile f) {
@@ -554,10 +657,22 @@ public final class PrepJob {
             return local;
         }
 
-        private static Row toRow(ClipRecord c) {
+        /** A clip row ({@link #CLIP_TYPE}); the label columns are null when {@code l} is. */
+        private static Row toRow(ClipRecord c, ClipLabels l) {
+            Integer label = l != null && l.isCategorical() ? l.category() : null;
+            scala.collection.Seq<Float> dimensions = null; // Spark's Row encoder takes a Scala Seq for an array
+            if (l != null && !l.isCategorical()) {
+                List<Float> values = new ArrayList<>(l.dimensions().length);
+                for (float d : l.dimensions()) {
+                    values.add(d);
+                }
+                dimensions = scala.jdk.javaapi.CollectionConverters.asScala(values).toSeq();
+            }
+            Integer fold = l == null || l.fold() == ClipLabels.NO_FOLD ? null : l.fold();
             return RowFactory.create(c.clipId(), c.source(), c.window(), c.startS(), c.fps(), c.frames(), c.pcm(),
                     ClipSchema.FRAMES_PER_CLIP, ClipSchema.CROP_SIZE, ClipSchema.CROP_SIZE, ClipSchema.COLOR_CHANNELS,
-                    ClipSchema.AUDIO_SAMPLE_RATE, ClipSchema.SAMPLES_PER_CLIP);
+                    ClipSchema.AUDIO_SAMPLE_RATE, ClipSchema.SAMPLES_PER_CLIP, label, dimensions,
+                    l == null ? null : l.split(), fold);
         }
 
         private static void deleteTree(java.nio.file.Path dir) {

@@ -8,12 +8,14 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 
-/** {@code hicmae synth}: writes talking-face-like demo videos and their labels.csv. */
+/** {@code hicmae synth}: writes talking-face-like demo videos, their labelled manifest and their metadata. */
 @Command(
         name = "synth",
         mixinStandardHelpOptions = true,
         description = "Write synthetic talking-face videos (224x224, 25 fps, H.264 + AAC mp4) whose mouth follows the"
-                + " voice, plus labels.csv; deterministic for a seed.")
+                + " voice, plus labels.csv, a manifest for 'hicmae prep --manifest' (path,label,split,fold; label = the"
+                + " speaker's voice pitch class low/mid/high; video i in fold i % 5, fold 0 = split val, else train),"
+                + " and videos.csv (speaker, face shape, pitch class, f0 of each video); deterministic for a seed.")
 public final class SynthCommand implements Callable<Integer> {
 
     @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
@@ -39,8 +41,9 @@ public final class SynthCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "Invalid value " + seconds + " for option --seconds: must be positive");
         }
         new SyntheticVideoGenerator(seed).generate(out, videos, Spec.talkingFace(seconds));
-        spec.commandLine().getOut().println("synth: wrote " + videos + " videos of " + seconds + " s and "
-                + SyntheticVideoGenerator.LABELS_FILE + " to " + out);
+        spec.commandLine().getOut().println("synth: wrote " + videos + " videos of " + seconds + " s, "
+                + SyntheticVideoGenerator.LABELS_FILE + " and " + SyntheticVideoGenerator.METADATA_FILE + " to "
+                + out);
         return 0;
     }
 }

@@ -5,8 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.hicmae.driver.HicmaeCli;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -63,6 +66,40 @@ class PrepConfigTest {
         assertTrue(Files.size(dir.resolve("synth-3-00000.mp4")) > 0);
         assertTrue(Files.size(dir.resolve("synth-3-00001.mp4")) > 0);
         assertEquals(3, Files.readAllLines(dir.resolve("labels.csv")).size());
+        assertEquals(3, Files.readAllLines(dir.resolve("videos.csv")).size());
+
+        // Its labels.csv is a manifest that prep takes; the dry run shows the label space and the counts.
+        PrintStream stdout = System.out;
+        ByteArrayOutputStream printed = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(printed, true, StandardCharsets.UTF_8));
+        try {
+            rc = cli.execute("prep", "--manifest", dir.resolve("labels.csv").toString(), "--output",
+                    dir.resolve("clips").toString(), "--dry-run");
+        } finally {
+            System.setOut(stdout);
+        }
+        String text = printed.toString(StandardCharsets.UTF_8);
+        assertEquals(0, rc, text);
+        assertTrue(text.contains("  manifest = " + dir.resolve("labels.csv")), text);
+        assertTrue(text.contains(": 2 videos, categorical labels ["), text);
+        assertTrue(text.contains("  split train: 1 videos\n  split val: 1 videos\n  fold 0: 1 videos\n"
+                + "  fold 1: 1 videos\n  output " + dir.resolve("clips") + " is new"), text);
+    }
+
+    @Test
+    void prepTakesExactlyOneOfInputAndManifest() {
+        StringWriter err = new StringWriter();
+        CommandLine cli = HicmaeCli.newCommandLine();
+        cli.setErr(new PrintWriter(err));
+        assertEquals(1, cli.execute("prep", "--input", "in", "--manifest", "m.csv", "--output", "out"));
+        assertTrue(err.toString().contains("Invalid value m.csv for configuration manifest: give either input or"
+                + " manifest, not both"), err.toString());
+        assertEquals(1, cli.execute("prep", "--output", "out", "--dry-run"));
+        assertTrue(err.toString().contains("Missing required configuration input or manifest"), err.toString());
+        assertEquals(1, cli.execute("prep", "--manifest", dir.resolve("none.csv").toString(), "--output", "out",
+                "--dry-run"));
+        assertTrue(err.toString().contains("Invalid value " + dir.resolve("none.csv") + " for configuration manifest:"
+                + " no such file"), err.toString());
     }
 
     @Test

@@ -11,7 +11,13 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.hicmae.prep.ClipRecord;
 import io.hicmae.prep.ClipSampler;
+import io.hicmae.prep.SyntheticVideoGenerator.Labels;
+import io.hicmae.runtime.data.ClipGeometry;
+import io.hicmae.runtime.data.ClipLabels;
 import io.hicmae.runtime.data.ClipSchema;
+import io.hicmae.runtime.data.ClipShardReader;
+import io.hicmae.runtime.data.LabelSpace;
+import io.hicmae.runtime.data.StoredClip;
 import io.hicmae.prep.SyntheticVideoGenerator;
 import io.hicmae.prep.SyntheticVideoGenerator.Spec;
 import io.hicmae.prep.VideoClipDecoder;
@@ -24,10 +30,12 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
+import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.scheduler.SparkListener;
 import org.apache.spark.scheduler.SparkListenerTaskEnd;
 import org.apache.spark.sql.Row;
@@ -42,6 +50,7 @@ class PrepJobTest {
     @TempDir static Path dir;
     static Path input;
     static SparkSession spark;
+    static final Configuration conf = new Configuration();
 
     /** Source to expected quarantine reason for the broken inputs. */
     static final Map<String, String> BROKEN = Map.of(
@@ -155,6 +164,106 @@ class PrepJobTest {
             assertTrue(files.anyMatch(p -> p.getFileName().toString().endsWith(".zstd.parquet")), "zstd parquet files");
         }
         assertFalse(Files.exists(out.resolve("_staging")));
+
+        // Unlabelled: the label columns are null, and there is no label space.
+        assertFalse(json.has(ClipSchema.DATASET_LABELS));
+        assertEquals(Optional.empty(), LabelSpace.read(out.toUri().toString(), conf));
+        assertEquals(5, readClips(out).size());
+        assertTrue(readClips(out).stream().allMatch(c -> c.labels() == null));
+    }
+
+    /** Every clip of a dataset through the worker-runtime reader. */
+    private static List<StoredClip> readClips(Path out) throws IOException {
+        List<StoredClip> clips = new ArrayList<>();
+        for (String file : ClipShardReader.dataFiles(out.toUri().toString(), conf)) {
+            try (ClipShardReader r = ClipShardReader.open(file, conf, ClipGeometry.STORED)) {
+                r.readAll((row, clip) -> clips.add(clip));
+            }
+        }
+        return clips;
+    }
+
+    private static PrepJob.Summary runManifest(Path manifest, Path out) throws IOException {
+        PrepConfig c = new PrepConfig(null, out.toString(), "local[2]", 64, Duration.ofSeconds(60), 1, 64, 4,
+                PrepConfig.parseExtensions(PrepConfig.EXTENSIONS_DEFAULT), Duration.ofSeconds(1), manifest.toString());
+        return new PrepJob(spark, c, Clock.systemUTC()).run();
+    }
+
+    /** Every file under a directory with its size, to show that a refused run wrote nothing. */
+    private static Map<String, Long> snapshot(Path root) throws IOException {
+        try (Stream<Path> files = Files.walk(root)) {
+            return files.filter(Files::isRegularFile).collect(Collectors.toMap(Path::toString, p -> p.toFile().length(),
+                    (a, b) -> a, TreeMap::new));
+        }
+    }
+
+    @Test
+    void aSynthManifestPreparesOnlyItsVideosWithTheirLabels() throws Exception {
+        Path in = dir.resolve("in-synth");
+        List<Labels> labels = new SyntheticVideoGenerator(8).generate(in, 3, Spec.talkingFace(3));
+        Files.copy(input.resolve("spk1/a.mp4"), in.resolve("unlisted.mp4"));
+        Path out = dir.resolve("out-synth");
+        PrepJob.Summary s = runManifest(in.resolve(SyntheticVideoGenerator.LABELS_FILE), out);
+        assertEquals(3, s.videosSeen());
+        assertEquals(3, s.clips());
+
+        List<String> classes = labels.stream().map(l -> SyntheticVideoGenerator.PITCH_CLASSES.get(l.pitchClass()))
+                .distinct().sorted().toList();
+        LabelSpace space = LabelSpace.read(out.toUri().toString(), conf).orElseThrow();
+        assertEquals(new LabelSpace(LabelSpace.Kind.CATEGORICAL, classes), space);
+        List<StoredClip> clips = readClips(out);
+        assertEquals(3, clips.size());
+        for (StoredClip c : clips) {
+            int i = Integer.parseInt(c.source().replaceAll("synth-8-0*(\\d+)\\.mp4", "$1"));
+            Labels l = labels.get(i);
+            assertEquals(ClipLabels.categorical(classes.indexOf(SyntheticVideoGenerator.PITCH_CLASSES.get(
+                    l.pitchClass())), i == 0 ? "val" : "train", i), c.labels(), c.source());
+            space.check(c.labels(), c.source());
+        }
+        JsonObject counts = datasetJson(out).getAsJsonObject("counts");
+        assertEquals(JsonParser.parseString("{\"train\": 2, \"val\": 1}"), counts.get("clips_by_split"));
+        assertEquals(JsonParser.parseString("{\"0\": 1, \"1\": 1, \"2\": 1}"), counts.get("clips_by_fold"));
+        assertEquals(3, counts.getAsJsonObject("clips_by_class").entrySet().stream()
+                .mapToLong(e -> e.getValue().getAsLong()).sum());
+
+        // Another label space, no labels at all, or a changed label: refused before anything is written.
+        Map<String, Long> before = snapshot(out);
+        Path other = Files.writeString(dir.resolve("other.csv"), "path,arousal\nin-synth/synth-8-00000.mp4,0.5\n");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> runManifest(other, out));
+        assertTrue(e.getMessage().startsWith("Invalid value " + other + " for configuration manifest: its labels"
+                + " (dimensional [arousal]) differ from those of the dataset at "), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> run(in, out));
+        assertTrue(e.getMessage().startsWith("Invalid value " + in + " for configuration input: the dataset at "),
+                e.getMessage());
+        List<String> lines = Files.readAllLines(in.resolve(SyntheticVideoGenerator.LABELS_FILE));
+        String changed = lines.get(1).replace(",val,0", ",train,0");
+        Path relabelled = Files.writeString(in.resolve("relabelled.csv"),
+                String.join("\n", lines.get(0), changed, lines.get(2), lines.get(3)) + "\n");
+        e = assertThrows(IllegalArgumentException.class, () -> runManifest(relabelled, out));
+        assertTrue(e.getMessage().contains("video synth-8-00000.mp4 is already in the dataset at "), e.getMessage());
+        assertEquals(before, snapshot(out));
+
+        // The same manifest again adds nothing.
+        assertEquals(0, runManifest(in.resolve(SyntheticVideoGenerator.LABELS_FILE), out).newVideos());
+    }
+
+    @Test
+    void aDimensionalManifestWithAQuotedPathAndAMissingFile() throws Exception {
+        Path in = Files.createDirectories(dir.resolve("in-dims"));
+        Files.copy(input.resolve("spk1/a.mp4"), in.resolve("x, y.mp4"));
+        Path manifest = Files.writeString(in.resolve("dims.csv"),
+                "path,arousal,valence,fold\n\"x, y.mp4\",0.25,-0.5,2\nmissing.mp4,1,1,0\n");
+        Path out = dir.resolve("out-dims");
+        PrepJob.Summary s = runManifest(manifest, out);
+        assertEquals(2, s.videosSeen());
+        assertEquals(1, s.videosQuarantined());
+        assertEquals(Map.of("missing.mp4", "unreadable"), quarantine(out));
+        List<StoredClip> clips = readClips(out);
+        assertEquals(1, clips.size());
+        assertEquals("x, y.mp4", clips.get(0).source());
+        assertEquals(ClipLabels.dimensional(new float[] {0.25f, -0.5f}, null, 2), clips.get(0).labels());
+        assertEquals(new LabelSpace(LabelSpace.Kind.DIMENSIONAL, List.of("arousal", "valence")),
+                LabelSpace.read(out.toUri().toString(), conf).orElseThrow());
     }
 
     @Test

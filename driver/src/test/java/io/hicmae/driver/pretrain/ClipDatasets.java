@@ -31,7 +31,7 @@ final class ClipDatasets {
             }
             rows.add(RowFactory.create(String.format("clip%04d", i), "video" + i + ".mp4", 0, 0.0, 25.0,
                     c.frames(), pcm.array(), ClipSchema.FRAMES_PER_CLIP, ClipSchema.CROP_SIZE, ClipSchema.CROP_SIZE,
-                    3, 16_000, ClipSchema.SAMPLES_PER_CLIP));
+                    3, 16_000, ClipSchema.SAMPLES_PER_CLIP, null, null, null, null)); // unlabelled
         }
         spark.createDataFrame(rows, PrepJob.CLIP_TYPE).repartition(files).write().option("compression", "zstd")
                 .parquet(dir.toString());

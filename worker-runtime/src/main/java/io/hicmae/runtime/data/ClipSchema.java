@@ -17,11 +17,32 @@ package io.hicmae.runtime.data;
  *
  * <p>Each clip also carries its shape fields ({@link #FRAMES_T} .. {@link #PCM_SAMPLES}), so a reader can check
  * them against these constants before reshaping. A change to any column or layout bumps {@link #VERSION}.
+ *
+ * <p>Labels (version 2): a dataset prepared from a labelled manifest carries its video's labels in every clip row;
+ * the clips of one video (its windows) share them and stay tied to it through {@link #SOURCE}. The label columns are
+ * nullable, null in an unlabelled dataset, and absent from version-1 files (which readers still read, unlabelled).
+ * Parquet types, as Spark writes them:
+ *
+ * <ul>
+ *   <li>{@link #LABEL}: {@code optional int32}, the class index into the label space's names; null in a
+ *       dimensional dataset.
+ *   <li>{@link #DIMENSIONS}: {@code optional group (LIST) { repeated group list { required float element; } }}, the
+ *       float32 targets in the label space's order; null in a categorical dataset.
+ *   <li>{@link #SPLIT}: {@code optional binary (STRING)}, e.g. {@code train}, {@code val}, {@code test}; null when
+ *       the manifest has no split column.
+ *   <li>{@link #FOLD}: {@code optional int32}, a cross-validation fold from 0; null when the manifest has no fold
+ *       column.
+ * </ul>
+ *
+ * <p>The label space (kind and class or dimension names) is stored once, under {@link #DATASET_LABELS} in
+ * {@link #DATASET_JSON}; see {@code LabelSpace}.
  */
 public final class ClipSchema {
 
     /** Version of this schema, written into {@code _dataset.json}; bumped on any change of columns or layout. */
-    public static final int VERSION = 1;
+    public static final int VERSION = 2;
+    /** The first version, without the label columns; still read, as an unlabelled dataset. */
+    public static final int VERSION_UNLABELLED = 1;
 
     /** Deterministic id: the first 16 bytes of SHA-256 over the source path and window, as 32 hex digits. */
     public static final String CLIP_ID = "clip_id";
@@ -50,6 +71,15 @@ public final class ClipSchema {
     /** Shape field: S. */
     public static final String PCM_SAMPLES = "pcm_samples";
 
+    /** Label column: the class index (int32), null unless the dataset is categorical. */
+    public static final String LABEL = "label";
+    /** Label column: the dimensional targets (list of float32), null unless the dataset is dimensional. */
+    public static final String DIMENSIONS = "dimensions";
+    /** Label column: the video's split name (string), nullable. */
+    public static final String SPLIT = "split";
+    /** Label column: the video's cross-validation fold (int32, from 0), nullable. */
+    public static final String FOLD = "fold";
+
     /**
      * Partition column of both tables: the run that committed the row. Each run's rows live in a directory
      * {@code batch=<run id>} under the dataset root (or under {@link #QUARANTINE_DIR}), so Spark reads the root
@@ -66,6 +96,8 @@ public final class ClipSchema {
 
     /** The dataset metadata file at the output root. */
     public static final String DATASET_JSON = "_dataset.json";
+    /** Key of the label space in {@link #DATASET_JSON}: {@code {"kind": "categorical", "names": [...]}}. */
+    public static final String DATASET_LABELS = "labels";
     /** The quarantine table's directory at the output root. */
     public static final String QUARANTINE_DIR = "_quarantine";
 

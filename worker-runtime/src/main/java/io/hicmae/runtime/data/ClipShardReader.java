@@ -27,8 +27,9 @@ import java.util.function.IntPredicate;
 
 /**
  * Reads one Parquet clip shard (see {@link ClipSchema}) on any Hadoop {@link FileSystem}, one row group at a time and
- * one row at a time within it, so a file is never held whole in memory; only the projected columns (clip id, frames,
- * pcm and the shape fields) are fetched. Every row's shape fields and tensor sizes are checked against a
+ * one row at a time within it, so a file is never held whole in memory; only the projected columns (clip id, source,
+ * frames, pcm, the shape fields, and the label columns where the file has them) are fetched. A file without label
+ * columns (schema version 1) reads as unlabelled. Every row's shape fields and tensor sizes are checked against a
  * {@link ClipGeometry}; a mismatch throws {@link ClipFormatException} naming the file, the row and the field.
  *
  * <p>Memory: parquet-hadoop loads a row group's projected column chunks (compressed) at once and decompresses page by
@@ -59,6 +60,10 @@ public final class ClipShardReader implements AutoCloseable {
     private final MessageType fileSchema;
     private final MessageType projection;
     private final long[] firstRow;
+    private final boolean hasLabel;
+    private final boolean hasDimensions;
+    private final boolean hasSplit;
+    private final boolean hasFold;
 
     private ClipShardReader(String file, ClipGeometry geometry, ParquetFileReader reader) throws IOException {
         this.file = file;
@@ -66,6 +71,10 @@ public final class ClipShardReader implements AutoCloseable {
         this.reader = reader;
         this.fileSchema = reader.getFooter().getFileMetaData().getSchema();
         this.projection = projection(file, fileSchema);
+        this.hasLabel = projection.containsField(ClipSchema.LABEL);
+        this.hasDimensions = projection.containsField(ClipSchema.DIMENSIONS);
+        this.hasSplit = projection.containsField(ClipSchema.SPLIT);
+        this.hasFold = projection.containsField(ClipSchema.FOLD);
         reader.setRequestedSchema(projection);
         List<BlockMetaData> blocks = reader.getRowGroups();
         this.firstRow = new long[blocks.size() + 1];
@@ -129,16 +138,53 @@ public final class ClipShardReader implements AutoCloseable {
         }
     }
 
-    /** The columns a reader fetches, typed as this file declares them; a missing or mistyped column throws. */
+    /**
+     * The columns a reader fetches, typed as this file declares them; a missing or mistyped column throws. The label
+     * columns are optional, each taken when the file has it.
+     */
     private static MessageType projection(String file, MessageType schema) throws ClipFormatException {
         List<Type> fields = new ArrayList<>();
         fields.add(column(file, schema, ClipSchema.CLIP_ID, PrimitiveTypeName.BINARY));
+        fields.add(column(file, schema, ClipSchema.SOURCE, PrimitiveTypeName.BINARY));
         fields.add(column(file, schema, ClipSchema.FRAMES, PrimitiveTypeName.BINARY));
         fields.add(column(file, schema, ClipSchema.PCM, PrimitiveTypeName.BINARY));
         for (String f : SHAPE_FIELDS) {
             fields.add(column(file, schema, f, PrimitiveTypeName.INT32));
         }
+        if (schema.containsField(ClipSchema.LABEL)) {
+            fields.add(column(file, schema, ClipSchema.LABEL, PrimitiveTypeName.INT32));
+        }
+        if (schema.containsField(ClipSchema.DIMENSIONS)) {
+            fields.add(floatList(file, schema, ClipSchema.DIMENSIONS));
+        }
+        if (schema.containsField(ClipSchema.SPLIT)) {
+            fields.add(column(file, schema, ClipSchema.SPLIT, PrimitiveTypeName.BINARY));
+        }
+        if (schema.containsField(ClipSchema.FOLD)) {
+            fields.add(column(file, schema, ClipSchema.FOLD, PrimitiveTypeName.INT32));
+        }
         return new MessageType(schema.getName(), fields);
+    }
+
+    /** A Parquet LIST of floats in the standard three-level form: {@code group (LIST) { repeated group list { float } }}. */
+    private static Type floatList(String file, MessageType schema, String name) throws ClipFormatException {
+        Type t = schema.getType(name);
+        boolean ok = !t.isPrimitive() && !t.isRepetition(Type.Repetition.REPEATED)
+                && t.asGroupType().getFieldCount() == 1;
+        if (ok) {
+            Type list = t.asGroupType().getType(0);
+            ok = !list.isPrimitive() && list.isRepetition(Type.Repetition.REPEATED)
+                    && list.asGroupType().getFieldCount() == 1;
+            if (ok) {
+                Type element = list.asGroupType().getType(0);
+                ok = element.isPrimitive() && !element.isRepetition(Type.Repetition.REPEATED)
+                        && element.asPrimitiveType().getPrimitiveTypeName() == PrimitiveTypeName.FLOAT;
+            }
+        }
+        if (!ok) {
+            throw new ClipFormatException(file, "column " + name + " is " + t + ", expected a list of FLOAT");
+        }
+        return t;
     }
 
     private static Type column(String file, MessageType schema, String name, PrimitiveTypeName type)
@@ -243,7 +289,37 @@ public final class ClipShardReader implements AutoCloseable {
         }
         short[] samples = new short[geometry.samples()];
         pcm.toByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asShortBuffer().get(samples);
-        return new StoredClip(id, frames.getBytes(), samples);
+        String source = present(g, ClipSchema.SOURCE, row).getString(ClipSchema.SOURCE, 0);
+        return new StoredClip(id, source, frames.getBytes(), samples, labels(g, row, id));
+    }
+
+    /** The row's labels, or null when it has neither a class index nor dimensions. */
+    private ClipLabels labels(Group g, long row, String id) throws ClipFormatException {
+        boolean categorical = hasLabel && g.getFieldRepetitionCount(ClipSchema.LABEL) > 0;
+        boolean dimensional = hasDimensions && g.getFieldRepetitionCount(ClipSchema.DIMENSIONS) > 0;
+        if (!categorical && !dimensional) {
+            return null;
+        }
+        int category = categorical ? g.getInteger(ClipSchema.LABEL, 0) : ClipLabels.NO_CATEGORY;
+        float[] dimensions = new float[0];
+        if (dimensional) {
+            Group list = g.getGroup(ClipSchema.DIMENSIONS, 0);
+            dimensions = new float[list.getFieldRepetitionCount(0)];
+            for (int i = 0; i < dimensions.length; i++) {
+                dimensions[i] = list.getGroup(0, i).getFloat(0, 0);
+            }
+        }
+        String split = hasSplit && g.getFieldRepetitionCount(ClipSchema.SPLIT) > 0
+                ? g.getString(ClipSchema.SPLIT, 0)
+                : null;
+        int fold = hasFold && g.getFieldRepetitionCount(ClipSchema.FOLD) > 0
+                ? g.getInteger(ClipSchema.FOLD, 0)
+                : ClipLabels.NO_FOLD;
+        try {
+            return new ClipLabels(category, dimensions, split, fold);
+        } catch (IllegalArgumentException e) {
+            throw new ClipFormatException(file, "row " + row + " (" + id + "): " + e.getMessage());
+        }
     }
 
     private Group present(Group g, String field, long row) throws ClipFormatException {

@@ -20,12 +20,13 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.function.IntFunction;
+import java.util.function.UnaryOperator;
 
 /** Writes clip shards as the dataset-prep Spark job does (same columns and types, ZSTD), for tests. */
 final class ClipFiles {
 
-    /** Spark's schema for the clip table: every column optional. */
-    static final MessageType SCHEMA = MessageTypeParser.parseMessageType("message spark_schema {\n"
+    /** Spark's schema for the version-1 clip table: every column optional, no label columns. */
+    static final MessageType SCHEMA_V1 = MessageTypeParser.parseMessageType("message spark_schema {\n"
             + "  optional binary clip_id (STRING);\n"
             + "  optional binary source (STRING);\n"
             + "  optional int32 window;\n"
@@ -41,6 +42,18 @@ final class ClipFiles {
             + "  optional int32 pcm_samples;\n"
             + "}");
 
+    /** Spark's schema for the current clip table: version 1 and the nullable label columns. */
+    static final MessageType SCHEMA = MessageTypeParser.parseMessageType(SCHEMA_V1.toString().replaceFirst("}\\s*$",
+            "  optional int32 label;\n"
+            + "  optional group dimensions (LIST) {\n"
+            + "    repeated group list {\n"
+            + "      required float element;\n"
+            + "    }\n"
+            + "  }\n"
+            + "  optional binary split (STRING);\n"
+            + "  optional int32 fold;\n"
+            + "}"));
+
     private ClipFiles() {}
 
     /** Clip {@code i} of a synthetic dataset: id {@code clip-000i}, random frame bytes and samples seeded by i. */
@@ -52,7 +65,7 @@ final class ClipFiles {
         for (int k = 0; k < pcm.length; k++) {
             pcm[k] = (short) rng.nextInt(-8000, 8000);
         }
-        return new StoredClip(id(i), frames, pcm);
+        return new StoredClip(id(i), "speaker/" + i + ".mp4", frames, pcm, null);
     }
 
     static String id(int i) {
@@ -67,12 +80,21 @@ final class ClipFiles {
      */
     static void write(Path file, ClipGeometry g, IntFunction<StoredClip> source, int first, int count,
             long rowGroupBytes, int badRow, String badField, int badValue) throws IOException {
+        write(file, SCHEMA, g, source, first, count, rowGroupBytes, badRow, badField, badValue);
+    }
+
+    /**
+     * As above, in the given table schema ({@link #SCHEMA} or {@link #SCHEMA_V1}); a clip's labels are written when
+     * it has them and the schema has the columns.
+     */
+    static void write(Path file, MessageType schema, ClipGeometry g, IntFunction<StoredClip> source, int first,
+            int count, long rowGroupBytes, int badRow, String badField, int badValue) throws IOException {
         Configuration conf = new Configuration();
-        SimpleGroupFactory groups = new SimpleGroupFactory(SCHEMA);
+        SimpleGroupFactory groups = new SimpleGroupFactory(schema);
         try (ParquetWriter<Group> w = ExampleParquetWriter
                 .builder(HadoopOutputFile.fromPath(new org.apache.hadoop.fs.Path(file.toUri()), conf))
                 .withConf(conf)
-                .withType(SCHEMA)
+                .withType(schema)
                 .withCompressionCodec(CompressionCodecName.ZSTD)
                 .withRowGroupSize(rowGroupBytes)
                 .withMinRowCountForPageSizeCheck(1)
@@ -84,7 +106,7 @@ final class ClipFiles {
                 pcm.asShortBuffer().put(c.pcm());
                 Group row = groups.newGroup()
                         .append(ClipSchema.CLIP_ID, c.clipId())
-                        .append(ClipSchema.SOURCE, "speaker/" + (first + r) + ".mp4")
+                        .append(ClipSchema.SOURCE, c.source())
                         .append(ClipSchema.WINDOW, 0)
                         .append(ClipSchema.START_S, 0.0)
                         .append(ClipSchema.FPS, 25.0)
@@ -98,8 +120,40 @@ final class ClipFiles {
                 for (int f = 0; f < fields.length; f++) {
                     row.append(fields[f], r == badRow && fields[f].equals(badField) ? badValue : values[f]);
                 }
+                if (c.labels() != null && schema.containsField(ClipSchema.LABEL)) {
+                    appendLabels(row, c.labels());
+                }
                 w.write(row);
             }
+        }
+    }
+
+    /** Writes one row of a table whose schema a test has broken; {@code fill} sets the row's fields. */
+    static void writeOneRow(Path file, MessageType schema, UnaryOperator<Group> fill) throws IOException {
+        Configuration conf = new Configuration();
+        try (ParquetWriter<Group> w = ExampleParquetWriter
+                .builder(HadoopOutputFile.fromPath(new org.apache.hadoop.fs.Path(file.toUri()), conf))
+                .withType(schema)
+                .withConf(conf)
+                .build()) {
+            w.write(fill.apply(new SimpleGroupFactory(schema).newGroup()));
+        }
+    }
+
+    private static void appendLabels(Group row, ClipLabels l) {
+        if (l.isCategorical()) {
+            row.append(ClipSchema.LABEL, l.category());
+        } else {
+            Group list = row.addGroup(ClipSchema.DIMENSIONS);
+            for (float d : l.dimensions()) {
+                list.addGroup("list").append("element", d);
+            }
+        }
+        if (l.split() != null) {
+            row.append(ClipSchema.SPLIT, l.split());
+        }
+        if (l.fold() != ClipLabels.NO_FOLD) {
+            row.append(ClipSchema.FOLD, l.fold());
         }
     }
 

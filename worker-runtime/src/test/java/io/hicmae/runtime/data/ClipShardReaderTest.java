@@ -1,15 +1,10 @@
 package io.hicmae.runtime.data;
 
 import org.apache.hadoop.conf.Configuration;
-import org.apache.parquet.example.data.Group;
-import org.apache.parquet.example.data.simple.SimpleGroupFactory;
 import org.apache.parquet.hadoop.ParquetFileReader;
-import org.apache.parquet.hadoop.ParquetWriter;
-import org.apache.parquet.hadoop.example.ExampleParquetWriter;
 import org.apache.parquet.hadoop.metadata.ColumnChunkMetaData;
 import org.apache.parquet.hadoop.metadata.CompressionCodecName;
 import org.apache.parquet.hadoop.util.HadoopInputFile;
-import org.apache.parquet.hadoop.util.HadoopOutputFile;
 import org.apache.parquet.schema.MessageType;
 import org.apache.parquet.schema.MessageTypeParser;
 import org.junit.jupiter.api.Test;
@@ -95,13 +90,7 @@ class ClipShardReaderTest {
         Path file = dir.resolve("part-00000.zstd.parquet");
         MessageType noPcm = MessageTypeParser.parseMessageType(
                 ClipFiles.SCHEMA.toString().replace("optional binary pcm;", ""));
-        try (ParquetWriter<Group> w = ExampleParquetWriter
-                .builder(HadoopOutputFile.fromPath(new org.apache.hadoop.fs.Path(file.toUri()), conf))
-                .withType(noPcm)
-                .withConf(conf)
-                .build()) {
-            w.write(new SimpleGroupFactory(noPcm).newGroup().append(ClipSchema.CLIP_ID, "x"));
-        }
+        ClipFiles.writeOneRow(file, noPcm, row -> row.append(ClipSchema.CLIP_ID, "x"));
         ClipFormatException e = assertThrows(ClipFormatException.class,
                 () -> ClipShardReader.open(file.toUri().toString(), conf, SMALL));
         assertTrue(e.getMessage().contains("part-00000.zstd.parquet") && e.getMessage().contains("no column pcm"),

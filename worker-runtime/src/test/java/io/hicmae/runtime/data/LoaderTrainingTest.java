@@ -33,7 +33,8 @@ class LoaderTrainingTest {
         GeneratedClips generated = new GeneratedClips(DEMO, 3, 4);
         ClipFiles.dataset(dir, g, i -> {
             GeneratedClips.Clip c = generated.clip(i);
-            return new StoredClip(ClipFiles.id(i), c.frames(), Arrays.copyOf(c.pcm(), g.samples()));
+            return new StoredClip(ClipFiles.id(i), "speaker/" + i + ".mp4", c.frames(),
+                    Arrays.copyOf(c.pcm(), g.samples()), null);
         }, new int[] {3, 3}, 8L << 20);
         Configuration conf = new Configuration();
         ClipIndex index = ClipIndex.build(dir.toUri().toString(), conf);
