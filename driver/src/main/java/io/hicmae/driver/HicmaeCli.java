@@ -12,7 +12,7 @@ import picocli.CommandLine.Command;
         name = "hicmae",
         mixinStandardHelpOptions = true,
         versionProvider = HicmaeCli.Version.class,
-        description = "Distributed HiCMAE pre-training on Spark.",
+        description = "Distributed HiCMAE pre-training, fine-tuning and evaluation on Spark.",
         subcommands = {
             CommandLine.HelpCommand.class,
             io.hicmae.driver.model.DemoCommand.class,
@@ -35,6 +35,8 @@ public final class HicmaeCli implements Runnable {
     public static CommandLine newCommandLine() {
         CommandLine cli = new CommandLine(new HicmaeCli());
         cli.addSubcommand("pretrain", io.hicmae.driver.pretrain.PretrainCommand.commandLine());
+        cli.addSubcommand("finetune", io.hicmae.driver.finetune.FinetuneCommand.commandLine());
+        cli.addSubcommand("evaluate", io.hicmae.driver.finetune.EvaluateCommand.commandLine());
         cli.setExecutionExceptionHandler(
                 (ex, cmd, parsed) -> {
                     cmd.getErr().println("hicmae " + cmd.getCommandName() + ": " + ex.getMessage());

@@ -14,5 +14,7 @@ public final class HicmaeKryoRegistrator implements KryoRegistrator {
     @Override
     public void registerClasses(Kryo kryo) {
         kryo.register(RankResult.class, new JavaSerializer());
+        kryo.register(io.hicmae.driver.finetune.ClipEntry.class, new JavaSerializer());
+        kryo.register(io.hicmae.driver.finetune.EvaluateJob.Prediction.class, new JavaSerializer());
     }
 }

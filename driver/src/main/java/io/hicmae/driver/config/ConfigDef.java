@@ -97,11 +97,14 @@ public final class ConfigDef {
     public void addOptions(CommandSpec spec) {
         for (Key k : keys.values()) {
             String def = k.required() ? "required" : "default: " + (k.defaultValue() == null ? "none" : k.defaultValue());
-            spec.addOption(OptionSpec.builder("--" + k.name())
+            OptionSpec.Builder o = OptionSpec.builder("--" + k.name())
                     .paramLabel(k.type() == String.class ? "<" + k.name() + ">" : "<" + k.type().getSimpleName().toLowerCase() + ">")
                     .type(String.class)
-                    .description(k.doc() + " (" + def + ")")
-                    .build());
+                    .description(k.doc() + " (" + def + ")");
+            if (k.type() == Boolean.class) {
+                o.arity("0..1").fallbackValue("true"); // a bare --flag means true
+            }
+            spec.addOption(o.build());
         }
     }
 

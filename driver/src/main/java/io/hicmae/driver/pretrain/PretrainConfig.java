@@ -2,6 +2,8 @@ package io.hicmae.driver.pretrain;
 
 import io.hicmae.driver.config.ConfigDef;
 import io.hicmae.driver.config.ConfigException;
+import io.hicmae.driver.spark.BarrierStage;
+import io.hicmae.driver.spark.StageKeys;
 import io.hicmae.runtime.config.HicmaeConfig;
 
 import java.io.Serializable;
@@ -26,7 +28,7 @@ public final class PretrainConfig implements Serializable {
     public static final String ZOO = "zoo";
     public static final String MODEL = "model";
     public static final String PRESET = "preset";
-    public static final String WORLD_SIZE = "world-size";
+    public static final String WORLD_SIZE = StageKeys.WORLD_SIZE;
     public static final String EPOCHS = "epochs";
     public static final String BATCH_SIZE = "batch-size";
     public static final String MAX_STEPS = "max-steps";
@@ -39,17 +41,17 @@ public final class PretrainConfig implements Serializable {
     public static final String CLIP_GRAD = "clip-grad";
     public static final String CONTRASTIVE_WEIGHT = "contrastive-weight";
     public static final String SEED = "seed";
-    public static final String DEVICE = "device";
+    public static final String DEVICE = StageKeys.DEVICE;
     public static final String CHECKPOINT_EVERY = "checkpoint-every";
     public static final String RUN_ID = "run-id";
     public static final String RESUME = "resume";
     public static final String ALIAS = "alias";
-    public static final String MASTER = "master";
-    public static final String MAX_ATTEMPTS = "max-attempts";
-    public static final String RETRY_BACKOFF_MS = "retry-backoff-ms";
-    public static final String SLOT_WAIT_S = "slot-wait-s";
-    public static final String CONNECT_TIMEOUT_S = "connect-timeout-s";
-    public static final String IO_TIMEOUT_S = "io-timeout-s";
+    public static final String MASTER = StageKeys.MASTER;
+    public static final String MAX_ATTEMPTS = StageKeys.MAX_ATTEMPTS;
+    public static final String RETRY_BACKOFF_MS = StageKeys.RETRY_BACKOFF_MS;
+    public static final String SLOT_WAIT_S = StageKeys.SLOT_WAIT_S;
+    public static final String CONNECT_TIMEOUT_S = StageKeys.CONNECT_TIMEOUT_S;
+    public static final String IO_TIMEOUT_S = StageKeys.IO_TIMEOUT_S;
     public static final String DATA_TIMEOUT_S = "data-timeout-s";
     public static final String PREFETCH = "prefetch";
 
@@ -65,7 +67,6 @@ public final class PretrainConfig implements Serializable {
                     "Model name in the zoo under which the result is published")
             .define(PRESET, String.class, "demo", in("tiny", "demo", "small", "base"),
                     "Model size: tiny (tests), demo (real input geometry, narrow), small (HiCMAE-S), base (HiCMAE-B)")
-            .define(WORLD_SIZE, Integer.class, 1, atLeast(1), "Ranks, one barrier task each")
             .define(EPOCHS, Integer.class, 1, atLeast(1), "Passes over the dataset")
             .define(BATCH_SIZE, Integer.class, 4, atLeast(2),
                     "Clips per rank per step (the contrastive loss uses the rank's own batch as negatives)")
@@ -81,8 +82,6 @@ public final class PretrainConfig implements Serializable {
             .define(CONTRASTIVE_WEIGHT, Double.class, 0.0025, between(0, 100),
                     "Weight of the hierarchical contrastive loss (upstream 0.0025)")
             .define(SEED, Long.class, 0L, null, "Seed of the initial weights, data order, masks and augmentation")
-            .define(DEVICE, String.class, "auto", matches("auto|cpu|gpu(:[0-9]+)?", "must be auto, cpu, gpu or gpu:N"),
-                    "Device of each rank; on a GPU cluster each task's Spark-assigned GPU wins")
             .define(CHECKPOINT_EVERY, Integer.class, 100, atLeast(1), "Steps between checkpoints (and one at the end)")
             .define(RUN_ID, String.class, null, matches(NAME, "must be 1-64 of a-z 0-9 . _ - starting with a letter or digit"),
                     "Run id: checkpoints live under it; a run id that has checkpoints resumes (default: new id)")
@@ -90,18 +89,12 @@ public final class PretrainConfig implements Serializable {
                     "Resume this run from its last checkpoint (the same as --run-id of an existing run)")
             .define(ALIAS, String.class, null, matches(NAME, "must be an alias name"),
                     "Also point this alias (e.g. nightly) at the published version; 'latest' always moves")
-            .define(MASTER, String.class, null, null,
-                    "Spark master when not set by spark-submit (default: local mode with the machine's cores shared among the ranks)")
-            .define(MAX_ATTEMPTS, Integer.class, 3, between(1, 100),
-                    "Barrier-stage attempts; each retry resumes from the last checkpoint")
-            .define(RETRY_BACKOFF_MS, Long.class, 2000L, between(0, 3_600_000), "Wait before resubmitting a failed stage")
-            .define(SLOT_WAIT_S, Integer.class, 120, between(1, 86_400),
-                    "How long to wait for world-size task slots before submitting")
-            .define(CONNECT_TIMEOUT_S, Integer.class, 60, between(1, 3600), "Deadline for the ranks' ring set-up")
-            .define(IO_TIMEOUT_S, Integer.class, 300, between(1, 86_400),
-                    "Deadline for each wait on a peer in the all-reduce (longer than one step on the slowest rank)")
             .define(DATA_TIMEOUT_S, Integer.class, 300, between(1, 86_400), "Deadline for the next batch from storage")
             .define(PREFETCH, Integer.class, 2, between(1, 64), "Batches each rank prepares ahead");
+
+    static {
+        StageKeys.define(DEF);
+    }
 
     private final Map<String, Object> values;
 
@@ -156,7 +149,12 @@ public final class PretrainConfig implements Serializable {
     }
 
     public int worldSize() {
-        return (Integer) values.get(WORLD_SIZE);
+        return stage().worldSize();
+    }
+
+    /** How the barrier stage runs: ranks, device, master, retries, deadlines. */
+    public BarrierStage.Settings stage() {
+        return StageKeys.settings("pretrain", values);
     }
 
     public int epochs() {
@@ -207,10 +205,6 @@ public final class PretrainConfig implements Serializable {
         return (Long) values.get(SEED);
     }
 
-    public String device() {
-        return (String) values.get(DEVICE);
-    }
-
     public int checkpointEvery() {
         return (Integer) values.get(CHECKPOINT_EVERY);
     }
@@ -227,30 +221,6 @@ public final class PretrainConfig implements Serializable {
 
     public String alias() {
         return (String) values.get(ALIAS);
-    }
-
-    public String master() {
-        return (String) values.get(MASTER);
-    }
-
-    public int maxAttempts() {
-        return (Integer) values.get(MAX_ATTEMPTS);
-    }
-
-    public Duration retryBackoff() {
-        return Duration.ofMillis((Long) values.get(RETRY_BACKOFF_MS));
-    }
-
-    public Duration slotWait() {
-        return Duration.ofSeconds((Integer) values.get(SLOT_WAIT_S));
-    }
-
-    public Duration connectTimeout() {
-        return Duration.ofSeconds((Integer) values.get(CONNECT_TIMEOUT_S));
-    }
-
-    public Duration ioTimeout() {
-        return Duration.ofSeconds((Integer) values.get(IO_TIMEOUT_S));
     }
 
     public Duration dataTimeout() {

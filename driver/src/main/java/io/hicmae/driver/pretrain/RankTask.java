@@ -1,11 +1,12 @@
 package io.hicmae.driver.pretrain;
 
 import ai.djl.Device;
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
-import io.hicmae.runtime.allreduce.AllReduceConfig;
+import io.hicmae.driver.spark.ProgressReporter;
+import io.hicmae.driver.spark.RankSetup;
+import io.hicmae.driver.spark.RunCheckpoints;
 import io.hicmae.runtime.allreduce.RingAllReduce;
 import io.hicmae.runtime.config.HicmaeConfig;
 import io.hicmae.runtime.data.ClipGeometry;
@@ -14,40 +15,24 @@ import io.hicmae.runtime.data.HostBatch;
 import io.hicmae.runtime.data.LoaderOptions;
 import io.hicmae.runtime.data.PrefetchingLoader;
 import io.hicmae.runtime.optim.AdamW;
-import io.hicmae.runtime.train.Devices;
 import io.hicmae.runtime.train.PretrainTrainer;
 import io.hicmae.runtime.train.StepLosses;
 import io.hicmae.runtime.train.TrainOptions;
-import io.hicmae.runtime.train.TrainingStateFile;
-import io.hicmae.zoo.Checkpoint;
-import io.hicmae.zoo.ContentWriter;
 import io.hicmae.zoo.ModelZoo;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 import org.apache.spark.BarrierTaskContext;
-import org.apache.spark.resource.ResourceInformation;
 import scala.collection.Iterator;
 import scala.runtime.AbstractFunction1;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.Serializable;
 import java.net.InetSocketAddress;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.security.MessageDigest;
-import java.time.Clock;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 
 /**
  * One rank of the barrier training stage, run inside a Spark task: rendezvous through {@code allGather}, ring
@@ -59,11 +44,6 @@ final class RankTask extends AbstractFunction1<Iterator<Integer>, Iterator<RankR
 
     private static final long serialVersionUID = 1L;
     private static final Logger LOG = LogManager.getLogger(RankTask.class);
-
-    /** The checkpoint file holding the full training state. */
-    static final String STATE_FILE = "state.safetensors";
-    /** The per-step metrics so far, as JSON lines, in every checkpoint. */
-    static final String METRICS_FILE = "metrics.jsonl";
 
     private final TrainingPlan plan;
 
@@ -86,11 +66,8 @@ final class RankTask extends AbstractFunction1<Iterator<Integer>, Iterator<RankR
         PretrainConfig cfg = plan.config();
         int rank = ctx.partitionId();
         int world = cfg.worldSize();
-        String host = hostOf(ctx.getTaskInfos()[rank].address());
-        Device device = device(ctx, cfg.device());
-        // libtorch's intra-op pool is per process: ranks sharing an executor JVM would oversubscribe its cores, and
-        // OpenMP threads spin while they wait. Each rank uses the CPUs Spark gave its task (spark.task.cpus).
-        ai.djl.pytorch.jni.JniUtils.setNumThreads(Math.max(1, ctx.cpus()));
+        Device device = RankSetup.device(ctx, cfg.stage().device());
+        RankSetup.useTaskCpus(ctx);
         HicmaeConfig model = cfg.modelConfig();
         TrainOptions options = new TrainOptions(cfg.lr(), cfg.minLr(), plan.warmupSteps(), plan.totalSteps(),
                 (long) world * cfg.batchSize(), cfg.clipGrad(),
@@ -99,19 +76,14 @@ final class RankTask extends AbstractFunction1<Iterator<Integer>, Iterator<RankR
         try (RingAllReduce ring = RingAllReduce.bind(new InetSocketAddress(0));
                 PretrainTrainer trainer = new PretrainTrainer(model, options, device, cfg.seed());
                 ModelZoo zoo = ModelZoo.open(cfg.zoo())) {
-            String[] addresses = ctx.allGather(host + ":" + ring.localAddress().getPort());
-            List<InetSocketAddress> peers = new ArrayList<>();
-            for (String a : addresses) {
-                int colon = a.lastIndexOf(':');
-                peers.add(new InetSocketAddress(a.substring(0, colon), Integer.parseInt(a.substring(colon + 1))));
-            }
-            ring.connect(AllReduceConfig.withDefaults(rank, peers, plan.secret(), layoutHash(trainer))
-                    .withTimeouts(cfg.connectTimeout(), cfg.ioTimeout(), Clock.systemUTC()));
+            RankSetup.connectRing(ctx, ring, plan.secret(), RankSetup.layoutHash(trainer.state().parameters()),
+                    cfg.stage().connectTimeout(), cfg.stage().ioTimeout());
 
             List<String> metrics = new ArrayList<>();
-            long resumedFrom = restore(zoo, trainer, metrics);
-            LOG.info("rank {}/{} on {} at {}:{}, starting at step {} of {} (attempt {})", rank, world, device, host,
-                    ring.localAddress().getPort(), resumedFrom, plan.totalSteps(), plan.attempt());
+            RunCheckpoints.restoreLatest(zoo, plan.runId(), trainer::restore, metrics);
+            long resumedFrom = trainer.step();
+            LOG.info("rank {}/{} on {} at {}:{}, starting at step {} of {} (attempt {})", rank, world, device,
+                    RankSetup.host(ctx), ring.localAddress().getPort(), resumedFrom, plan.totalSteps(), plan.attempt());
 
             ClipIndex index = ClipIndex.build(cfg.data(), new Configuration());
             LoaderOptions lo = new LoaderOptions(rank, world, cfg.batchSize(), cfg.seed(), cfg.prefetch(), 4,
@@ -136,7 +108,7 @@ final class RankTask extends AbstractFunction1<Iterator<Integer>, Iterator<RankR
                     try (NDManager stepManager = trainer.newStepManager()) {
                         last = trainer.computeGradients(stepManager, host0.toPretrainBatch(stepManager));
                         t2 = System.nanoTime();
-                        ring.allReduceMean(trainer.gradients(), step);
+                        ring.allReduceMean(trainer.gradientBytes(), step);
                         t3 = System.nanoTime();
                         gradNorm = trainer.gradientNorm();
                         lr = trainer.applyGradients(stepManager);
@@ -161,7 +133,8 @@ final class RankTask extends AbstractFunction1<Iterator<Integer>, Iterator<RankR
                 }
             }
             Map<String, Double> losses = last == null ? Map.of() : lossMap(last);
-            return new RankResult(rank, device.toString(), assignedGpu(ctx), resumedFrom, trainer.step(), losses, digest(trainer));
+            return new RankResult(rank, device.toString(), RankSetup.assignedGpu(ctx), resumedFrom, trainer.step(),
+                    losses, RankSetup.digest(trainer.state().parameters()));
         }
     }
 
@@ -173,46 +146,9 @@ final class RankTask extends AbstractFunction1<Iterator<Integer>, Iterator<RankR
         }
     }
 
-    /** Loads the run's newest checkpoint, if any, into the trainer; returns the step it resumes at. */
-    private long restore(ModelZoo zoo, PretrainTrainer trainer, List<String> metrics) throws IOException {
-        Optional<Checkpoint> latest = zoo.checkpoints().latest(plan.runId());
-        if (latest.isEmpty()) {
-            return 0;
-        }
-        Checkpoint cp = latest.get();
-        Path tmp = Files.createTempFile("hicmae-state-", ".safetensors");
-        try {
-            try (InputStream in = zoo.checkpoints().open(cp, STATE_FILE)) {
-                Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
-            }
-            try (NDManager m = NDManager.newBaseManager()) {
-                trainer.restore(TrainingStateFile.read(m, tmp), cp.location() + "/" + STATE_FILE);
-            }
-            try (InputStream in = zoo.checkpoints().open(cp, METRICS_FILE)) {
-                for (String line : new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
-                    if (!line.isBlank()) {
-                        metrics.add(line);
-                    }
-                }
-            }
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
-        return trainer.step();
-    }
-
     private void writeCheckpoint(ModelZoo zoo, PretrainTrainer trainer, List<String> metrics) throws IOException {
-        Path tmp = Files.createTempFile("hicmae-state-", ".safetensors");
-        try {
-            TrainingStateFile.write(tmp, trainer.state(), Map.of("run", plan.runId(), "preset", trainer.config().name()));
-            Map<String, ContentWriter> files = new LinkedHashMap<>();
-            files.put(STATE_FILE, ContentWriter.of(tmp));
-            files.put(METRICS_FILE, ContentWriter.of(String.join("\n", metrics).concat("\n")
-                    .getBytes(StandardCharsets.UTF_8)));
-            zoo.checkpoints().write(plan.runId(), trainer.step(), files);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        RunCheckpoints.write(zoo, plan.runId(), trainer.state(),
+                Map.of("run", plan.runId(), "preset", trainer.config().name()), metrics);
     }
 
     private String metricsLine(long step, StepLosses l, double lr, double gradNorm, long t0, long t1, long t2,
@@ -251,56 +187,5 @@ final class RankTask extends AbstractFunction1<Iterator<Integer>, Iterator<RankR
             m.put("contrastive_layer" + k, (double) l.contrastiveLayers()[k]);
         }
         return m;
-    }
-
-    /** A hash of parameter keys and shapes: ranks with different models refuse each other at connect. */
-    static long layoutHash(PretrainTrainer trainer) {
-        long h = 1125899906842597L;
-        Map<String, NDArray> params = trainer.state().parameters();
-        for (Map.Entry<String, NDArray> e : params.entrySet()) {
-            h = 31 * h + e.getKey().hashCode();
-            h = 31 * h + e.getValue().getShape().toString().hashCode();
-        }
-        return h;
-    }
-
-    /** SHA-256 over every parameter's bytes in key order. */
-    static String digest(PretrainTrainer trainer) {
-        try {
-            MessageDigest md = MessageDigest.getInstance("SHA-256");
-            for (Map.Entry<String, NDArray> e : trainer.state().parameters().entrySet()) {
-                md.update(e.getKey().getBytes(StandardCharsets.UTF_8));
-                ByteBuffer b = e.getValue().toByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
-                md.update(b);
-            }
-            return HexFormat.of().formatHex(md.digest());
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    /** The device: the GPU Spark assigned to this task if any, else the configured device. */
-    private static Device device(BarrierTaskContext ctx, String configured) {
-        ResourceInformation gpu = ctx.resources().get("gpu").getOrElse(() -> null);
-        if (gpu != null && gpu.addresses().length > 0) {
-            if (ai.djl.engine.Engine.getInstance().getGpuCount() == 0) {
-                LOG.warn("Spark assigned GPU {} to this task but the engine sees no CUDA device; training on CPU",
-                        gpu.addresses()[0]);
-                return Device.cpu();
-            }
-            return Devices.select("gpu:" + gpu.addresses()[0]);
-        }
-        return Devices.select(configured);
-    }
-
-    /** The GPU address Spark assigned to this task, or null. */
-    private static String assignedGpu(BarrierTaskContext ctx) {
-        ResourceInformation gpu = ctx.resources().get("gpu").getOrElse(() -> null);
-        return gpu == null || gpu.addresses().length == 0 ? null : gpu.addresses()[0];
-    }
-
-    private static String hostOf(String address) {
-        int colon = address.lastIndexOf(':');
-        return colon > 0 ? address.substring(0, colon) : address;
     }
 }

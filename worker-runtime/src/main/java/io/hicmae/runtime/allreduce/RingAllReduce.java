@@ -17,13 +17,20 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * Mean of every rank's gradient buffer, in place, by a ring all-reduce over TCP: reduce-scatter then all-gather
  * over {@code n} segments of the flat buffer, each segment sent in chunks so that a rank forwards chunk
  * {@code k} while chunk {@code k+1} is still arriving. Each rank receives from its left neighbour
- * ({@code rank-1 mod n}) and sends to its right neighbour ({@code rank+1 mod n}); one thread drives both
- * non-blocking links through a selector, so sending and receiving overlap without a second thread.
+ * ({@code rank-1 mod n}) on the calling thread and sends to its right neighbour ({@code rank+1 mod n}) on its own
+ * sender thread, so both links are busy at once, as in a ring on real NICs.
+ *
+ * <p>Copies: frames are written straight from the caller's buffer, and all-gather chunks are read straight into it.
+ * Only reduce-scatter chunks land in a 64 KiB scratch buffer first, block by block, each added in place at once. Pass a direct
+ * little-endian {@link ByteBuffer} ({@link #allReduceMean(ByteBuffer, long)}) to get this; a {@code float[]} or a
+ * {@link FloatBuffer} is copied into a reused direct buffer and back.
  *
  * <p>Use in a barrier task:
  * <pre>{@code
@@ -48,13 +55,22 @@ import java.util.List;
  * deadlines.
  *
  * <p>Not thread-safe: one thread binds, connects, reduces and closes. To abort from another thread, interrupt
- * that thread.
+ * that thread. The sender thread is started by {@link #connect} and stopped (and joined) by {@link #close}.
  */
 public final class RingAllReduce implements AutoCloseable {
     private static final Logger LOG = LogManager.getLogger(RingAllReduce.class);
 
-    /** The longest single select, so that a deadline passed by a jump of an injected clock is noticed. */
+    /** The longest single select or park, so that a deadline passed by a jump of an injected clock is noticed. */
     private static final long MAX_SELECT_MILLIS = 100;
+
+    /**
+     * Floats per block of a reduce-scatter chunk: each block is read into scratch and added at once, so the scratch
+     * and the two 64 KiB arrays of the add loop stay in the core's L2 cache.
+     */
+    private static final int ADD_BLOCK_FLOATS = 16 << 10;
+
+    /** How long close() waits for the sender thread, which sees the close within one select or park. */
+    private static final long JOIN_MILLIS = 10_000;
 
     private final ServerSocketChannel server;
     private final InetSocketAddress localAddress;
@@ -63,14 +79,20 @@ public final class RingAllReduce implements AutoCloseable {
     private SocketChannel left;
     private SocketChannel right;
     private SelectionKey leftKey;
-    private SelectionKey rightKey;
-    private ByteBuffer sendFrame;
-    private FloatBuffer sendFloats;
+    private Selector sendSelector;
+    private SelectionKey sendKey;
+    private Thread sender;
+    /** The all-reduce in progress, published to the sender thread; null between calls. */
+    private volatile Pass pass;
+    private ByteBuffer sendHeader;
     private ByteBuffer recvHeader;
     private ByteBuffer recvPayload;
     private FloatBuffer recvFloats;
+    private float[] addA;
+    private float[] addB;
+    private ByteBuffer staging;
     private String failure;
-    private boolean closed;
+    private volatile boolean closed;
 
     private RingAllReduce(ServerSocketChannel server, InetSocketAddress localAddress) {
         this.server = server;
@@ -120,6 +142,7 @@ public final class RingAllReduce implements AutoCloseable {
             if (config.worldSize() > 1) {
                 handshake(start + config.connectTimeout().toMillis());
                 allocateBuffers();
+                startSender();
                 LOG.info("rank {}: ring of {} ranks up in {} ms, receiving from {}, sending to {}", config.rank(),
                         config.worldSize(), config.clock().millis() - start, config.describePeer(config.leftRank()),
                         config.describePeer(config.rightRank()));
@@ -131,30 +154,41 @@ public final class RingAllReduce implements AutoCloseable {
     }
 
     /**
-     * Replaces {@code data[position, limit)} with the element-wise mean over all ranks, identical to the last bit
-     * on every rank. Every rank must pass the same element count and the same step; the position and limit are
-     * left unchanged. The links are reused from call to call.
+     * Replaces the floats in {@code data[position, limit)} with their element-wise mean over all ranks, identical to
+     * the last bit on every rank, without copying the buffer: frames are sent from it and received into it. Every
+     * rank must pass the same element count and the same step; the position and limit are left unchanged. The
+     * links are reused from call to call.
      *
-     * @param data this rank's flat gradients in parameter order; direct or heap
+     * @param data this rank's flat gradients in parameter order, little-endian (the wire order); best direct
      * @param step the training step, checked against every frame received
+     * @throws IllegalArgumentException when {@code data} is big-endian or its remaining bytes are not whole floats
      * @throws AllReduceException when a neighbour is silent for {@code ioTimeout}, drops, or sends a frame for
      *     another step, count or length; or when interrupted. The ring is closed afterwards.
      */
+    public void allReduceMean(ByteBuffer data, long step) throws AllReduceException {
+        if (data.order() != ByteOrder.LITTLE_ENDIAN) {
+            throw new IllegalArgumentException("Invalid byte order " + data.order() + " of the all-reduce buffer:"
+                    + " it must be little-endian, the wire order");
+        }
+        if (data.remaining() % Float.BYTES != 0) {
+            throw new IllegalArgumentException("Invalid all-reduce buffer of " + data.remaining()
+                    + " bytes: not a whole number of floats");
+        }
+        if (needsExchange(data.remaining())) {
+            run(data.slice().order(ByteOrder.LITTLE_ENDIAN), step);
+        }
+    }
+
+    /**
+     * {@link #allReduceMean(ByteBuffer, long)} over {@code data[position, limit)}, through a reused direct copy
+     * (two extra passes over the buffer); the position and limit are left unchanged.
+     */
     public void allReduceMean(FloatBuffer data, long step) throws AllReduceException {
-        if (config == null) {
-            throw new IllegalStateException("connect(config) must be called before allReduceMean");
-        }
-        if (closed) {
-            throw new IllegalStateException("the ring is closed" + (failure == null ? "" : " after: " + failure));
-        }
-        if (config.worldSize() == 1 || !data.hasRemaining()) {
-            return;
-        }
-        Pass pass = new Pass(data.slice(), step);
-        try {
-            pass.run();
-        } catch (IOException | RuntimeException e) {
-            throw fail(e, "rank " + config.rank() + ", step " + step);
+        if (needsExchange(data.remaining())) {
+            ByteBuffer copy = staging(data.remaining());
+            copy.asFloatBuffer().put(data.duplicate());
+            run(copy, step);
+            data.duplicate().put(copy.asFloatBuffer());
         }
     }
 
@@ -163,14 +197,58 @@ public final class RingAllReduce implements AutoCloseable {
         allReduceMean(FloatBuffer.wrap(data), step);
     }
 
+    /** Checks the ring is usable; false when there is nothing to exchange (one rank or no elements). */
+    private boolean needsExchange(int remaining) {
+        if (config == null) {
+            throw new IllegalStateException("connect(config) must be called before allReduceMean");
+        }
+        if (closed) {
+            throw new IllegalStateException("the ring is closed" + (failure == null ? "" : " after: " + failure));
+        }
+        return config.worldSize() > 1 && remaining > 0;
+    }
+
+    private void run(ByteBuffer bytes, long step) throws AllReduceException {
+        try {
+            reduce(bytes, step);
+        } catch (IOException | RuntimeException e) {
+            throw fail(e, "rank " + config.rank() + ", step " + step);
+        }
+    }
+
     /** Closes the listener and both links; safe to call more than once. */
     @Override
     public void close() {
         closed = true;
+        closeQuietly(sendSelector);
         closeQuietly(selector);
         closeQuietly(left);
         closeQuietly(right);
         closeQuietly(server);
+        joinSender();
+    }
+
+    /** Waits for the sender thread to see the close; keeps the caller's interrupt status. */
+    private void joinSender() {
+        Thread s = sender;
+        if (s == null || s == Thread.currentThread()) {
+            return;
+        }
+        LockSupport.unpark(s);
+        boolean interrupted = Thread.interrupted();
+        try {
+            s.join(JOIN_MILLIS);
+        } catch (InterruptedException e) {
+            interrupted = true;
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        if (s.isAlive()) {
+            LOG.warn("rank {}: sender thread {} still running {} ms after close", config.rank(), s.getName(),
+                    JOIN_MILLIS);
+        }
     }
 
     // ---------------------------------------------------------------- set-up
@@ -222,7 +300,6 @@ public final class RingAllReduce implements AutoCloseable {
             }
         }
         right = out.channel;
-        rightKey = out.key;
         for (SocketChannel ch : List.of(left, right)) {
             ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
         }
@@ -241,12 +318,13 @@ public final class RingAllReduce implements AutoCloseable {
     }
 
     private void allocateBuffers() {
-        int chunk = config.chunkBytes();
-        sendFrame = ByteBuffer.allocateDirect(Frame.HEADER_BYTES + chunk).order(ByteOrder.LITTLE_ENDIAN);
-        sendFloats = sendFrame.slice(Frame.HEADER_BYTES, chunk).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+        sendHeader = ByteBuffer.allocateDirect(Frame.HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
         recvHeader = ByteBuffer.allocateDirect(Frame.HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
-        recvPayload = ByteBuffer.allocateDirect(chunk).order(ByteOrder.LITTLE_ENDIAN);
+        int block = Math.min(ADD_BLOCK_FLOATS, config.chunkBytes() / Float.BYTES);
+        recvPayload = ByteBuffer.allocateDirect(block * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
         recvFloats = recvPayload.asFloatBuffer();
+        addA = new float[block];
+        addB = new float[block];
     }
 
     /** A connection from someone claiming to be the left neighbour: HELLO out, AUTH in, ACCEPT out. */
@@ -414,82 +492,104 @@ public final class RingAllReduce implements AutoCloseable {
 
     // ---------------------------------------------------------------- one all-reduce
 
+    /** Starts the sender thread once the links are up; it lives until {@link #close()}. */
+    private void startSender() throws IOException {
+        sendSelector = Selector.open();
+        sendKey = right.register(sendSelector, 0);
+        sender = new Thread(this::sendLoop, "ring-sender-rank-" + config.rank());
+        sender.setDaemon(true);
+        sender.start();
+    }
+
+    /** The sender thread: runs the send side of each published pass, parks in between, exits on close or failure. */
+    private void sendLoop() {
+        while (!closed) {
+            Pass p = pass;
+            if (p == null || p.sent) {
+                LockSupport.parkNanos(this, TimeUnit.MILLISECONDS.toNanos(MAX_SELECT_MILLIS));
+                continue;
+            }
+            try {
+                p.sendAll();
+                p.sent = true;
+            } catch (Throwable e) { // IOException, or ClosedSelectorException when close() races a select
+                p.sendError = e;
+                return;
+            } finally {
+                LockSupport.unpark(p.caller);
+                wakeQuietly(selector);
+            }
+        }
+    }
+
+    /** Runs one all-reduce over a little-endian byte view of the floats; both sides must agree on count and step. */
+    private void reduce(ByteBuffer bytes, long step) throws IOException {
+        Pass p = new Pass(bytes, step);
+        pass = p;
+        LockSupport.unpark(sender);
+        try {
+            p.receiveAll();
+            p.awaitSent();
+        } finally {
+            pass = null;
+        }
+    }
+
+    /** The reusable direct little-endian copy that float[] and heap callers are reduced through. */
+    private ByteBuffer staging(int count) {
+        long bytes = (long) count * Float.BYTES;
+        if (bytes > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("Invalid buffer of " + count + " floats: at most "
+                    + Integer.MAX_VALUE / Float.BYTES + " floats fit one all-reduce");
+        }
+        if (staging == null || staging.capacity() < bytes) {
+            staging = ByteBuffer.allocateDirect((int) bytes).order(ByteOrder.LITTLE_ENDIAN);
+        }
+        return staging.clear().limit((int) bytes).slice().order(ByteOrder.LITTLE_ENDIAN);
+    }
+
     /**
-     * One all-reduce over {@code count} floats. Global step {@code g} in {@code [0, 2(n-1))} sends segment
-     * {@code rank-g} and receives segment {@code rank-g-1} (mod n); steps below {@code n-1} add what they
-     * receive (reduce-scatter, the last of them divides by n), the rest copy it (all-gather). The segment sent
-     * at {@code g} is the one received at {@code g-1}, so chunk {@code k} of step {@code g} may be sent as soon
-     * as chunk {@code k} of step {@code g-1} has arrived.
+     * One all-reduce over {@code count} floats, split between the calling thread (receives) and the sender thread.
+     * Global step {@code g} in {@code [0, 2(n-1))} sends segment {@code rank-g} and receives segment
+     * {@code rank-g-1} (mod n); steps below {@code n-1} add what they receive (reduce-scatter, the last of them
+     * divides by n), the rest write it straight into the buffer (all-gather). The segment sent at {@code g} is the
+     * one received at {@code g-1}, so chunk {@code k} of step {@code g} is sent as soon as chunk {@code k} of step
+     * {@code g-1} has arrived and been applied: the receiver publishes its progress in {@link #received}.
+     *
+     * <p>The sender writes from the buffer itself (the kernel copies the bytes before {@code write} returns), so a
+     * segment may be overwritten by a later all-gather step without harm.
      */
     private final class Pass {
-        final FloatBuffer data;
+        final ByteBuffer data;
         final long step;
         final int count;
         final int n = config.worldSize();
         final int steps = 2 * (n - 1);
         final int chunkFloats = config.chunkBytes() / Float.BYTES;
         final long ioTimeout = config.ioTimeout().toMillis();
-        int sendStep;
-        int sendChunk;
-        int sendSeq;
-        boolean sending;
-        long lastSend;
-        int recvStep;
-        int recvChunk;
-        int recvSeq;
-        boolean payload;
-        long lastRecv;
+        final Thread caller = Thread.currentThread();
+        final FloatBuffer dataFloats;
+        /** {@code (g << 32) | k} of the next frame the receiver completes; frames before it are applied. */
+        volatile long received;
+        volatile boolean sent;
+        volatile Throwable sendError;
+        /** When the receiver last got a byte; the pass's start before the first, so its deadline includes set-up. */
+        long lastRecv = config.clock().millis();
 
-        Pass(FloatBuffer data, long step) {
+        Pass(ByteBuffer data, long step) {
             this.data = data;
             this.step = step;
-            this.count = data.remaining();
-        }
-
-        void run() throws IOException {
-            lastSend = lastRecv = config.clock().millis();
-            recvHeader.clear();
-            skipEmptySends();
-            skipEmptyRecvs();
-            while (!done()) {
-                boolean progressed;
-                do {
-                    progressed = pumpRecv() | pumpSend();
-                } while (progressed && !done());
-                if (done()) {
-                    return;
-                }
-                leftKey.interestOps(recvStep < steps ? SelectionKey.OP_READ : 0);
-                rightKey.interestOps(sending ? SelectionKey.OP_WRITE : 0);
-                long now = config.clock().millis();
-                long recvDeadline = recvStep < steps ? lastRecv + ioTimeout : Long.MAX_VALUE;
-                long sendDeadline = sending ? lastSend + ioTimeout : Long.MAX_VALUE;
-                if (now >= recvDeadline) {
-                    throw new AllReduceException("timed out after " + ioTimeout + " ms waiting for frame " + recvSeq
-                            + " (" + phase(recvStep) + ") from left neighbour "
-                            + config.describePeer(config.leftRank()));
-                }
-                if (now >= sendDeadline) {
-                    throw new AllReduceException("timed out after " + ioTimeout + " ms sending frame " + sendSeq
-                            + " (" + phase(sendStep) + ") to right neighbour " + config.describePeer(config.rightRank())
-                            + ": it stopped reading");
-                }
-                selector.select(Math.min(Math.min(recvDeadline, sendDeadline) - now, MAX_SELECT_MILLIS));
-                selector.selectedKeys().clear();
-                checkInterrupted();
-            }
-        }
-
-        boolean done() {
-            return sendStep >= steps && recvStep >= steps;
+            this.count = data.remaining() / Float.BYTES;
+            this.dataFloats = data.asFloatBuffer();
         }
 
         int start(int segment) {
             return (int) ((long) segment * count / n);
         }
 
-        int length(int segment, int chunk) {
-            return Math.min(chunkFloats, start(segment + 1) - start(segment) - chunk * chunkFloats);
+        /** Floats in chunk {@code k} of {@code segment}; 0 or less past its end. */
+        int length(int segment, int k) {
+            return Math.min(chunkFloats, start(segment + 1) - start(segment) - k * chunkFloats);
         }
 
         int sendSegment(int g) {
@@ -504,66 +604,103 @@ public final class RingAllReduce implements AutoCloseable {
             return g < n - 1 ? "reduce-scatter" : "all-gather";
         }
 
-        void skipEmptySends() {
-            while (sendStep < steps && length(sendSegment(sendStep), sendChunk) <= 0) {
-                sendStep++;
-                sendChunk = 0;
-            }
-        }
+        // ------------------------------------------------------------ sender thread
 
-        void skipEmptyRecvs() {
-            while (recvStep < steps && length(recvSegment(recvStep), recvChunk) <= 0) {
-                recvStep++;
-                recvChunk = 0;
-            }
-        }
-
-        /** Chunk {@code k} of step {@code g >= 1} forwards chunk {@code k} of step {@code g-1} once it arrived. */
-        boolean sendable() {
-            return sendStep == 0 || recvStep > sendStep - 1 || (recvStep == sendStep - 1 && recvChunk > sendChunk);
-        }
-
-        boolean pumpSend() throws IOException {
-            boolean progressed = false;
-            while (sending || (sendStep < steps && sendable())) {
-                if (!sending) {
-                    int segment = sendSegment(sendStep);
-                    int len = length(segment, sendChunk);
-                    sendFrame.clear();
-                    Frame.writeHeader(sendFrame, step, count, sendSeq, len * Float.BYTES);
-                    sendFloats.put(0, data, start(segment) + sendChunk * chunkFloats, len);
-                    sendFrame.limit(Frame.HEADER_BYTES + len * Float.BYTES).position(0);
-                    sending = true;
-                    lastSend = config.clock().millis();
+        void sendAll() throws IOException {
+            ByteBuffer payload = data.duplicate();
+            ByteBuffer[] frame = {sendHeader, payload};
+            int seq = 0;
+            for (int g = 0; g < steps; g++) {
+                int segment = sendSegment(g);
+                for (int k = 0, len; (len = length(segment, k)) > 0; k++, seq++) {
+                    awaitReceived(g, k);
+                    int offset = start(segment) + k * chunkFloats;
+                    sendHeader.clear();
+                    Frame.writeHeader(sendHeader, step, count, seq, len * Float.BYTES);
+                    sendHeader.flip();
+                    payload.clear().position(offset * Float.BYTES).limit((offset + len) * Float.BYTES);
+                    write(frame, seq, g);
                 }
-                int written;
+            }
+        }
+
+        /** Parks until chunk {@code k} of step {@code g-1} is applied, so that chunk {@code k} of {@code g} may go. */
+        void awaitReceived(int g, int k) throws AllReduceException {
+            long needed = ((long) (g - 1) << 32) | k;
+            while (g > 0 && received <= needed) {
+                if (closed) {
+                    throw new AllReduceException("closed");
+                }
+                // Unparked by the receiver after every chunk; the timeout only bounds how late close() is seen.
+                LockSupport.parkNanos(this, TimeUnit.MILLISECONDS.toNanos(MAX_SELECT_MILLIS));
+            }
+        }
+
+        void write(ByteBuffer[] frame, int seq, int g) throws IOException {
+            long last = config.clock().millis();
+            while (frame[1].hasRemaining()) {
+                long written;
                 try {
-                    written = right.write(sendFrame);
-                } catch (ClosedByInterruptException e) {
-                    throw e;
+                    written = right.write(frame);
                 } catch (IOException e) {
                     throw new AllReduceException("lost right neighbour " + config.describePeer(config.rightRank())
-                            + " while sending frame " + sendSeq + ": " + e, e);
+                            + " while sending frame " + seq + ": " + e, e);
                 }
+                long now = config.clock().millis();
                 if (written > 0) {
-                    progressed = true;
-                    lastSend = config.clock().millis();
+                    last = now;
+                    continue;
                 }
-                if (sendFrame.hasRemaining()) {
-                    break;
+                if (now - last >= ioTimeout) {
+                    throw new AllReduceException("timed out after " + ioTimeout + " ms sending frame " + seq + " ("
+                            + phase(g) + ") to right neighbour " + config.describePeer(config.rightRank())
+                            + ": it stopped reading");
                 }
-                sending = false;
-                sendSeq++;
-                sendChunk++;
-                skipEmptySends();
+                sendKey.interestOps(SelectionKey.OP_WRITE);
+                sendSelector.select(Math.min(last + ioTimeout - now, MAX_SELECT_MILLIS));
+                sendSelector.selectedKeys().clear();
+                if (closed) {
+                    throw new AllReduceException("closed");
+                }
             }
-            return progressed;
         }
 
-        boolean pumpRecv() throws IOException {
-            boolean progressed = false;
-            while (recvStep < steps) {
-                ByteBuffer target = payload ? recvPayload : recvHeader;
+        // ------------------------------------------------------------ calling thread
+
+        void receiveAll() throws IOException {
+            ByteBuffer into = data.duplicate();
+            int seq = 0;
+            for (int g = 0; g < steps; g++) {
+                int segment = recvSegment(g);
+                for (int k = 0, len; (len = length(segment, k)) > 0; k++, seq++) {
+                    recvHeader.clear();
+                    read(recvHeader, seq, g);
+                    String bad = Frame.check(recvHeader, step, count, seq, len * Float.BYTES, config.maxFrameBytes(),
+                            "left neighbour " + config.describePeer(config.leftRank()));
+                    if (bad != null) {
+                        throw new AllReduceException(bad);
+                    }
+                    int offset = start(segment) + k * chunkFloats;
+                    if (g < n - 1) {
+                        for (int s = 0; s < len; s += addA.length) {
+                            int m = Math.min(addA.length, len - s);
+                            recvPayload.clear().limit(m * Float.BYTES);
+                            read(recvPayload, seq, g);
+                            add(offset + s, m, g == n - 2);
+                        }
+                    } else {
+                        into.clear().position(offset * Float.BYTES).limit((offset + len) * Float.BYTES);
+                        read(into, seq, g);
+                    }
+                    received = ((long) g << 32) | (k + 1);
+                    LockSupport.unpark(sender);
+                }
+                received = (long) (g + 1) << 32;
+            }
+        }
+
+        void read(ByteBuffer target, int seq, int g) throws IOException {
+            while (target.hasRemaining()) {
                 int read;
                 try {
                     read = left.read(target);
@@ -571,56 +708,64 @@ public final class RingAllReduce implements AutoCloseable {
                     throw e;
                 } catch (IOException e) {
                     throw new AllReduceException("lost left neighbour " + config.describePeer(config.leftRank())
-                            + " while receiving frame " + recvSeq + ": " + e, e);
+                            + " while receiving frame " + seq + ": " + e, e);
                 }
                 if (read < 0) {
                     throw new AllReduceException("left neighbour " + config.describePeer(config.leftRank())
-                            + " closed the connection before frame " + recvSeq + " (" + phase(recvStep) + ")");
+                            + " closed the connection before frame " + seq + " (" + phase(g) + ")");
                 }
+                long now = config.clock().millis();
                 if (read > 0) {
-                    progressed = true;
-                    lastRecv = config.clock().millis();
-                }
-                if (target.hasRemaining()) {
-                    break;
-                }
-                int segment = recvSegment(recvStep);
-                int len = length(segment, recvChunk);
-                if (!payload) {
-                    String bad = Frame.check(recvHeader, step, count, recvSeq, len * Float.BYTES,
-                            config.maxFrameBytes(), "left neighbour " + config.describePeer(config.leftRank()));
-                    if (bad != null) {
-                        throw new AllReduceException(bad);
-                    }
-                    recvPayload.clear().limit(len * Float.BYTES);
-                    payload = true;
+                    lastRecv = now;
                     continue;
                 }
-                apply(recvStep, start(segment) + recvChunk * chunkFloats, len);
-                payload = false;
-                recvHeader.clear();
-                recvSeq++;
-                recvChunk++;
-                skipEmptyRecvs();
+                checkSender();
+                if (now - lastRecv >= ioTimeout) {
+                    throw new AllReduceException("timed out after " + ioTimeout + " ms waiting for frame " + seq
+                            + " (" + phase(g) + ") from left neighbour " + config.describePeer(config.leftRank()));
+                }
+                leftKey.interestOps(SelectionKey.OP_READ);
+                selector.select(Math.min(lastRecv + ioTimeout - now, MAX_SELECT_MILLIS));
+                selector.selectedKeys().clear();
+                checkInterrupted();
             }
-            return progressed;
         }
 
-        /** Adds the received chunk (the last reduce-scatter step also divides by n) or copies it (all-gather). */
-        void apply(int g, int offset, int len) {
-            FloatBuffer d = data;
-            FloatBuffer r = recvFloats;
-            if (g < n - 2) {
+        /**
+         * Adds the {@code len <= ADD_BLOCK_FLOATS} received floats into the buffer at {@code offset} (the last
+         * reduce-scatter step also divides by n), through two small heap arrays so that the JIT vectorises the loop.
+         */
+        void add(int offset, int len, boolean divide) {
+            float[] a = addA;
+            float[] b = addB;
+            float ranks = n;
+            dataFloats.get(offset, a, 0, len);
+            recvFloats.get(0, b, 0, len);
+            if (divide) {
                 for (int i = 0; i < len; i++) {
-                    d.put(offset + i, d.get(offset + i) + r.get(i));
-                }
-            } else if (g == n - 2) {
-                float ranks = n;
-                for (int i = 0; i < len; i++) {
-                    d.put(offset + i, (d.get(offset + i) + r.get(i)) / ranks);
+                    a[i] = (a[i] + b[i]) / ranks;
                 }
             } else {
-                d.put(offset, r, 0, len);
+                for (int i = 0; i < len; i++) {
+                    a[i] += b[i];
+                }
+            }
+            dataFloats.put(offset, a, 0, len);
+        }
+
+        /** Waits for the sender to finish; it cannot stall on this rank, so its own deadline bounds the wait. */
+        void awaitSent() throws AllReduceException {
+            while (!sent) {
+                checkSender();
+                LockSupport.parkNanos(this, TimeUnit.MILLISECONDS.toNanos(MAX_SELECT_MILLIS));
+                checkInterrupted();
+            }
+        }
+
+        void checkSender() throws AllReduceException {
+            Throwable e = sendError;
+            if (e != null) {
+                throw new AllReduceException(e.getMessage() != null ? e.getMessage() : e.toString(), e);
             }
         }
     }
@@ -640,6 +785,14 @@ public final class RingAllReduce implements AutoCloseable {
         failure = where + ": " + what;
         close();
         return new AllReduceException(failure, e);
+    }
+
+    private static void wakeQuietly(Selector s) {
+        try {
+            s.wakeup();
+        } catch (RuntimeException e) {
+            LOG.debug("waking the selector failed: {}", e.toString());
+        }
     }
 
     private static void closeQuietly(AutoCloseable c) {

@@ -10,10 +10,8 @@ import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.BitSet;
-import java.util.HashMap;
+import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
@@ -32,7 +30,7 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Memory: the clips of about {@code 2 shuffleRowGroups} row groups (only this rank's rows), plus
  * {@code prefetchBatches + 1} batches of host arrays. A row group is loaded on the first clip that needs it and
- * dropped after the last.
+ * dropped after the last ({@link PlannedClipReader}).
  *
  * <p>Errors of the background thread (a failed read, a clip breaking its geometry) surface on the next
  * {@link #next(Duration)} call, naming the file, and again on every later call until {@link #seek(int, int)}.
@@ -154,7 +152,7 @@ public final class PrefetchingLoader implements AutoCloseable {
             totalWaitNanos += lastWaitNanos;
         }
         if (item == null) {
-            String reading = producer.reading;
+            String reading = producer.reading();
             throw new IOException("rank " + options.rank() + ": no batch for epoch " + epoch + " step " + step
                     + " within " + timeout + (reading != null ? "; still reading " + reading
                             : "; the loader thread is still preparing it"));
@@ -212,7 +210,7 @@ public final class PrefetchingLoader implements AutoCloseable {
         }
         if (p.thread.isAlive()) {
             LOG.warn("rank {}: loader thread still busy after {}{}; leaving it to end on its own", options.rank(),
-                    STOP_WAIT, p.reading != null ? " reading " + p.reading : "");
+                    STOP_WAIT, p.reading() != null ? " reading " + p.reading() : "");
         }
     }
 
@@ -225,8 +223,8 @@ public final class PrefetchingLoader implements AutoCloseable {
         final Thread thread;
         final int startEpoch;
         final int startStep;
-        /** The file and row group being read, for timeout messages; null between reads. */
-        volatile String reading;
+        /** The reader once the thread runs; asked for the row group being read, for timeout messages. */
+        volatile PlannedClipReader shards;
         /** Set before the interrupt of close() or seek(): what fails from then on is not reported. */
         volatile boolean stopping;
 
@@ -238,17 +236,26 @@ public final class PrefetchingLoader implements AutoCloseable {
             thread.start();
         }
 
+        /** The file and row group being read, or null between reads. */
+        String reading() {
+            PlannedClipReader r = shards;
+            return r == null ? null : r.reading();
+        }
+
         @Override
         public void run() {
             int e = startEpoch;
             int s = startStep;
-            try (Shards shards = new Shards(this)) {
+            try (PlannedClipReader shards = new PlannedClipReader(index, conf, options.geometry())) {
+                this.shards = shards;
                 for (;; e++, s = 0) {
                     long[] order = index.epochOrder(options.seed(), e, options.rank(), options.ranks(),
                             options.shuffleRowGroups());
-                    shards.plan(order, s * options.batchSize(), stepsPerEpoch * options.batchSize());
+                    int from = s;
+                    shards.plan(Arrays.copyOfRange(order, from * options.batchSize(),
+                            stepsPerEpoch * options.batchSize()));
                     for (; s < stepsPerEpoch; s++) {
-                        queue.put(batch(e, s, shards));
+                        queue.put(batch(e, s, from, shards));
                     }
                 }
             } catch (Throwable t) {
@@ -262,96 +269,20 @@ public final class PrefetchingLoader implements AutoCloseable {
             }
         }
 
-        private HostBatch batch(int e, int s, Shards shards) throws IOException {
+        /** Clips of steps [s, stepsPerEpoch) of the epoch, planned from step s on: clip i of step s' is at (s' - s) b + i. */
+        private HostBatch batch(int e, int s, int from, PlannedClipReader shards) throws IOException {
             int b = options.batchSize();
             SplittableRandom rng = new SplittableRandom(Seeds.mix(Seeds.STEP, options.seed(), e, options.rank(), s));
             List<String> ids = new ArrayList<>(b);
             List<byte[]> cropped = new ArrayList<>(b);
             List<short[]> pcm = new ArrayList<>(b);
             for (int i = 0; i < b; i++) {
-                StoredClip c = shards.get(s * b + i);
+                StoredClip c = shards.get((s - from) * b + i);
                 ids.add(c.clipId());
                 cropped.add(crop.apply(c.frames(), frames, rng));
                 pcm.add(c.pcm());
             }
             return assembler.prepare(ids, cropped, pcm, rng);
-        }
-    }
-
-    /**
-     * The row groups one epoch's order needs from a start index on: each is read once, on the first clip that needs
-     * it (only this rank's rows are kept), and dropped after its last clip. Keeps the last shard open.
-     */
-    private final class Shards implements AutoCloseable {
-        private final Producer producer;
-        private final Map<Integer, StoredClip[]> loaded = new HashMap<>();
-        private final Map<Integer, BitSet> wanted = new HashMap<>();
-        private final Map<Integer, Integer> lastUse = new HashMap<>();
-        private long[] order;
-        private ClipShardReader reader;
-
-        Shards(Producer producer) {
-            this.producer = producer;
-        }
-
-        /** Serves {@code order[from, to)} next. */
-        void plan(long[] order, int from, int to) {
-            this.order = order;
-            loaded.clear();
-            wanted.clear();
-            lastUse.clear();
-            for (int i = from; i < to; i++) {
-                int g = ClipIndex.rowGroupOf(order[i]);
-                wanted.computeIfAbsent(g, k -> new BitSet()).set(ClipIndex.rowOf(order[i]));
-                lastUse.put(g, i);
-            }
-        }
-
-        StoredClip get(int i) throws IOException {
-            int g = ClipIndex.rowGroupOf(order[i]);
-            StoredClip[] rows = loaded.get(g);
-            if (rows == null) {
-                rows = load(g);
-                loaded.put(g, rows);
-            }
-            if (lastUse.get(g) == i) {
-                loaded.remove(g);
-            }
-            return rows[ClipIndex.rowOf(order[i])];
-        }
-
-        private StoredClip[] load(int g) throws IOException {
-            String file = index.fileOf(g);
-            int block = index.blockOf(g);
-            producer.reading = file + " row group " + block;
-            try {
-                if (reader == null || !reader.file().equals(file)) {
-                    close();
-                    reader = ClipShardReader.open(file, conf, options.geometry());
-                }
-                if (block >= reader.rowGroupCount() || reader.rowCount(block) != index.rowsOf(g)) {
-                    throw new ClipFormatException(file, "row group " + block + " differs from the index ("
-                            + index.rowsOf(g) + " rows); the dataset changed after the index was built");
-                }
-                StoredClip[] rows = new StoredClip[index.rowsOf(g)];
-                reader.readRowGroup(block, wanted.get(g)::get, (r, clip) -> rows[r] = clip);
-                return rows;
-            } catch (ClipFormatException e) {
-                throw e;
-            } catch (IOException | RuntimeException e) {
-                throw new IOException(file + ": reading row group " + block + " failed: " + e, e);
-            } finally {
-                producer.reading = null;
-            }
-        }
-
-        @Override
-        public void close() throws IOException {
-            if (reader != null) {
-                ClipShardReader r = reader;
-                reader = null;
-                r.close();
-            }
         }
     }
 }

@@ -1,7 +1,7 @@
 package io.hicmae.runtime.data;
 
 /** Derives independent 64-bit seeds from tuples such as (seed, epoch, rank, step), with SplitMix64's finaliser. */
-final class Seeds {
+public final class Seeds {
     /** Tags keep the streams of different uses apart when their other parts coincide. */
     static final long EPOCH_ORDER = 0x6f72646572L;
     static final long SHUFFLE_WINDOW = 0x77696e646f77L;
@@ -9,7 +9,8 @@ final class Seeds {
 
     private Seeds() {}
 
-    static long mix(long... parts) {
+    /** A seed for the tuple; tag the first part to keep one use's streams apart from another's. */
+    public static long mix(long... parts) {
         long h = 0x9E3779B97F4A7C15L;
         for (long p : parts) {
             h = finalise(h ^ finalise(p + 0x9E3779B97F4A7C15L));

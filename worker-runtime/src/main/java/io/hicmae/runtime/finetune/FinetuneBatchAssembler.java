@@ -6,18 +6,19 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import io.hicmae.runtime.audio.KaldiFbank;
 import io.hicmae.runtime.config.HicmaeConfig;
-import io.hicmae.runtime.data.ClipTensors;
 
 import java.util.List;
 import java.util.random.RandomGenerator;
 
 /**
- * Turns stored clips ((T, S, S, 3) uint8 frames at the config's size, 16 kHz PCM) into fine-tuning inputs as the
- * authors' loader does. Training: {@link VideoAugment} per clip, the fbank with the random gain
+ * Turns stored clips ((T, H, W, 3) uint8 frames, by default H = W = the config's size S; 16 kHz PCM) into fine-tuning
+ * inputs as the authors' loader does. Training: {@link VideoAugment} per clip, the fbank with the random gain
  * ({@code roll_mag_aug}, on by default in fine-tuning), then {@link Mixup} with label smoothing for classification
- * (regression targets pass unchanged). Evaluation: normalised frames and the plain fbank.
+ * (regression targets pass unchanged).
  *
- * <p>Dimensions: B clips, T frames, S side, Q classes, D regression dimensions.
+ * Evaluation: normalised frames resized to S x S ({@link VideoAugment#plain}) and the plain fbank.
+ *
+ * <p>Dimensions: B clips, T frames, H x W stored frame, S model side, Q classes, D regression dimensions.
  */
 public final class FinetuneBatchAssembler {
 
@@ -26,8 +27,21 @@ public final class FinetuneBatchAssembler {
     private final KaldiFbank fbank;
     private final VideoAugment augment;
     private final Mixup mixup;
+    private final int height;
+    private final int width;
 
+    /** For clips stored at the config's frame size. */
     public FinetuneBatchAssembler(HicmaeConfig config, FinetuneOptions options) {
+        this(config, options, config.imgSize(), config.imgSize());
+    }
+
+    /**
+     * For clips stored at H x W (e.g. the dataset's 160 x 160 under a smaller test preset): the random resized crop
+     * and the evaluation resize go from H x W to the config's size.
+     */
+    public FinetuneBatchAssembler(HicmaeConfig config, FinetuneOptions options, int height, int width) {
+        this.height = height;
+        this.width = width;
         this.config = config;
         this.options = options;
         this.fbank = new KaldiFbank(config.audioMelBins());
@@ -79,10 +93,14 @@ public final class FinetuneBatchAssembler {
         float[] video = new float[b * videoSize];
         float[] audio = new float[b * audioSize];
         for (int i = 0; i < b; i++) {
+            if (frames.get(i).length != t * height * width * 3) {
+                throw new IllegalArgumentException("clip " + i + " holds " + frames.get(i).length + " frame bytes, "
+                        + "expected " + t + "x" + height + "x" + width + "x3");
+            }
             if (rng == null) {
-                ClipTensors.normalizeFrames(frames.get(i), t, side, side, video, i * videoSize);
+                augment.plain(frames.get(i), t, height, width, video, i * videoSize);
             } else {
-                augment.apply(frames.get(i), t, side, side, video, i * videoSize, rng);
+                augment.apply(frames.get(i), t, height, width, video, i * videoSize, rng);
             }
             float gain = rng == null ? 1f : KaldiFbank.sampleGain(rng);
             System.arraycopy(fbank.modelInput(pcm.get(i), config.audioFrames(), gain), 0, audio, i * audioSize,

@@ -94,7 +94,8 @@ public final class MetricsReport {
         }
     }
 
-    static Summary summary(String metric, double[] values) {
+    /** The mean and sample standard deviation of one metric's per-fold values. */
+    public static Summary summary(String metric, double[] values) {
         double mean = 0;
         for (double v : values) {
             mean += v;

@@ -60,6 +60,23 @@ public final class VideoAugment {
         erase(out, offset, frames, size, ERASE_PROB, rng);
     }
 
+    /**
+     * The evaluation view: frames (T, H, W, 3) uint8 -> (3, T, S, S) normalised floats at {@code offset}, the whole
+     * frame resized to S x S with the same bilinear filter (no augmentation; a copy when H = W = S).
+     */
+    public void plain(byte[] rgb, int frames, int height, int width, float[] out, int offset) {
+        if (height == size && width == size) {
+            ClipTensors.normalizeFrames(rgb, frames, height, width, out, offset);
+            return;
+        }
+        float[] normalised = new float[3 * frames * height * width];
+        ClipTensors.normalizeFrames(rgb, frames, height, width, normalised, 0); // (3, T, H, W)
+        int[] box = {0, 0, height, width};
+        for (int plane = 0; plane < 3 * frames; plane++) {
+            resizeBilinear(normalised, plane * height * width, width, box, out, offset + plane * size * size, size);
+        }
+    }
+
     /** The crop [top, left, height, width] of an H x W frame. */
     static int[] cropBox(int height, int width, RandomGenerator rng) {
         double area = (double) height * width;

@@ -55,6 +55,14 @@ public final class GradientBuffer {
         return buffer;
     }
 
+    /**
+     * The buffer's bytes in native order (little-endian on x86-64 and aarch64, the ring's wire order): the
+     * all-reduce sends from and receives into them without a copy.
+     */
+    public ByteBuffer bytes() {
+        return bytes.duplicate().clear().order(ByteOrder.nativeOrder());
+    }
+
     /** Scalars in the buffer. */
     public long size() {
         return size;

@@ -14,6 +14,7 @@ import io.hicmae.runtime.model.Trace;
 import io.hicmae.runtime.optim.AdamW;
 import io.hicmae.runtime.optim.LrSchedule;
 
+import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.List;
@@ -86,6 +87,11 @@ public final class PretrainTrainer implements AutoCloseable {
     /** The gradient buffer: P floats in parameter order, filled by {@link #computeGradients}. */
     public FloatBuffer gradients() {
         return gradients.buffer();
+    }
+
+    /** The gradient buffer's bytes, native order, for an all-reduce without copies (see {@link GradientBuffer#bytes}). */
+    public ByteBuffer gradientBytes() {
+        return gradients.bytes();
     }
 
     /** L2 norm of the gradient buffer. */

@@ -20,9 +20,12 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Random;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
@@ -30,6 +33,7 @@ import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -52,6 +56,8 @@ class RingAllReduceTest {
                 cases.add(Arguments.of(n, count, 8));   // 2-float chunks: many frames per segment
             }
             cases.add(Arguments.of(n, 3_000_001, 256 << 10));
+            // Neither a multiple of the ranks nor of the chunk: short last chunks in segments of unequal length.
+            cases.add(Arguments.of(n, n * 3 * 1024 + 5, 4096));
         }
         return cases.stream();
     }
@@ -262,7 +268,144 @@ class RingAllReduceTest {
         }
     }
 
+    @Test
+    void rejectsByteBuffersThatAreNotWholeLittleEndianFloats() throws Exception {
+        try (RingAllReduce ring = RingAllReduce.bind(LOOPBACK)) {
+            ring.connect(config(0, List.of(ring.localAddress()), SHORT_IO));
+            Exception bigEndian = assertThrows(IllegalArgumentException.class,
+                    () -> ring.allReduceMean(ByteBuffer.allocateDirect(8), 0));
+            assertContains(bigEndian.getMessage(), "Invalid byte order BIG_ENDIAN", "little-endian");
+            Exception partial = assertThrows(IllegalArgumentException.class,
+                    () -> ring.allReduceMean(ByteBuffer.allocateDirect(6).order(ByteOrder.LITTLE_ENDIAN), 0));
+            assertContains(partial.getMessage(), "6 bytes", "not a whole number of floats");
+        }
+    }
+
+    @Test
+    void closeStopsEverySenderThread() throws Exception {
+        int n = 3;
+        Set<Thread> before = senderThreads();
+        List<RingAllReduce> rings = bindAll(n);
+        List<InetSocketAddress> peers = addresses(rings);
+        float[][] inputs = randomInputs(n, 5000, 5);
+        Set<Thread> started = ConcurrentHashMap.newKeySet();
+        onEveryRank(n, r -> {
+            try (RingAllReduce ring = rings.get(r)) {
+                ring.connect(config(r, peers, SHORT_IO.multipliedBy(20)));
+                started.addAll(senderThreads());
+                return reduce(ring, r, inputs[r], 0);
+            }
+        });
+        started.removeAll(before);
+        assertEquals(n, started.size(), "one sender thread per rank: " + started);
+        for (Thread t : started) {
+            assertFalse(t.isAlive(), t.getName() + " outlived close()");
+        }
+    }
+
+    @Test
+    void interruptStopsARankWhoseSenderIsBlocked() throws Exception {
+        Duration minute = Duration.ofMinutes(1);
+        Set<Thread> before = senderThreads();
+        try (RingAllReduce ring = RingAllReduce.bind(LOOPBACK); FakePeer fake = new FakePeer()) {
+            List<InetSocketAddress> peers = List.of(ring.localAddress(), fake.address());
+            CompletableFuture<Void> handshake = fake.handshakeAsync(config(1, peers, minute));
+            ring.connect(config(0, peers, minute));
+            handshake.get(JOIN_SECONDS, TimeUnit.SECONDS);
+            Set<Thread> sender = senderThreads();
+            sender.removeAll(before);
+            assertEquals(1, sender.size());
+            AtomicReference<Exception> error = new AtomicReference<>();
+            AtomicReference<Boolean> stillInterrupted = new AtomicReference<>();
+            // 16 MB: rank 0's first segment (8 MB) is far more than the socket buffers of a peer that never reads.
+            Thread rank0 = new Thread(() -> {
+                try {
+                    ring.allReduceMean(new float[4 << 20], 0);
+                } catch (Exception e) {
+                    error.set(e);
+                }
+                stillInterrupted.set(Thread.currentThread().isInterrupted());
+            });
+            rank0.start();
+            fake.readFrameHeader(); // the sender is writing; the fake reads no more, so it blocks
+            waitUntilBlockedInSelect(sender.iterator().next());
+            long start = System.nanoTime();
+            rank0.interrupt();
+            rank0.join(TimeUnit.SECONDS.toMillis(JOIN_SECONDS));
+            long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+            assertTrue(millis < 2000, "the interrupted rank took " + millis + " ms to stop");
+            assertContains(error.get().getMessage(), "rank 0, step 0: interrupted");
+            assertEquals(Boolean.TRUE, stillInterrupted.get(), "the interrupt status was swallowed");
+            assertFalse(sender.iterator().next().isAlive(), "the sender thread outlived the failure");
+        }
+    }
+
+    @Test
+    void peerThatStopsReadingFailsTheSenderWithinTheDeadlineNamingIt() throws Exception {
+        int count = 4 << 20;
+        int chunkFloats = (64 << 10) / Float.BYTES; // config()'s chunk
+        try (RingAllReduce ring = RingAllReduce.bind(LOOPBACK); FakePeer fake = new FakePeer()) {
+            List<InetSocketAddress> peers = List.of(ring.localAddress(), fake.address());
+            CompletableFuture<Void> handshake = fake.handshakeAsync(config(1, peers, SHORT_IO));
+            ring.connect(config(0, peers, SHORT_IO));
+            handshake.get(JOIN_SECONDS, TimeUnit.SECONDS);
+            // The fake sends rank 0 every frame it expects (two segments of count/2 floats), but never reads.
+            CompletableFuture<Void> frames = CompletableFuture.runAsync(() -> {
+                ByteBuffer payload = ByteBuffer.allocate(chunkFloats * Float.BYTES);
+                int frame = 0;
+                try {
+                    for (int g = 0; g < 2; g++) {
+                        for (int sent = 0; sent < count / 2; sent += chunkFloats, frame++) {
+                            ByteBuffer h = ByteBuffer.allocate(Frame.HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+                            int len = Math.min(chunkFloats, count / 2 - sent) * Float.BYTES;
+                            Frame.writeHeader(h, 3, count, frame, len);
+                            write(fake.toRight, h.flip());
+                            write(fake.toRight, payload.clear().limit(len));
+                        }
+                    }
+                } catch (IOException e) {
+                    // rank 0 closed the link after failing; what it says is checked below
+                }
+            });
+            long start = System.nanoTime();
+            AllReduceException e = assertThrows(AllReduceException.class,
+                    () -> ring.allReduceMean(new float[count], 3));
+            long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+            assertTrue(millis < SHORT_IO.toMillis() + 2000, "rank 0 failed after " + millis + " ms");
+            String silent = "right neighbour rank 1 at " + fake.address().getHostString() + ":"
+                    + fake.address().getPort();
+            assertContains(e.getMessage(), "rank 0, step 3: timed out after 500 ms sending frame", silent,
+                    "it stopped reading");
+            frames.get(JOIN_SECONDS, TimeUnit.SECONDS);
+        }
+    }
+
     // ---------------------------------------------------------------- helpers
+
+    /** The live sender threads of every ring in this JVM. */
+    private static Set<Thread> senderThreads() {
+        Set<Thread> out = new HashSet<>();
+        for (Thread t : Thread.getAllStackTraces().keySet()) {
+            if (t.getName().startsWith("ring-sender-") && t.isAlive()) {
+                out.add(t);
+            }
+        }
+        return out;
+    }
+
+    /** Polls until {@code t} sits in a selector's wait (a blocked non-blocking write), failing after a minute. */
+    private static void waitUntilBlockedInSelect(Thread t) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(JOIN_SECONDS);
+        while (System.nanoTime() < deadline) {
+            for (StackTraceElement e : t.getStackTrace()) {
+                if (e.getClassName().endsWith("SelectorImpl") && e.getMethodName().equals("select")) {
+                    return;
+                }
+            }
+            Thread.sleep(10);
+        }
+        fail(t.getName() + " never blocked in a select");
+    }
 
     /** Rank 0 against a fake rank 1 that sends one frame header with the given fields for 100 floats. */
     private static AllReduceException failAgainstFrame(int seq, int magic, long step, int length) throws Exception {
@@ -298,20 +441,47 @@ class RingAllReduceTest {
         return rings.stream().map(RingAllReduce::localAddress).toList();
     }
 
-    /** Even ranks pass a direct native-order buffer, odd ranks a float[]; returns the result. */
+    /**
+     * Rank mod 4 picks the buffer kind: a direct little-endian byte buffer whose floats start after an untouched
+     * prefix (the trainer's zero-copy path), a float[], a direct FloatBuffer, a heap little-endian byte buffer.
+     * Returns the result and checks that position and limit are unchanged.
+     */
     private static float[] reduce(RingAllReduce ring, int rank, float[] input, long step) throws IOException {
-        if (rank % 2 == 1) {
-            float[] copy = input.clone();
-            ring.allReduceMean(copy, step);
-            return copy;
-        }
-        FloatBuffer direct = ByteBuffer.allocateDirect(input.length * Float.BYTES).order(ByteOrder.nativeOrder())
-                .asFloatBuffer().put(input).flip();
-        ring.allReduceMean(direct, step);
-        assertEquals(0, direct.position());
-        assertEquals(input.length, direct.limit());
         float[] out = new float[input.length];
-        direct.get(out);
+        switch (rank % 4) {
+            case 0 -> {
+                int prefix = 12;
+                int bytes = prefix + input.length * Float.BYTES;
+                ByteBuffer b = ByteBuffer.allocateDirect(bytes).order(ByteOrder.LITTLE_ENDIAN);
+                b.putInt(0, 0x7eadbeef).putLong(4, -1L).position(prefix);
+                b.slice().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().put(input);
+                ring.allReduceMean(b, step);
+                assertEquals(prefix, b.position());
+                assertEquals(bytes, b.limit());
+                assertEquals(0x7eadbeef, b.getInt(0), "the bytes before the position were written");
+                assertEquals(-1L, b.getLong(4), "the bytes before the position were written");
+                b.slice().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(out);
+            }
+            case 3 -> {
+                ByteBuffer heap = ByteBuffer.allocate(input.length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+                heap.asFloatBuffer().put(input);
+                ring.allReduceMean(heap, step);
+                assertEquals(0, heap.position());
+                heap.asFloatBuffer().get(out);
+            }
+            case 1 -> {
+                System.arraycopy(input, 0, out, 0, input.length);
+                ring.allReduceMean(out, step);
+            }
+            default -> {
+                FloatBuffer direct = ByteBuffer.allocateDirect(input.length * Float.BYTES)
+                        .order(ByteOrder.nativeOrder()).asFloatBuffer().put(input).flip();
+                ring.allReduceMean(direct, step);
+                assertEquals(0, direct.position());
+                assertEquals(input.length, direct.limit());
+                direct.get(out);
+            }
+        }
         return out;
     }
 

@@ -134,7 +134,7 @@ class DataParallelEquivalenceTest {
                         for (int s = 0; s < STEPS; s++) {
                             try (NDManager m = t.newStepManager()) {
                                 t.computeGradients(m, samples(c, m, s, rank * B, B));
-                                ring.allReduceMean(t.gradients(), s);
+                                ring.allReduceMean(t.gradientBytes(), s);
                                 t.applyGradients(m);
                             }
                         }

@@ -1,4 +1,4 @@
-package io.hicmae.driver.pretrain;
+package io.hicmae.driver.spark;
 
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
@@ -13,14 +13,14 @@ import java.nio.charset.StandardCharsets;
  * Rank 0's end of live progress: sends one JSON line per step to the driver. Progress is best-effort: if the driver
  * cannot be reached, training goes on and the reporter goes quiet (the metrics in the checkpoints stay complete).
  */
-final class ProgressReporter implements AutoCloseable {
+public final class ProgressReporter implements AutoCloseable {
 
     private static final Logger LOG = LogManager.getLogger(ProgressReporter.class);
 
     private Socket socket;
     private OutputStream out;
 
-    ProgressReporter(String host, int port, byte[] secret) {
+    public ProgressReporter(String host, int port, byte[] secret) {
         if (host == null) {
             return;
         }
@@ -36,7 +36,7 @@ final class ProgressReporter implements AutoCloseable {
         }
     }
 
-    void send(String line) {
+    public void send(String line) {
         if (out == null) {
             return;
         }

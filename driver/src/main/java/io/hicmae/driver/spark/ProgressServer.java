@@ -1,4 +1,4 @@
-package io.hicmae.driver.pretrain;
+package io.hicmae.driver.spark;
 
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
@@ -20,7 +20,7 @@ import java.util.function.Consumer;
  * job secret, then sends one JSON line per step. Lines go to the consumer (the console printer). Unknown peers are
  * dropped; lines are bounded; every read has a timeout so the listener never hangs the driver.
  */
-final class ProgressServer implements AutoCloseable {
+public final class ProgressServer implements AutoCloseable {
 
     private static final Logger LOG = LogManager.getLogger(ProgressServer.class);
     static final int MAX_LINE = 64 * 1024;
@@ -31,7 +31,7 @@ final class ProgressServer implements AutoCloseable {
     private final Thread acceptor;
     private volatile boolean closed;
 
-    ProgressServer(String host, byte[] secret, Consumer<String> sink) throws IOException {
+    public ProgressServer(String host, byte[] secret, Consumer<String> sink) throws IOException {
         this.server = new ServerSocket();
         server.bind(new InetSocketAddress(InetAddress.getByName(host), 0));
         this.token = tokenOf(secret).getBytes(StandardCharsets.US_ASCII);
@@ -41,7 +41,7 @@ final class ProgressServer implements AutoCloseable {
         acceptor.start();
     }
 
-    int port() {
+    public int port() {
         return server.getLocalPort();
     }
 

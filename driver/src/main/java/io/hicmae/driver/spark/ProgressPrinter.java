@@ -1,24 +1,32 @@
-package io.hicmae.driver.pretrain;
+package io.hicmae.driver.spark;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 
 import java.io.PrintStream;
+import java.util.function.Function;
 
-/** Prints rank 0's per-step metrics on the driver's console: step / total, loss terms, clips/s and ETA. */
-final class ProgressPrinter {
+/**
+ * Prints rank 0's per-step metrics lines on the driver's console: step / total, the job's own description of the
+ * line (loss terms, lr, validation), clips/s and ETA.
+ */
+public final class ProgressPrinter {
 
     private final PrintStream out;
     private final long total;
+    private final Function<JsonObject, String> describe;
     private long startNanos;
     private long startStep = -1;
 
-    ProgressPrinter(PrintStream out, long total) {
+    /** @param describe the line's middle part, e.g. {@code loss 0.1234 lr 1.00e-04} */
+    public ProgressPrinter(PrintStream out, long total, Function<JsonObject, String> describe) {
         this.out = out;
         this.total = total;
+        this.describe = describe;
     }
 
-    synchronized void accept(String line) {
+    /** Prints one metrics line; a malformed one is skipped. */
+    public synchronized void accept(String line) {
         JsonObject o;
         try {
             o = JsonParser.parseString(line).getAsJsonObject();
@@ -35,9 +43,7 @@ final class ProgressPrinter {
         double stepsPerSecond = seconds > 0 ? (step - startStep) / seconds : 0;
         double clipsPerSecond = stepsPerSecond * o.get("clips").getAsDouble();
         String eta = stepsPerSecond > 0 ? formatDuration((total - step) / stepsPerSecond) : "-";
-        out.printf("step %d/%d loss %.4f (video %.4f, audio %.4f, contrastive %.4f) lr %.2e %.1f clips/s ETA %s%n",
-                step, total, o.get("loss").getAsDouble(), o.get("video").getAsDouble(), o.get("audio").getAsDouble(),
-                o.get("contrastive").getAsDouble(), o.get("lr").getAsDouble(), clipsPerSecond, eta);
+        out.printf("step %d/%d %s %.1f clips/s ETA %s%n", step, total, describe.apply(o), clipsPerSecond, eta);
     }
 
     private static String formatDuration(double seconds) {

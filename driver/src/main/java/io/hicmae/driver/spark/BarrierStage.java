@@ -1,0 +1,185 @@
+package io.hicmae.driver.spark;
+
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+import org.apache.spark.SparkConf;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.SparkSession;
+import scala.collection.Iterator;
+import scala.reflect.ClassTag$;
+import scala.runtime.AbstractFunction1;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.Serializable;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.IntStream;
+
+/**
+ * The driver's side of a training job's barrier stage, shared by pre-training and fine-tuning: the Spark session
+ * defaults, the wait for world-size task slots, and the bounded retry loop. A failed barrier result stage is never
+ * retried by Spark, so the driver resubmits it (each attempt's ranks resume from the run's last checkpoint) after a
+ * back-off and a fresh slot check; the job runs with interrupt-on-cancel so that the surviving ranks of a failed
+ * attempt leave their slots at once.
+ */
+public final class BarrierStage {
+
+    private static final Logger LOG = LogManager.getLogger(BarrierStage.class);
+
+    /**
+     * How a job's barrier stage runs, from the keys of {@link StageKeys}.
+     *
+     * @param job the command's name, prefixing console lines and the app name ("pretrain", "finetune")
+     * @param worldSize ranks, one barrier task each
+     * @param device each rank's configured device (a Spark-assigned GPU wins)
+     * @param master the Spark master when spark-submit set none, or null for local mode
+     * @param maxAttempts submissions before giving up
+     * @param retryBackoff wait before a resubmission
+     * @param slotWait how long to wait for world-size concurrent task slots
+     * @param connectTimeout deadline of the ranks' ring set-up
+     * @param ioTimeout deadline of each wait on a peer in the all-reduce
+     */
+    public record Settings(String job, int worldSize, String device, String master, int maxAttempts,
+            Duration retryBackoff, Duration slotWait, Duration connectTimeout, Duration ioTimeout)
+            implements Serializable {
+        private static final long serialVersionUID = 1L;
+    }
+
+    /** Builds the rank function of one attempt (1, 2, ...). */
+    @FunctionalInterface
+    public interface Attempt<T> {
+        AbstractFunction1<Iterator<Integer>, Iterator<T>> task(int attempt);
+    }
+
+    /** Describes where a resubmitted attempt resumes (e.g. "step 2" or "the start"), read after a failure. */
+    @FunctionalInterface
+    public interface ResumePoint {
+        String describe() throws IOException;
+    }
+
+    private BarrierStage() {}
+
+    /**
+     * A session for a job: the one spark-submit configured, or local mode with the machine's cores shared out among
+     * world-size task slots when no master is set. Sets the barrier and failure-detection timeouts unless the user
+     * set them. The app is called {@code hicmae-<job>}.
+     */
+    public static SparkSession session(Settings s) {
+        String master = s.master();
+        int worldSize = s.worldSize();
+        SparkConf conf = new SparkConf();
+        if (!conf.contains("spark.master")) {
+            // Local mode: the machine's cores shared out among the ranks (each rank's libtorch uses its task's CPUs).
+            int cores = Runtime.getRuntime().availableProcessors();
+            conf.setMaster(master != null ? master : "local[" + Math.max(cores, worldSize) + "]");
+            conf.setIfMissing("spark.task.cpus", Integer.toString(Math.max(1, cores / worldSize)));
+            conf.setIfMissing("spark.ui.enabled", "false");
+            conf.setIfMissing("spark.driver.host", "127.0.0.1");
+            conf.setIfMissing("spark.driver.bindAddress", "127.0.0.1");
+        }
+        conf.setIfMissing("spark.app.name", "hicmae-" + s.job());
+        long barrierSeconds = Math.max(120, 2L * s.connectTimeout().toSeconds());
+        conf.setIfMissing("spark.barrier.sync.timeout", barrierSeconds + "s");
+        conf.setIfMissing("spark.executor.heartbeatInterval", "5s");
+        conf.setIfMissing("spark.network.timeout", "60s");
+        conf.setIfMissing("spark.serializer", "org.apache.spark.serializer.KryoSerializer");
+        conf.setIfMissing("spark.kryo.registrator", io.hicmae.driver.HicmaeKryoRegistrator.class.getName());
+        return SparkSession.builder().config(conf).getOrCreate();
+    }
+
+    /** The host the driver's listeners (progress) bind to and the ranks reach. */
+    public static String driverHost(SparkSession spark) {
+        return spark.sparkContext().getConf().get("spark.driver.host", "127.0.0.1");
+    }
+
+    /**
+     * Runs the barrier stage until one attempt succeeds: world-size tasks, rank = partition id, each returning one
+     * result. A failed attempt is reported on the console with where the next one resumes; after the last one the
+     * error names the attempts, {@code giveUpHint} (what the user can do) and the root cause.
+     *
+     * @return the ranks' results in rank order
+     */
+    public static <T extends Serializable> List<T> run(SparkSession spark, Settings s, Class<T> type,
+            Attempt<T> attempts, ResumePoint resume, PrintStream console, String giveUpHint) throws IOException {
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        // Survivors of a failed attempt must give up their slots at once: cancel interrupts their threads.
+        jsc.setLocalProperty("spark.job.interruptOnCancel", "true");
+        Exception lastError = null;
+        for (int attempt = 1; attempt <= s.maxAttempts(); attempt++) {
+            waitForSlots(jsc, s);
+            try {
+                List<T> out = jsc.parallelize(IntStream.range(0, s.worldSize()).boxed().toList(), s.worldSize())
+                        .rdd()
+                        .barrier()
+                        .mapPartitions(attempts.task(attempt), false, ClassTag$.MODULE$.apply(type))
+                        .toJavaRDD()
+                        .collect();
+                return new ArrayList<>(out);
+            } catch (Exception e) { // SparkException is checked but Scala throws it undeclared
+                lastError = e;
+                if (attempt == s.maxAttempts()) {
+                    break;
+                }
+                console.printf("%s: attempt %d of %d failed (%s); resuming from %s in %d ms%n", s.job(), attempt,
+                        s.maxAttempts(), rootMessage(e), resume.describe(), s.retryBackoff().toMillis());
+                LOG.warn("attempt {} failed", attempt, e);
+                sleep(s.retryBackoff().toMillis());
+            }
+        }
+        throw new IllegalStateException(giveUpHint + " after " + s.maxAttempts() + " attempt(s): "
+                + rootMessage(lastError), lastError);
+    }
+
+    /** Blocks until the cluster offers world-size concurrent task slots, or fails after slot-wait. */
+    private static void waitForSlots(JavaSparkContext jsc, Settings s) {
+        long deadline = System.nanoTime() + s.slotWait().toNanos();
+        int slots = slots(jsc);
+        while (slots < s.worldSize()) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("the cluster offers " + slots + " task slot(s) but world-size is "
+                        + s.worldSize() + " (waited " + s.slotWait().toSeconds() + " s; see slot-wait-s)");
+            }
+            sleep(500);
+            slots = slots(jsc);
+        }
+    }
+
+    private static int slots(JavaSparkContext jsc) {
+        org.apache.spark.SparkContext sc = jsc.sc();
+        return sc.maxNumConcurrentTasks(sc.resourceProfileManager().defaultResourceProfile());
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting to resubmit", e);
+        }
+    }
+
+    /** The first line of the failure and of its deepest cause: enough to see why, without a stack trace. */
+    public static String rootMessage(Throwable e) {
+        if (e == null) {
+            return "no error recorded";
+        }
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        String top = firstLine(e.getMessage());
+        String deepest = firstLine(root.getMessage());
+        String msg = root == e || top.contains(deepest) ? top : top + " <- " + deepest;
+        return msg.length() > 400 ? msg.substring(0, 400) + "..." : msg;
+    }
+
+    private static String firstLine(String s) {
+        if (s == null) {
+            return "";
+        }
+        int nl = s.indexOf('\n');
+        return (nl < 0 ? s : s.substring(0, nl)).trim();
+    }
+}

@@ -1,0 +1,57 @@
+package io.hicmae.driver.spark;
+
+import io.hicmae.driver.config.ConfigDef;
+
+import java.time.Duration;
+import java.util.Map;
+
+import static io.hicmae.driver.config.ConfigDef.atLeast;
+import static io.hicmae.driver.config.ConfigDef.between;
+import static io.hicmae.driver.config.ConfigDef.matches;
+
+/**
+ * The configuration keys every barrier-stage job shares (pre-training, fine-tuning): ranks, device, Spark master,
+ * retries, the slot wait and the ring's deadlines; defined once, read into {@link BarrierStage.Settings}.
+ */
+public final class StageKeys {
+
+    public static final String WORLD_SIZE = "world-size";
+    public static final String DEVICE = "device";
+    public static final String MASTER = "master";
+    public static final String MAX_ATTEMPTS = "max-attempts";
+    public static final String RETRY_BACKOFF_MS = "retry-backoff-ms";
+    public static final String SLOT_WAIT_S = "slot-wait-s";
+    public static final String CONNECT_TIMEOUT_S = "connect-timeout-s";
+    public static final String IO_TIMEOUT_S = "io-timeout-s";
+
+    private StageKeys() {}
+
+    /** Adds the shared keys to a job's definition. */
+    public static ConfigDef define(ConfigDef def) {
+        return def
+                .define(WORLD_SIZE, Integer.class, 1, atLeast(1), "Ranks, one barrier task each")
+                .define(DEVICE, String.class, "auto", matches("auto|cpu|gpu(:[0-9]+)?", "must be auto, cpu, gpu or gpu:N"),
+                        "Device of each rank; on a GPU cluster each task's Spark-assigned GPU wins")
+                .define(MASTER, String.class, null, null,
+                        "Spark master when not set by spark-submit (default: local mode with the machine's cores shared among the ranks)")
+                .define(MAX_ATTEMPTS, Integer.class, 3, between(1, 100),
+                        "Barrier-stage attempts; each retry resumes from the last checkpoint")
+                .define(RETRY_BACKOFF_MS, Long.class, 2000L, between(0, 3_600_000),
+                        "Wait before resubmitting a failed stage")
+                .define(SLOT_WAIT_S, Integer.class, 120, between(1, 86_400),
+                        "How long to wait for world-size task slots before submitting")
+                .define(CONNECT_TIMEOUT_S, Integer.class, 60, between(1, 3600), "Deadline for the ranks' ring set-up")
+                .define(IO_TIMEOUT_S, Integer.class, 300, between(1, 86_400),
+                        "Deadline for each wait on a peer in the all-reduce (longer than one step on the slowest rank)");
+    }
+
+    /** The stage settings of a job's parsed values. */
+    public static BarrierStage.Settings settings(String job, Map<String, Object> values) {
+        return new BarrierStage.Settings(job, (Integer) values.get(WORLD_SIZE), (String) values.get(DEVICE),
+                (String) values.get(MASTER), (Integer) values.get(MAX_ATTEMPTS),
+                Duration.ofMillis((Long) values.get(RETRY_BACKOFF_MS)),
+                Duration.ofSeconds((Integer) values.get(SLOT_WAIT_S)),
+                Duration.ofSeconds((Integer) values.get(CONNECT_TIMEOUT_S)),
+                Duration.ofSeconds((Integer) values.get(IO_TIMEOUT_S)));
+    }
+}
