@@ -21,7 +21,7 @@ class FakeGpuIT {
             "spark.executor.resource.gpu.amount", "1",
             "spark.task.resource.gpu.amount", "1");
     private static final String NO_CUDA =
-            "Spark assigned GPU 0 to this task but the engine sees no CUDA device; training on CPU";
+            "Spark assigned GPU 0 to this task but the engine sees no CUDA device; running on CPU";
 
     private static SparkCluster cluster;
 
@@ -50,7 +50,7 @@ class FakeGpuIT {
 
     /**
      * Two pre-training ranks each get the Worker's GPU from Spark, report it, and train on the CPU because the engine
-     * sees no CUDA device (RankTask's device choice in the executors).
+     * sees no CUDA device (RankSetup.device, in the executors).
      */
     @Test
     void pretrainRanksReportTheirGpuAndTrainOnCpuWithoutCuda() throws IOException {
