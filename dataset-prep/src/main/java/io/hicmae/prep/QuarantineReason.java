@@ -12,7 +12,7 @@ public enum QuarantineReason {
     TOO_SHORT,
     /** FFmpeg failed while decoding a stream that opened, or the stream is unusable (e.g. oversized frames). */
     DECODE_ERROR,
-    /** Decoding took longer than the per-video deadline. */
+    /** Decoding, or copying the file to the executor, took longer than the per-video deadline. */
     TIMEOUT,
     /** Not a regular file: a directory, a device or pipe, or a symlink leading outside the input root. */
     NOT_A_FILE,

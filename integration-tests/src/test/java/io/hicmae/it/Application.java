@@ -36,7 +36,6 @@ public record Application(String mainClass, Path jar, List<Path> jars) {
         }
     }
 
-    /** A test job of {@code io.hicmae.it.jobs}, from this module's test jar; its classes need only Spark's. */
     /** A test job that also needs our modules: the test jar with the hicmae application's jars beside it. */
     public static Application testJobWithHicmae(ItPaths paths, Class<?> mainClass) throws IOException {
         Application app = hicmae(paths);
@@ -45,7 +44,15 @@ public record Application(String mainClass, Path jar, List<Path> jars) {
         return new Application(mainClass.getName(), paths.jobsJar(), List.copyOf(jars));
     }
 
+    /** A test job of {@code io.hicmae.it.jobs}, from this module's test jar; its classes need only Spark's. */
     public static Application testJob(ItPaths paths, Class<?> mainClass) {
         return new Application(mainClass.getName(), paths.jobsJar(), List.of());
+    }
+
+    /** This application with {@code more} added to its {@code --jars}, e.g. the test jar for a test file system. */
+    public Application plusJars(Path... more) {
+        List<Path> all = new java.util.ArrayList<>(jars);
+        all.addAll(List.of(more));
+        return new Application(mainClass, jar, List.copyOf(all));
     }
 }

@@ -5,9 +5,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.TestInfo;
 
 import java.io.IOException;
-import java.util.List;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * Base of the ITs that need a two-worker Spark cluster and an HDFS: both start once per test class (named after
@@ -28,10 +25,7 @@ abstract class ClusterAndHdfs {
     @AfterAll
     static void stopClusterAndHdfs() {
         try {
-            if (cluster != null) {
-                cluster.close();
-                assertEquals(List.of(), SparkCluster.survivors(cluster.runDir()), "JVMs left behind");
-            }
+            SparkCluster.closeAndCheck(cluster);
         } finally {
             if (hdfs != null) {
                 hdfs.close();

@@ -37,10 +37,7 @@ class ExecutorKillIT {
 
     @AfterAll
     static void stop() {
-        if (cluster != null) {
-            cluster.close();
-            assertEquals(List.of(), SparkCluster.survivors(cluster.runDir()), "JVMs left behind");
-        }
+        SparkCluster.closeAndCheck(cluster);
     }
 
     @Test

@@ -5,6 +5,7 @@ import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 /** Bounded tails of process logs, for error messages. */
 public final class Logs {
@@ -42,5 +43,14 @@ public final class Logs {
         }
         String text = Files.readString(log, StandardCharsets.UTF_8);
         return text.substring(0, text.lastIndexOf('\n') + 1);
+    }
+
+    /** The whole text of each log, one after the other. */
+    static String readAll(List<Path> logs) throws IOException {
+        StringBuilder all = new StringBuilder();
+        for (Path log : logs) {
+            all.append(Files.readString(log, StandardCharsets.UTF_8));
+        }
+        return all.toString();
     }
 }

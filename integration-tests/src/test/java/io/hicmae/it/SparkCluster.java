@@ -228,6 +228,26 @@ public final class SparkCluster implements AutoCloseable {
         return executors;
     }
 
+    /** Every executor's log ({@code worker-N/<app>/<executor>/stderr}) so far, of every application. */
+    public List<Path> executorLogs() throws IOException {
+        List<Path> logs = new ArrayList<>();
+        for (int i = 0; i < WORKERS; i++) {
+            try (Stream<Path> files = Files.walk(runDir.resolve("worker-" + i), 3)) {
+                files.filter(p -> p.getFileName().toString().equals("stderr")).sorted().forEach(logs::add);
+            }
+        }
+        return logs;
+    }
+
+    /** The tail of every executor's log, for assertion messages. */
+    public String executorLogTails() {
+        try {
+            return executorLogs().stream().map(Logs::tail).collect(Collectors.joining());
+        } catch (IOException e) {
+            return "\n(executor logs unreadable: " + e + ")";
+        }
+    }
+
     private static String argument(List<String> args, String flag) {
         int at = args.indexOf(flag);
         return at >= 0 && at + 1 < args.size() ? args.get(at + 1) : "?";
@@ -243,6 +263,20 @@ public final class SparkCluster implements AutoCloseable {
                 () -> new IllegalStateException("Executor pid " + pid + " exited before it could be killed"));
         executor.destroyForcibly();
         SparkJvm.awaitExit(List.of(executor), "executor pid " + pid);
+    }
+
+    /**
+     * Every IT's {@code @AfterAll}: closes {@code cluster} when it was started, then fails if any of its JVMs is left.
+     */
+    public static void closeAndCheck(SparkCluster cluster) {
+        if (cluster == null) {
+            return;
+        }
+        cluster.close();
+        List<Long> left = survivors(cluster.runDir());
+        if (!left.isEmpty()) {
+            throw new AssertionError("JVMs of " + cluster.runDir() + " left behind: pids " + left);
+        }
     }
 
     /** The pids of the live JVMs, this one excluded, that name the Spark home of the cluster in {@code runDir}. */

@@ -31,12 +31,21 @@ final class SparkJvm {
      */
     static Process start(Path sparkHome, String mainClass, List<String> jvmOptions, List<String> args,
             Map<String, String> env, Path workingDir, Path log) throws IOException {
+        return start(sparkHome, null, mainClass, jvmOptions, args, env, workingDir, log);
+    }
+
+    /**
+     * {@link #start(Path, String, List, List, Map, Path, Path)} with {@code hadoopConfDir} (its core-site.xml) on the
+     * classpath after the Spark jars and as HADOOP_CONF_DIR, where Spark's launcher puts HADOOP_CONF_DIR.
+     */
+    static Process start(Path sparkHome, Path hadoopConfDir, String mainClass, List<String> jvmOptions,
+            List<String> args, Map<String, String> env, Path workingDir, Path log) throws IOException {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(List.of(JavaModuleOptions.defaultModuleOptionArray()));
         command.addAll(jvmOptions);
         command.add("-cp");
-        command.add(sparkHome.resolve("jars") + "/*");
+        command.add(sparkHome.resolve("jars") + "/*" + (hadoopConfDir == null ? "" : ":" + hadoopConfDir));
         command.add(mainClass);
         command.addAll(args);
         ProcessBuilder pb = new ProcessBuilder(command)
@@ -44,6 +53,9 @@ final class SparkJvm {
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
         pb.environment().putAll(env);
+        if (hadoopConfDir != null) {
+            pb.environment().put("HADOOP_CONF_DIR", hadoopConfDir.toString());
+        }
         pb.environment().put("SPARK_HOME", sparkHome.toString());
         // Without it a Worker cannot build an executor's command line: "Cannot find any build directories".
         pb.environment().put("SPARK_SCALA_VERSION", "2.13");

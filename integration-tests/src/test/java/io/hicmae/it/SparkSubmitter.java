@@ -21,9 +21,23 @@ import java.util.stream.Collectors;
  */
 public final class SparkSubmitter {
     private final SparkCluster cluster;
+    private final Path hadoopConfDir;
 
     public SparkSubmitter(SparkCluster cluster) {
+        this(cluster, null);
+    }
+
+    private SparkSubmitter(SparkCluster cluster, Path hadoopConfDir) {
         this.cluster = cluster;
+        this.hadoopConfDir = hadoopConfDir;
+    }
+
+    /**
+     * A submitter whose drivers read Hadoop's client configuration ({@code core-site.xml}) from {@code dir}, as
+     * {@code spark-submit} does with HADOOP_CONF_DIR set: a {@code new Configuration()} in the driver sees it.
+     */
+    public SparkSubmitter withHadoopConfDir(Path dir) {
+        return new SparkSubmitter(cluster, dir);
     }
 
     /**
@@ -59,7 +73,7 @@ public final class SparkSubmitter {
         }
         submitArgs.add(app.jar().toString());
         submitArgs.addAll(args);
-        Process process = SparkJvm.start(cluster.sparkHome(), "org.apache.spark.deploy.SparkSubmit",
+        Process process = SparkJvm.start(cluster.sparkHome(), hadoopConfDir, "org.apache.spark.deploy.SparkSubmit",
                 List.of("-Dai.djl.offline=true"), submitArgs, Map.of("PYTORCH_VERSION", pytorch),
                 cluster.runDir(), log);
         return new Submission(name, process, log);

@@ -92,7 +92,6 @@ public final class Submission implements AutoCloseable {
         }
     }
 
-    /** Kills the driver and its descendants if it still runs, and waits until they are gone. */
     /** kill -9 of the submitting JVM (the driver, in client mode), waiting until it is gone. */
     public void killDriver() {
         ProcessHandle driver = process.toHandle();
@@ -100,6 +99,7 @@ public final class Submission implements AutoCloseable {
         SparkJvm.awaitExit(List.of(driver), "driver of submission " + name);
     }
 
+    /** Kills the driver and its descendants if it still runs, and waits until they are gone. */
     @Override
     public void close() {
         if (process.isAlive()) {

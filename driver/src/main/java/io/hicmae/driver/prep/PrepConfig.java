@@ -58,7 +58,8 @@ public record PrepConfig(
     public static final String WINDOW_STRIDE_DOC = "Frames at 25 fps between the starts of consecutive windows; 64 gives non-overlapping 2.56 s windows.";
     public static final int WINDOW_STRIDE_DEFAULT = ClipSchema.WINDOW_FRAMES;
     public static final String DECODE_TIMEOUT_S = "decode-timeout-s";
-    public static final String DECODE_TIMEOUT_S_DOC = "Seconds one video may take to decode before it is quarantined as timeout.";
+    public static final String DECODE_TIMEOUT_S_DOC = "Seconds one video may take to decode, and a remote one to copy to the executor,"
+            + " before it is quarantined as timeout.";
     public static final int DECODE_TIMEOUT_S_DEFAULT = 120;
     public static final String VIDEOS_PER_TASK = "videos-per-task";
     public static final String VIDEOS_PER_TASK_DOC = "Videos per Spark task; each task writes its own Parquet file(s).";

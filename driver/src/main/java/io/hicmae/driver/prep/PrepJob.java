@@ -18,6 +18,7 @@ import io.hicmae.prep.QuarantineRecord;
 import io.hicmae.prep.VideoClipDecoder;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -40,6 +41,13 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 import java.util.stream.Stream;
 import org.apache.hadoop.conf.Configuration;
@@ -79,7 +87,8 @@ import org.apache.spark.util.SerializableConfiguration;
  * </ul>
  *
  * <p>A run lists the input on the driver, skips every source already in a committed batch or the quarantine,
- * decodes the rest in {@code mapPartitions} (one {@link VideoClipDecoder} per task), writes both tables into its
+ * decodes the rest in {@code mapPartitions} (one {@link VideoClipDecoder} per task; a remote video is first copied to
+ * the executor's disk, and the copy and the decode each have the per-video deadline), writes both tables into its
  * staging directory, checks that every video ended with clips or in the quarantine, and only then commits by
  * renaming: quarantine first, clips second, {@code _dataset.json} last. A run killed at any point leaves the
  * committed output as it was or with whole batches, so running again ends with exactly the rows of one clean run.
@@ -533,9 +542,19 @@ public final class PrepJob {
         public Iterator<Row> call(Iterator<InputFile> files) throws IOException {
             FfmpegNatives.ensureLoaded(); // a machine without FFmpeg fails the task, never quarantines videos
             java.nio.file.Path tmp = Files.createTempDirectory("hicmae-prep-");
+            Configuration conf = hadoopConf.value().value();
+            // Copies run on their own daemon threads: one that hangs in a read is abandoned at the deadline.
+            ExecutorService copier = Executors.newCachedThreadPool(r -> {
+                Thread t = new Thread(r, "prep-copy");
+                t.setDaemon(true);
+                return t;
+            });
             TaskContext task = TaskContext.get();
             if (task != null) {
-                task.addTaskCompletionListener((org.apache.spark.util.TaskCompletionListener) ctx -> deleteTree(tmp));
+                task.addTaskCompletionListener((org.apache.spark.util.TaskCompletionListener) ctx -> {
+                    copier.shutdownNow();
+                    deleteTree(tmp);
+                });
             }
             VideoClipDecoder decoder = new VideoClipDecoder(
                     new ClipSampler(config.windowStride()), config.decodeTimeout(), Clock.systemUTC());
@@ -566,8 +585,11 @@ public final class PrepJob {
                     DecodeOutcome outcome;
                     java.nio.file.Path local = null;
                     try {
-                        local = f.local() ? java.nio.file.Path.of(f.path()) : fetch(f, tmp);
-                        outcome = decoder.decode(local, f.source(), spool);
+                        local = f.local() ? java.nio.file.Path.of(f.path()) : fetch(f, tmp, conf, copier);
+                        outcome = local != null ? decoder.decode(local, f.source(), spool)
+                                : new DecodeOutcome(f.source(), 0, new QuarantineRecord(f.source(),
+                                        QuarantineReason.TIMEOUT, "copying " + f.path() + " to the executor took"
+                                                + " longer than the deadline of " + config.decodeTimeout()));
                     } catch (IOException e) {
                         outcome = new DecodeOutcome(f.source(), 0, new QuarantineRecord(f.source(),
                                 QuarantineReason.IO_ERROR, "cannot copy " + f.path() + " to the executor: " + e));
@@ -589,12 +611,48 @@ public final class PrepJob {
             };
         }
 
-        /** Streams a remote file to local disk, never into memory. */
-        private java.nio.file.Path fetch(InputFile f, java.nio.file.Path tmp) throws IOException {
-            Path remote = new Path(URI.create(f.path()));
+        private static void closeQuietly(InputStream in, InputFile f) {
+            if (in == null) {
+                return;
+            }
+            try {
+                in.close();
+            } catch (IOException | RuntimeException e) {
+                LOG.warn("Closing the stream of abandoned copy {} failed: {}", f.path(), e.toString());
+            }
+        }
+
+        /**
+         * Streams a remote file to local disk, never into memory, within the per-video deadline; returns null when
+         * the deadline passed. The copy is then interrupted and its stream closed, which ends a read blocked on a
+         * socket; a thread that still hangs is a daemon and no longer waited for.
+         */
+        private java.nio.file.Path fetch(InputFile f, java.nio.file.Path tmp, Configuration conf,
+                ExecutorService copier) throws IOException {
             java.nio.file.Path local = Files.createTempFile(tmp, "video-", ".bin");
-            try (InputStream in = remote.getFileSystem(hadoopConf.value().value()).open(remote)) {
-                Files.copy(in, local, StandardCopyOption.REPLACE_EXISTING);
+            AtomicReference<InputStream> stream = new AtomicReference<>();
+            Future<?> copy = copier.submit(() -> {
+                Path remote = new Path(URI.create(f.path()));
+                try (InputStream in = remote.getFileSystem(conf).open(remote)) {
+                    stream.set(in);
+                    Files.copy(in, local, StandardCopyOption.REPLACE_EXISTING);
+                }
+                return null;
+            });
+            try {
+                copy.get(config.decodeTimeout().toMillis(), TimeUnit.MILLISECONDS);
+            } catch (TimeoutException e) {
+                copy.cancel(true);
+                closeQuietly(stream.get(), f);
+                Files.deleteIfExists(local);
+                return null;
+            } catch (InterruptedException e) {
+                copy.cancel(true);
+                closeQuietly(stream.get(), f);
+                Thread.currentThread().interrupt();
+                throw new InterruptedIOException("interrupted while copying " + f.path() + " to the executor");
+            } catch (ExecutionException e) {
+                throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
             }
             return local;
         }

@@ -92,6 +92,11 @@ public final class PretrainJob {
                 results = trainWithRetries(spark, plan, zoo);
             }
             Lineage.checkRanksAgree(results, RankResult::rank, RankResult::parameterDigest);
+            for (RankResult r : results) {
+                console.printf("pretrain: rank %d trained on %s%s, steps %d to %d%n", r.rank(), r.device(),
+                        r.assignedGpu() == null ? "" : " (Spark assigned GPU " + r.assignedGpu() + ")",
+                        r.resumedFrom(), r.steps());
+            }
             VersionInfo version = publish(zoo, runId, index, total, results, hadoop);
             console.printf("pretrain: published %s (%s)%n", version.ref(), version.location());
             return new Outcome(runId, version, results, total);

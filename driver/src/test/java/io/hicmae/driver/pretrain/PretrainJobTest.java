@@ -71,6 +71,7 @@ class PretrainJobTest {
         assertEquals(2, out.ranks().size());
         assertEquals(out.ranks().get(0).parameterDigest(), out.ranks().get(1).parameterDigest());
         assertTrue(log.contains("step 6/6"), log);
+        assertTrue(log.contains("pretrain: rank 1 trained on cpu(), steps 0 to 6"), log);
         try (ModelZoo z = ModelZoo.open(zoo.toString())) {
             assertEquals(1, z.verify(ModelRef.parse("hicmae@nightly")).number());
             assertEquals(3, z.checkpoints().list(out.runId()).size(), "checkpoints at steps 2, 4 and 6");
