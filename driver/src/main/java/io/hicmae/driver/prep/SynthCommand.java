@@ -14,7 +14,7 @@ import picocli.CommandLine.ParameterException;
         mixinStandardHelpOptions = true,
         description = "Write synthetic talking-face videos (224x224, 25 fps, H.264 + AAC mp4) whose mouth follows the"
                 + " voice, plus labels.csv, a manifest for 'hicmae prep --manifest' (path,label,split,fold; label = the"
-                + " speaker's voice pitch class low/mid/high; video i in fold i % 5, fold 0 = split val, else train),"
+                + " speaker's voice pitch class low/mid/high; video i in fold (i mod 5), fold 0 = split val, else train),"
                 + " and videos.csv (speaker, face shape, pitch class, f0 of each video); deterministic for a seed.")
 public final class SynthCommand implements Callable<Integer> {
 
