@@ -138,7 +138,7 @@ final class FinetuneRankTask extends AbstractFunction1<Iterator<Integer>, Iterat
                         FinetuneBatch batch = batch(assembler, sm, frames, pcm, labels, rng, dropSeed);
                         loss = trainer.computeGradients(sm, batch);
                         t2 = System.nanoTime();
-                        ring.allReduceMean(trainer.gradients(), step);
+                        ring.allReduceMean(trainer.gradientBytes(), step);
                         t3 = System.nanoTime();
                         lr = trainer.applyGradients(sm);
                     }

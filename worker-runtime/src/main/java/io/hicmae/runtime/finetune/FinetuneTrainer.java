@@ -19,6 +19,7 @@ import io.hicmae.runtime.train.GradientBuffer;
 import io.hicmae.runtime.train.EngineRandom;
 import io.hicmae.runtime.train.TrainingState;
 
+import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -177,6 +178,11 @@ public final class FinetuneTrainer implements AutoCloseable {
     /** The gradient buffer: {@link #parameterCount()} floats in {@link #parameterKeys()} order. */
     public FloatBuffer gradients() {
         return gradients.buffer();
+    }
+
+    /** The gradient buffer's bytes, native order, for an all-reduce without copies (see {@link GradientBuffer#bytes}). */
+    public ByteBuffer gradientBytes() {
+        return gradients.bytes();
     }
 
     /** One trained parameter's slice of the gradient buffer, shaped like the parameter, in {@code m}. */
