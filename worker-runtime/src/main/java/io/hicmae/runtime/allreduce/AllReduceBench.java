@@ -33,8 +33,10 @@ import java.util.concurrent.Future;
  * Besides the ratio of the medians the table gives the ratio of the fastest runs, the least disturbed by other
  * processes on a shared machine.
  * Both run one sending and one receiving thread per rank. The CPU columns give this JVM's CPU time during each
- * run: on loopback the links are CPU copies, so a machine with fewer cores than busy threads is CPU-bound and the
- * ratio of the two shows why.
+ * run: on loopback the links are CPU copies, so a machine with fewer cores than busy threads is CPU-bound. Two
+ * columns say how much: the ring's reduction alone (every rank's adds of one all-reduce, timed on one thread over
+ * the same buffers, with the ring's own {@link BlockAdder}), and the CPU ceiling, the highest busbw / raw the
+ * all-reduce's CPU time allows when spread over all cores ({@code raw time / (all-reduce CPU / cores)}).
  *
  * <p>Flags: {@code --ranks 2,4 --max-mb 398 --iters 5 --warmup 1 --chunk-kib 4096}. MB is 10^6 bytes and GB/s
  * is 10^9 bytes per second, as in NCCL's tests.
@@ -43,8 +45,8 @@ public final class AllReduceBench {
     private static final int[] SIZES_MB = {1, 4, 16, 64, 128, 256, 398};
     private static final byte[] SECRET = "all-reduce-bench-secret".getBytes(StandardCharsets.UTF_8);
     private static final InetSocketAddress LOOPBACK = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
-    private static final com.sun.management.OperatingSystemMXBean PROCESS =
-            (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+    private static final com.sun.management.ThreadMXBean THREADS =
+            (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
 
     private final int iters;
     private final int warmup;
@@ -103,8 +105,9 @@ public final class AllReduceBench {
         System.out.printf("%n## %d ranks%n%nLoad average from all processes on this machine at the start: %.2f%n%n", n,
                 ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
         System.out.println("| size MB | time ms | algbw GB/s | busbw GB/s | raw ring copy GB/s | busbw / raw"
-                + " | busbw / raw, fastest runs | CPU ms all-reduce | CPU ms raw copy |");
-        System.out.println("|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+                + " | busbw / raw, fastest runs | CPU ms all-reduce | CPU ms raw copy | CPU ms reduction alone"
+                + " | CPU ceiling of busbw / raw |");
+        System.out.println("|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
         ExecutorService pool = Executors.newFixedThreadPool(2 * n);
         List<RingAllReduce> rings = new ArrayList<>();
         try (RawRing raw = new RawRing(n, chunkBytes)) {
@@ -135,13 +138,16 @@ public final class AllReduceBench {
                 long[] cpu = new long[iters];
                 long[] rawTimes = new long[iters];
                 long[] rawCpu = new long[iters];
+                long[] addCpu = new long[iters];
                 // All-reduce and raw copy alternate, so that both see the same load from other processes.
                 for (int it = -warmup; it < iters; it++) {
                     long s = step++;
                     Timing t = timed(pool, n, r -> rings.get(r).allReduceMean(
                             buffers.get(r).slice(0, (int) bytes).order(ByteOrder.LITTLE_ENDIAN), s));
                     Timing tRaw = raw.copy(pool, perRank);
+                    long tAdd = reductionCpuNanos(buffers, floats);
                     if (it >= 0) {
+                        addCpu[it] = tAdd;
                         times[it] = t.wallNanos();
                         cpu[it] = t.cpuNanos();
                         rawTimes[it] = tRaw.wallNanos();
@@ -155,9 +161,10 @@ public final class AllReduceBench {
                 // Both move perRank bytes per rank, so busbw / raw is the inverse ratio of their times.
                 double fastest = (double) Arrays.stream(rawTimes).min().orElseThrow()
                         / Arrays.stream(times).min().orElseThrow();
-                System.out.printf("| %d | %.1f | %.2f | %.2f | %.2f | %.0f%% | %.0f%% | %.0f | %.0f |%n", mb,
-                        sec * 1e3, algbw / 1e9, busbw / 1e9, rawBw / 1e9, 100 * busbw / rawBw, 100 * fastest,
-                        median(cpu) / 1e6, median(rawCpu) / 1e6);
+                double ceiling = (double) median(rawTimes) / median(cpu) * Runtime.getRuntime().availableProcessors();
+                System.out.printf("| %d | %.1f | %.2f | %.2f | %.2f | %.0f%% | %.0f%% | %.0f | %.0f | %.0f | %.0f%% |%n",
+                        mb, sec * 1e3, algbw / 1e9, busbw / 1e9, rawBw / 1e9, 100 * busbw / rawBw, 100 * fastest,
+                        median(cpu) / 1e6, median(rawCpu) / 1e6, median(addCpu) / 1e6, 100 * ceiling);
             }
         } finally {
             for (RingAllReduce ring : rings) {
@@ -165,6 +172,28 @@ public final class AllReduceBench {
             }
             pool.shutdownNow();
         }
+    }
+
+    /**
+     * CPU time of the reduction of one all-reduce, on this thread: each rank's {@code (n-1)/n * floats} adds of a
+     * received block (a reused 64 KiB scratch, as in the ring) into its own buffer, the last segment as a mean.
+     */
+    private static long reductionCpuNanos(List<ByteBuffer> buffers, int floats) {
+        int n = buffers.size();
+        BlockAdder adder = new BlockAdder(BlockAdder.MAX_BLOCK_FLOATS);
+        FloatBuffer received = ByteBuffer.allocateDirect(adder.blockFloats() * Float.BYTES)
+                .order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+        int end = (int) ((long) floats * (n - 1) / n);
+        int lastSegment = (int) ((long) floats * (n - 2) / n);
+        long cpu0 = THREADS.getCurrentThreadCpuTime();
+        for (ByteBuffer buffer : buffers) {
+            FloatBuffer data = buffer.asFloatBuffer();
+            for (int offset = 0; offset < end; offset += adder.blockFloats()) {
+                int len = Math.min(adder.blockFloats(), end - offset);
+                adder.add(data, offset, received, len, offset >= lastSegment, n);
+            }
+        }
+        return THREADS.getCurrentThreadCpuTime() - cpu0;
     }
 
     /**
@@ -257,7 +286,7 @@ public final class AllReduceBench {
         CyclicBarrier start = new CyclicBarrier(tasks);
         long[] ends = new long[tasks];
         long[] starts = new long[tasks];
-        long cpu0 = PROCESS.getProcessCpuTime();
+        long cpu0 = processCpuNanos();
         onEveryRank(pool, tasks, r -> {
             start.await();
             starts[r] = System.nanoTime();
@@ -266,7 +295,19 @@ public final class AllReduceBench {
             return 0L;
         });
         return new Timing(Arrays.stream(ends).max().orElseThrow() - Arrays.stream(starts).min().orElseThrow(),
-                PROCESS.getProcessCpuTime() - cpu0);
+                processCpuNanos() - cpu0);
+    }
+
+    /**
+     * CPU time of this JVM's live threads, to the nanosecond (the process total moves in 10 ms ticks, too coarse for
+     * the small sizes); threads live across the runs, so differences count all the work.
+     */
+    private static long processCpuNanos() {
+        long sum = 0;
+        for (long t : THREADS.getThreadCpuTime(THREADS.getAllThreadIds())) {
+            sum += Math.max(t, 0);
+        }
+        return sum;
     }
 
     private static void onEveryRank(ExecutorService pool, int tasks, RankCall call) throws Exception {

@@ -63,12 +63,6 @@ public final class RingAllReduce implements AutoCloseable {
     /** The longest single select or park, so that a deadline passed by a jump of an injected clock is noticed. */
     private static final long MAX_SELECT_MILLIS = 100;
 
-    /**
-     * Floats per block of a reduce-scatter chunk: each block is read into scratch and added at once, so the scratch
-     * and the two 64 KiB arrays of the add loop stay in the core's L2 cache.
-     */
-    private static final int ADD_BLOCK_FLOATS = 16 << 10;
-
     /** How long close() waits for the sender thread, which sees the close within one select or park. */
     private static final long JOIN_MILLIS = 10_000;
 
@@ -88,8 +82,7 @@ public final class RingAllReduce implements AutoCloseable {
     private ByteBuffer recvHeader;
     private ByteBuffer recvPayload;
     private FloatBuffer recvFloats;
-    private float[] addA;
-    private float[] addB;
+    private BlockAdder adder;
     private ByteBuffer staging;
     private String failure;
     private volatile boolean closed;
@@ -320,11 +313,10 @@ public final class RingAllReduce implements AutoCloseable {
     private void allocateBuffers() {
         sendHeader = ByteBuffer.allocateDirect(Frame.HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
         recvHeader = ByteBuffer.allocateDirect(Frame.HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
-        int block = Math.min(ADD_BLOCK_FLOATS, config.chunkBytes() / Float.BYTES);
+        int block = Math.min(BlockAdder.MAX_BLOCK_FLOATS, config.chunkBytes() / Float.BYTES);
         recvPayload = ByteBuffer.allocateDirect(block * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
         recvFloats = recvPayload.asFloatBuffer();
-        addA = new float[block];
-        addB = new float[block];
+        adder = new BlockAdder(block);
     }
 
     /** A connection from someone claiming to be the left neighbour: HELLO out, AUTH in, ACCEPT out. */
@@ -682,11 +674,11 @@ public final class RingAllReduce implements AutoCloseable {
                     }
                     int offset = start(segment) + k * chunkFloats;
                     if (g < n - 1) {
-                        for (int s = 0; s < len; s += addA.length) {
-                            int m = Math.min(addA.length, len - s);
+                        for (int s = 0; s < len; s += adder.blockFloats()) {
+                            int m = Math.min(adder.blockFloats(), len - s);
                             recvPayload.clear().limit(m * Float.BYTES);
                             read(recvPayload, seq, g);
-                            add(offset + s, m, g == n - 2);
+                            adder.add(dataFloats, offset + s, recvFloats, m, g == n - 2, n);
                         }
                     } else {
                         into.clear().position(offset * Float.BYTES).limit((offset + len) * Float.BYTES);
@@ -729,28 +721,6 @@ public final class RingAllReduce implements AutoCloseable {
                 selector.selectedKeys().clear();
                 checkInterrupted();
             }
-        }
-
-        /**
-         * Adds the {@code len <= ADD_BLOCK_FLOATS} received floats into the buffer at {@code offset} (the last
-         * reduce-scatter step also divides by n), through two small heap arrays so that the JIT vectorises the loop.
-         */
-        void add(int offset, int len, boolean divide) {
-            float[] a = addA;
-            float[] b = addB;
-            float ranks = n;
-            dataFloats.get(offset, a, 0, len);
-            recvFloats.get(0, b, 0, len);
-            if (divide) {
-                for (int i = 0; i < len; i++) {
-                    a[i] = (a[i] + b[i]) / ranks;
-                }
-            } else {
-                for (int i = 0; i < len; i++) {
-                    a[i] += b[i];
-                }
-            }
-            dataFloats.put(offset, a, 0, len);
         }
 
         /** Waits for the sender to finish; it cannot stall on this rank, so its own deadline bounds the wait. */
