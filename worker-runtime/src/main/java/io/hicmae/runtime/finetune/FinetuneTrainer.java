@@ -4,31 +4,22 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.nn.Parameter;
-import ai.djl.training.ParameterStore;
 import io.hicmae.runtime.config.HicmaeConfig;
 import io.hicmae.runtime.loss.SoftTargetCrossEntropy;
 import io.hicmae.runtime.model.HicmaeFinetuneModel;
 import io.hicmae.runtime.model.StateDict;
 import io.hicmae.runtime.model.Trace;
-import io.hicmae.runtime.optim.AdamW;
 import io.hicmae.runtime.optim.LayerDecay;
-import io.hicmae.runtime.optim.LrSchedule;
+import io.hicmae.runtime.train.AbstractTrainer;
 import io.hicmae.runtime.train.Autograd;
-import io.hicmae.runtime.train.GradientBuffer;
 import io.hicmae.runtime.train.EngineRandom;
-import io.hicmae.runtime.train.TrainingState;
 
-import java.nio.ByteBuffer;
-import java.nio.FloatBuffer;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
 
 /**
- * One rank's fine-tuning state and step, shaped like {@code PretrainTrainer}: {@link #computeGradients} runs forward
+ * One rank's fine-tuning state and step, beside {@code PretrainTrainer}: {@link #computeGradients} runs forward
  * and backward and leaves the trained parameters' gradients in one contiguous float buffer (what the all-reduce
  * syncs); {@link #applyGradients} runs AdamW, each parameter's lr scaled by {@link LayerDecay}.
  *
@@ -47,48 +38,24 @@ import java.util.function.Supplier;
  *
  * <p>Dimensions: B batch, Q classes or D regression dimensions.
  */
-public final class FinetuneTrainer implements AutoCloseable {
+public final class FinetuneTrainer extends AbstractTrainer<HicmaeFinetuneModel> {
 
     private static final String HEAD = "head.";
     private static final String FC_NORM = "fc_norm.";
 
     private final HicmaeConfig config;
     private final FinetuneOptions options;
-    private final NDManager manager;
-    private final HicmaeFinetuneModel model;
-    private final ParameterStore store;
-    private final List<Parameter> parameters;
-    private final List<String> keys;
-    private final AdamW optimizer;
-    private final LrSchedule schedule;
-    private final GradientBuffer gradients;
-    private long step;
 
     /**
      * Builds the fine-tuning model on {@code device}, initialised from {@code seed}; load a checkpoint next with
      * {@link #loadPretrained} or {@link #loadFinetuned}.
      */
     public FinetuneTrainer(HicmaeConfig config, FinetuneOptions options, Device device, long seed) {
+        super(new HicmaeFinetuneModel(config, options.task().outputs(), options.dropPath()), device, seed,
+                key -> !options.linearProbe() || key.startsWith(HEAD), options.adamw(),
+                new LayerDecay(config, options.layerDecay())::scale, options.schedule(), 0);
         this.config = config;
         this.options = options;
-        this.manager = NDManager.newBaseManager(device);
-        this.model = new HicmaeFinetuneModel(config, options.task().outputs(), options.dropPath());
-        EngineRandom.initialize(model, manager, seed);
-        this.store = new ParameterStore(manager, false);
-        Map<String, Parameter> trained = new LinkedHashMap<>();
-        StateDict.parameters(model).forEach((k, p) -> {
-            if (!options.linearProbe() || k.startsWith(HEAD)) {
-                trained.put(k, p);
-            } else {
-                p.freeze(true);
-            }
-        });
-        this.parameters = new ArrayList<>(trained.values());
-        this.keys = new ArrayList<>(trained.keySet());
-        this.optimizer = new AdamW(trained, options.adamw(), new LayerDecay(config, options.layerDecay())::scale,
-                manager);
-        this.schedule = options.schedule();
-        this.gradients = new GradientBuffer(parameters);
     }
 
     /**
@@ -128,15 +95,6 @@ public final class FinetuneTrainer implements AutoCloseable {
         return options;
     }
 
-    public HicmaeFinetuneModel model() {
-        return model;
-    }
-
-    /** A manager for one step's arrays, on the model's device; close it when the step ends. */
-    public NDManager newStepManager() {
-        return manager.newSubManager();
-    }
-
     /**
      * Forward and backward on {@code batch}; the trained parameters' gradients, in {@link #parameterKeys()} order,
      * are left in {@link #gradients()}. The batch's arrays must belong to {@code stepManager} (or a parent).
@@ -154,7 +112,7 @@ public final class FinetuneTrainer implements AutoCloseable {
                 batch.targets()));
         NDArray loss = options.dropPath() > 0 ? EngineRandom.seeded(batch.dropPathSeed(), forward) : forward.get();
         Autograd.backward(loss);
-        gradients.collect(stepManager);
+        collectGradients(stepManager);
         return loss.getFloat();
     }
 
@@ -175,72 +133,13 @@ public final class FinetuneTrainer implements AutoCloseable {
         return out[0];
     }
 
-    /** The gradient buffer: {@link #parameterCount()} floats in {@link #parameterKeys()} order. */
-    public FloatBuffer gradients() {
-        return gradients.buffer();
-    }
-
-    /** The gradient buffer's bytes, native order, for an all-reduce without copies (see {@link GradientBuffer#bytes}). */
-    public ByteBuffer gradientBytes() {
-        return gradients.bytes();
-    }
-
     /** One trained parameter's slice of the gradient buffer, shaped like the parameter, in {@code m}. */
-    public NDArray gradientOf(String key, NDManager m) {
-        long offset = 0;
-        for (int i = 0; i < keys.size(); i++) {
-            Shape shape = parameters.get(i).getShape();
-            if (keys.get(i).equals(key)) {
-                float[] slice = new float[Math.toIntExact(shape.size())];
-                gradients.buffer().duplicate().position(Math.toIntExact(offset)).get(slice);
-                return m.create(slice, shape);
-            }
-            offset += shape.size();
-        }
-        throw new IllegalArgumentException("no trained parameter " + key + (options.linearProbe()
-                ? " (the linear probe trains only head.weight and head.bias)" : ""));
-    }
-
-    /**
-     * One AdamW step with the (all-reduced) gradient buffer at this step's scheduled lr, each parameter's lr scaled
-     * by its layer decay. Returns the scheduled lr (before the scale).
-     */
-    public double applyGradients(NDManager stepManager) {
-        double lr = schedule.at(step);
-        List<NDArray> perParameter = gradients.perParameter(stepManager, 0);
-        Autograd.untracked(() -> optimizer.step(perParameter, lr, stepManager));
-        step++;
-        return lr;
-    }
-
-    /** Optimiser steps taken. */
-    public long step() {
-        return step;
-    }
-
-    /** Scalars in the gradient buffer (the trained parameters only). */
-    public long parameterCount() {
-        return gradients.size();
-    }
-
-    /** Trained parameter keys in buffer order (what the ranks hash before the all-reduce). */
-    public List<String> parameterKeys() {
-        return List.copyOf(keys);
-    }
-
-    /** The training state to save: every parameter (frozen ones too), the moments and the step; live arrays. */
-    public TrainingState state() {
-        return new TrainingState(StateDict.arrays(model), optimizer.moments(), step);
-    }
-
-    /** Restores a saved state; every key and shape is checked before anything changes. */
-    public void restore(TrainingState state, String origin) {
-        state.restoreInto(model, optimizer, origin);
-        step = state.step();
-    }
-
     @Override
-    public void close() {
-        manager.close();
+    public NDArray gradientOf(String key, NDManager m) {
+        if (options.linearProbe() && !parameterKeys().contains(key)) {
+            throw new IllegalArgumentException("no trained parameter " + key
+                    + " (the linear probe trains only head.weight and head.bias)");
+        }
+        return super.gradientOf(key, m);
     }
 }
