@@ -36,7 +36,9 @@ import java.util.concurrent.Future;
  * run: on loopback the links are CPU copies, so a machine with fewer cores than busy threads is CPU-bound. Two
  * columns say how much: the ring's reduction alone (every rank's adds of one all-reduce, timed on one thread over
  * the same buffers, with the ring's own {@link BlockAdder}), and the CPU ceiling, the highest busbw / raw the
- * all-reduce's CPU time allows when spread over all cores ({@code raw time / (all-reduce CPU / cores)}).
+ * all-reduce's CPU time allows when spread over all cores ({@code raw time / (all-reduce CPU / cores)}). A second
+ * bound adds the arithmetic a ring cannot skip: the same raw copy, where each receiver also adds its reduce-scatter
+ * share ({@code (n-1)/n * bytes}) into its buffer block by block, still without framing or protocol.
  *
  * <p>Flags: {@code --ranks 2,4 --max-mb 398 --iters 5 --warmup 1 --chunk-kib 4096}. MB is 10^6 bytes and GB/s
  * is 10^9 bytes per second, as in NCCL's tests.
@@ -106,8 +108,8 @@ public final class AllReduceBench {
                 ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
         System.out.println("| size MB | time ms | algbw GB/s | busbw GB/s | raw ring copy GB/s | busbw / raw"
                 + " | busbw / raw, fastest runs | CPU ms all-reduce | CPU ms raw copy | CPU ms reduction alone"
-                + " | CPU ceiling of busbw / raw |");
-        System.out.println("|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+                + " | CPU ceiling of busbw / raw | raw copy + reduction GB/s | busbw / (raw copy + reduction) |");
+        System.out.println("|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
         ExecutorService pool = Executors.newFixedThreadPool(2 * n);
         List<RingAllReduce> rings = new ArrayList<>();
         try (RawRing raw = new RawRing(n, chunkBytes)) {
@@ -139,15 +141,18 @@ public final class AllReduceBench {
                 long[] rawTimes = new long[iters];
                 long[] rawCpu = new long[iters];
                 long[] addCpu = new long[iters];
-                // All-reduce and raw copy alternate, so that both see the same load from other processes.
+                long[] rawAddTimes = new long[iters];
+                // All-reduce and raw copies alternate, so that all see the same load from other processes.
                 for (int it = -warmup; it < iters; it++) {
                     long s = step++;
                     Timing t = timed(pool, n, r -> rings.get(r).allReduceMean(
                             buffers.get(r).slice(0, (int) bytes).order(ByteOrder.LITTLE_ENDIAN), s));
                     Timing tRaw = raw.copy(pool, perRank);
+                    Timing tRawAdd = raw.copy(pool, perRank, buffers, (int) ((long) floats * (n - 1) / n));
                     long tAdd = reductionCpuNanos(buffers, floats);
                     if (it >= 0) {
                         addCpu[it] = tAdd;
+                        rawAddTimes[it] = tRawAdd.wallNanos();
                         times[it] = t.wallNanos();
                         cpu[it] = t.cpuNanos();
                         rawTimes[it] = tRaw.wallNanos();
@@ -162,9 +167,12 @@ public final class AllReduceBench {
                 double fastest = (double) Arrays.stream(rawTimes).min().orElseThrow()
                         / Arrays.stream(times).min().orElseThrow();
                 double ceiling = (double) median(rawTimes) / median(cpu) * Runtime.getRuntime().availableProcessors();
-                System.out.printf("| %d | %.1f | %.2f | %.2f | %.2f | %.0f%% | %.0f%% | %.0f | %.0f | %.0f | %.0f%% |%n",
+                double rawAddBw = perRank / seconds(median(rawAddTimes));
+                System.out.printf("| %d | %.1f | %.2f | %.2f | %.2f | %.0f%% | %.0f%% | %.0f | %.0f | %.0f | %.0f%%"
+                                + " | %.2f | %.0f%% |%n",
                         mb, sec * 1e3, algbw / 1e9, busbw / 1e9, rawBw / 1e9, 100 * busbw / rawBw, 100 * fastest,
-                        median(cpu) / 1e6, median(rawCpu) / 1e6, median(addCpu) / 1e6, 100 * ceiling);
+                        median(cpu) / 1e6, median(rawCpu) / 1e6, median(addCpu) / 1e6, 100 * ceiling,
+                        rawAddBw / 1e9, 100 * busbw / rawAddBw);
             }
         } finally {
             for (RingAllReduce ring : rings) {
@@ -235,15 +243,46 @@ public final class AllReduceBench {
 
         /** Every rank sends {@code bytesPerRank} to the right while receiving as much. */
         Timing copy(ExecutorService pool, long bytesPerRank) throws Exception {
+            return copy(pool, bytesPerRank, null, 0);
+        }
+
+        /**
+         * As {@link #copy(ExecutorService, long)}, but each receiver adds the first {@code reduceFloats} floats it
+         * receives into its rank's buffer ({@code data}), 64 KiB block by block with the ring's {@link BlockAdder},
+         * as a reduce-scatter must: the bound for a ring that moves the bytes and does the required arithmetic and
+         * nothing else.
+         */
+        Timing copy(ExecutorService pool, long bytesPerRank, List<ByteBuffer> data, int reduceFloats)
+                throws Exception {
             // Tasks 0..n-1 send, n..2n-1 receive.
             return timed(pool, 2 * n, task -> {
                 int r = task % n;
                 ByteBuffer b = task < n ? sendBufs.get(r) : recvBufs.get(r);
-                for (long left = bytesPerRank; left > 0; ) {
+                long left = bytesPerRank;
+                if (task >= n && data != null) {
+                    left -= reduceInto(in.get(r), data.get(r).asFloatBuffer(), reduceFloats);
+                }
+                while (left > 0) {
                     b.clear().limit((int) Math.min(b.capacity(), left));
                     left -= task < n ? out.get(r).write(b) : read(in.get(r), b);
                 }
             });
+        }
+
+        private static long reduceInto(SocketChannel ch, FloatBuffer data, int floats) throws IOException {
+            BlockAdder adder = new BlockAdder(BlockAdder.MAX_BLOCK_FLOATS);
+            ByteBuffer block = ByteBuffer.allocateDirect(adder.blockFloats() * Float.BYTES)
+                    .order(ByteOrder.LITTLE_ENDIAN);
+            FloatBuffer received = block.asFloatBuffer();
+            for (int offset = 0; offset < floats; offset += adder.blockFloats()) {
+                int len = Math.min(adder.blockFloats(), floats - offset);
+                block.clear().limit(len * Float.BYTES);
+                while (block.hasRemaining()) {
+                    read(ch, block);
+                }
+                adder.add(data, offset, received, len, false, 1);
+            }
+            return (long) floats * Float.BYTES;
         }
 
         @Override
