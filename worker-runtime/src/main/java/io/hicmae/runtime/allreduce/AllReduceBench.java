@@ -191,6 +191,10 @@ public final class AllReduceBench {
         BlockAdder adder = new BlockAdder(BlockAdder.MAX_BLOCK_FLOATS);
         FloatBuffer received = ByteBuffer.allocateDirect(adder.blockFloats() * Float.BYTES)
                 .order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+        // Ones, not zeros: a mean with zeros would halve the buffer every run, down to slow subnormal floats.
+        for (int i = 0; i < received.capacity(); i++) {
+            received.put(i, 1f);
+        }
         int end = (int) ((long) floats * (n - 1) / n);
         int lastSegment = (int) ((long) floats * (n - 2) / n);
         long cpu0 = THREADS.getCurrentThreadCpuTime();
