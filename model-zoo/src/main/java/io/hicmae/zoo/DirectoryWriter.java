@@ -30,7 +30,7 @@ final class DirectoryWriter {
         } else {
             this.work = target;
             // Only a dead writer's uncommitted leftover can be here: the caller holds the claim or the run.
-            if (store.fs.exists(target) && store.marker(target).isEmpty()) {
+            if (store.fs.exists(target) && !store.hasMarker(target)) {
                 store.fs.delete(target, true);
             }
         }

@@ -5,6 +5,7 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import io.hicmae.zoo.CorruptEntry;
 import io.hicmae.zoo.FileEntry;
 import io.hicmae.zoo.GcPlan;
 import io.hicmae.zoo.ModelRef;
@@ -102,6 +103,7 @@ public final class ZooCommand implements Runnable {
                             JsonObject aliases = new JsonObject();
                             m.aliases().forEach(aliases::addProperty);
                             o.add("aliases", aliases);
+                            o.add("corrupt", corruptJson(m.corrupt()));
                             arr.add(o);
                         }
                         opts.printJson(arr);
@@ -111,23 +113,45 @@ public final class ZooCommand implements Runnable {
                                 String.join(", ", m.aliases().entrySet().stream()
                                         .map(e -> e.getKey() + "=" + e.getValue()).sorted().toList())));
                         t.print(opts.out(), "No models in " + zoo.root());
+                        models.forEach(m -> printCorrupt(opts, m.corrupt()));
                     }
                     return 0;
                 }
                 List<VersionInfo> versions = zoo.listVersions(model);
+                List<CorruptEntry> corrupt = zoo.listCorrupt(model);
                 if (opts.json) {
                     JsonArray arr = new JsonArray();
                     versions.forEach(v -> arr.add(toJson(v)));
+                    corrupt.forEach(c -> arr.add(corruptJson(List.of(c)).get(0)));
                     opts.printJson(arr);
                 } else {
                     Table t = new Table("VERSION", "COMMITTED", "ALIASES", "DIGEST");
                     versions.forEach(v -> t.row(v.version(), v.committedAt().toString(), String.join(", ", v.aliases()),
                             v.digest().substring(0, 12)));
                     t.print(opts.out(), "No published version of " + model + " in " + zoo.root());
+                    printCorrupt(opts, corrupt);
                 }
                 return 0;
             }
         }
+    }
+
+    // zoo helper (#15 item 5): corrupt versions and aliases, listed with the reason.
+    private static void printCorrupt(ZooOptions opts, List<CorruptEntry> corrupt) {
+        corrupt.forEach(c -> opts.out().println("CORRUPT " + c.ref() + ": " + c.location() + ": " + c.reason()
+                + " (gc --delete removes it)"));
+    }
+
+    private static JsonArray corruptJson(List<CorruptEntry> corrupt) {
+        JsonArray arr = new JsonArray();
+        for (CorruptEntry c : corrupt) {
+            JsonObject o = new JsonObject();
+            o.addProperty("corrupt", c.ref());
+            o.addProperty("location", c.location().toString());
+            o.addProperty("reason", c.reason());
+            arr.add(o);
+        }
+        return arr;
     }
 
     @Command(name = "show", description = "Show a version's lineage and files.")
