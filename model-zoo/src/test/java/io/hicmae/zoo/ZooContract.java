@@ -486,6 +486,44 @@ abstract class ZooContract {
         assertEquals(List.of(), zoo.gc(1, true).items());
     }
 
+    @Test
+    void aCorruptOrTruncatedNewestCheckpointIsSkippedForTheNewestIntactOne() throws IOException {
+        CheckpointStore store = zoo.checkpoints();
+        java.nio.file.Path into = local.resolve("fetched");
+        assertTrue(store.fetchNewestIntact("run-8", into).isEmpty(), "a run without checkpoints starts fresh");
+        for (long step = 100; step <= 300; step += 100) {
+            store.write("run-8", step, Map.of("trainer.bin", ContentWriter.of(("state at " + step).repeat(100)
+                    .getBytes(StandardCharsets.UTF_8))));
+        }
+        List<Checkpoint> all = store.list("run-8");
+        Path newest = new Path(all.get(2).location());
+        overwrite(new Path(newest, "trainer.bin"), "state at 300"); // truncated
+        ChecksumMismatchException truncated = assertThrows(ChecksumMismatchException.class,
+                () -> store.verify(all.get(2)));
+        assertEquals("trainer.bin", truncated.file());
+        assertTrue(truncated.getMessage().contains(all.get(2).location().toString()), truncated.getMessage());
+
+        assertEquals(200, store.fetchNewestIntact("run-8", into).orElseThrow().step());
+        assertEquals("state at 200".repeat(100), Files.readString(into.resolve("trainer.bin")));
+        Store.deleteLocal(into);
+
+        overwrite(new Path(new Path(all.get(1).location()), "_COMMITTED"), "{\"sums\": 7}");
+        assertEquals(List.of(100L, 300L), store.list("run-8").stream().map(Checkpoint::step).toList(),
+                "a checkpoint whose marker cannot be read is not listed");
+        assertEquals(100, store.fetchNewestIntact("run-8", into).orElseThrow().step());
+        Store.deleteLocal(into);
+
+        rawFs().delete(new Path(new Path(all.get(0).location()), "trainer.bin"), false);
+        ZooException none = assertThrows(ZooException.class, () -> store.fetchNewestIntact("run-8", into));
+        for (String named : List.of("step-000000000100", "step-000000000200", "step-000000000300")) {
+            assertTrue(none.getMessage().contains(named), none.getMessage());
+        }
+        assertTrue(none.getMessage().startsWith("Run run-8 has no intact checkpoint"), none.getMessage());
+        assertFalse(Files.exists(into), "nothing half-fetched is left");
+        assertEquals(1, zoo.gc(1, true).items().stream().filter(i -> i.reason() == GcPlan.Reason.CORRUPT).count(),
+                "the checkpoint with a corrupt marker is gc's");
+    }
+
     void overwrite(Path p, String content) throws IOException {
         try (OutputStream out = rawFs().create(p, true)) {
             out.write(content.getBytes(StandardCharsets.UTF_8));

@@ -56,49 +56,67 @@ public final class RunCheckpoints {
     }
 
     /**
-     * Hands the run's newest checkpoint, if any, to {@code restore} (state and its URI, for errors) and appends its
-     * metrics lines to {@code metrics}.
+     * Hands the run's newest intact checkpoint, if any, to {@code restore} (state and its URI, for errors) and appends
+     * its metrics lines to {@code metrics}. Every file is checked against its SHA-256 before use: a corrupt or
+     * truncated newest checkpoint is skipped with a warning naming it and the one before is used; a run whose
+     * checkpoints are all corrupt fails naming each ({@link io.hicmae.zoo.CheckpointStore#fetchNewestIntact}).
      *
      * @return whether there was a checkpoint
      */
     public static boolean restoreLatest(ModelZoo zoo, String runId, BiConsumer<TrainingState, String> restore,
             List<String> metrics) throws IOException {
-        Optional<Checkpoint> latest = zoo.checkpoints().latest(runId);
-        if (latest.isEmpty()) {
-            return false;
+        Path dir = Files.createTempDirectory("hicmae-checkpoint-");
+        try {
+            Path files = dir.resolve("files");
+            Optional<Checkpoint> cp = zoo.checkpoints().fetchNewestIntact(runId, files);
+            if (cp.isEmpty()) {
+                return false;
+            }
+            try (NDManager m = NDManager.newBaseManager()) {
+                restore.accept(TrainingStateFile.read(m, files.resolve(STATE_FILE)),
+                        cp.get().location() + "/" + STATE_FILE);
+            }
+            metrics.addAll(metricsLines(Files.readAllBytes(files.resolve(METRICS_FILE))));
+            return true;
+        } finally {
+            deleteTree(dir);
         }
-        Checkpoint cp = latest.get();
-        try (NDManager m = NDManager.newBaseManager()) {
-            restore.accept(readState(zoo, cp, m), cp.location() + "/" + STATE_FILE);
-        }
-        metrics.addAll(readMetrics(zoo, cp));
-        return true;
     }
 
-    /** The state of a checkpoint, its arrays in {@code m}. */
+    /** The state of a checkpoint, its arrays in {@code m}, read from bytes checked against the checkpoint's SHA-256. */
     public static TrainingState readState(ModelZoo zoo, Checkpoint cp, NDManager m) throws IOException {
-        Path tmp = Files.createTempFile("hicmae-state-", ".safetensors");
+        Path dir = Files.createTempDirectory("hicmae-checkpoint-");
         try {
-            try (InputStream in = zoo.checkpoints().open(cp, STATE_FILE)) {
-                Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
-            }
-            return TrainingStateFile.read(m, tmp);
+            zoo.checkpoints().fetch(cp, dir.resolve("files"));
+            return TrainingStateFile.read(m, dir.resolve("files").resolve(STATE_FILE));
         } finally {
-            Files.deleteIfExists(tmp);
+            deleteTree(dir);
         }
     }
 
     /** The metrics lines of a checkpoint, blank lines dropped. */
     public static List<String> readMetrics(ModelZoo zoo, Checkpoint cp) throws IOException {
-        List<String> lines = new ArrayList<>();
         try (InputStream in = zoo.checkpoints().open(cp, METRICS_FILE)) {
-            for (String line : new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
-                if (!line.isBlank()) {
-                    lines.add(line);
-                }
+            return metricsLines(in.readAllBytes());
+        }
+    }
+
+    private static List<String> metricsLines(byte[] content) {
+        List<String> lines = new ArrayList<>();
+        for (String line : new String(content, StandardCharsets.UTF_8).split("\n")) {
+            if (!line.isBlank()) {
+                lines.add(line);
             }
         }
         return lines;
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        try (var walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
     }
 
     /**
@@ -124,12 +142,37 @@ public final class RunCheckpoints {
 
     /**
      * Writes a checkpoint's parameters (authors' key names, no optimiser state) as the safetensors file a version
-     * publishes.
+     * publishes. The parameters come from bytes checked against the checkpoint's SHA-256, and every tensor must be
+     * finite: a NaN or infinity fails naming the tensor and the checkpoint, and nothing is written.
      */
     public static void writeWeights(ModelZoo zoo, Checkpoint cp, Path weights, String runId) throws IOException {
         try (NDManager m = NDManager.newBaseManager()) {
             Map<String, NDArray> params = readState(zoo, cp, m).parameters();
+            checkFinite(params, cp.location() + "/" + STATE_FILE);
             Safetensors.write(weights, params, Map.of("format", "pt", "run", runId));
+        }
+    }
+
+    /** Fails naming the first tensor (by name) that holds a NaN or an infinity, with its count and first index. */
+    static void checkFinite(Map<String, NDArray> tensors, String origin) {
+        for (Map.Entry<String, NDArray> e : new java.util.TreeMap<>(tensors).entrySet()) {
+            NDArray a = e.getValue();
+            if (!a.getDataType().isFloating()) {
+                continue;
+            }
+            try (NDManager scope = a.getManager().newSubManager()) {
+                a.tempAttach(scope);
+                NDArray flat = a.flatten();
+                NDArray nonFinite = flat.isNaN().logicalOr(flat.isInfinite());
+                long count = nonFinite.countNonzero().getLong();
+                if (count > 0) {
+                    long first = nonFinite.toType(ai.djl.ndarray.types.DataType.INT32, false).argMax().getLong();
+                    float value = flat.get(first).toType(ai.djl.ndarray.types.DataType.FLOAT32, false).getFloat();
+                    throw new IllegalStateException("Refusing to publish " + origin + ": tensor " + e.getKey()
+                            + " holds " + count + " non-finite value(s), the first " + value + " at flat index "
+                            + first + " of shape " + a.getShape() + "; publish from an earlier finite checkpoint");
+                }
+            }
         }
     }
 }
