@@ -53,13 +53,13 @@ final class Aliases {
         Map<String, Head> out = new TreeMap<>();
         for (FileStatus s : store.list(new Path(modelDir, LEGACY))) {
             String alias = s.getPath().getName();
-            if (s.isFile() && isAlias(alias)) {
+            if (s.isFile() && Names.isAlias(alias)) {
                 out.put(alias, legacy(s.getPath()));
             }
         }
         for (FileStatus s : store.list(new Path(modelDir, RECORDS))) {
             String alias = s.getPath().getName();
-            if (s.isDirectory() && isAlias(alias)) {
+            if (s.isDirectory() && Names.isAlias(alias)) {
                 Head h = newest(s.getPath(), alias);
                 if (h != null) {
                     out.put(alias, h);
@@ -172,14 +172,5 @@ final class Aliases {
                     + ", not a version id");
         }
         return target;
-    }
-
-    private static boolean isAlias(String name) {
-        try {
-            Names.alias(name);
-            return true;
-        } catch (IllegalArgumentException e) {
-            return false;
-        }
     }
 }

@@ -38,11 +38,30 @@ public final class CheckpointStore {
         return new Path(new Path(store.runsDir(), Names.runId(runId)), "checkpoints");
     }
 
-    /** Commits the files as the checkpoint of {@code step}, then drops the run's checkpoints beyond the newest K. */
+    /**
+     * Commits the files as the checkpoint of {@code step}, then drops the run's checkpoints beyond the newest K.
+     * Unfenced: for a run without a lease (tests, tools); training jobs use {@link #write(String, long, Map, long)}.
+     */
     public Checkpoint write(String runId, long step, Map<String, ContentWriter> files) throws IOException {
+        return write(runId, step, files, () -> {}, null);
+    }
+
+    /**
+     * Commits the files as the checkpoint of {@code step} for the holder of lease {@code epoch} ({@link RunLease}),
+     * then drops the run's checkpoints beyond the newest K. Once a later epoch holds the run this writer has lost it:
+     * the write fails with {@link RunLeaseException} before anything is deleted or committed (checked when it starts,
+     * just before the commit and before dropping old checkpoints). The commit marker records the epoch.
+     */
+    public Checkpoint write(String runId, long step, Map<String, ContentWriter> files, long epoch) throws IOException {
+        return write(runId, step, files,
+                () -> RunLease.checkFence(store, runId, epoch, "write checkpoint step " + step), epoch);
+    }
+
+    private Checkpoint write(String runId, long step, Map<String, ContentWriter> files, DirectoryWriter.Guard guard,
+            Long epoch) throws IOException {
         String entry = Names.step(step);
         Path dir = checkpointsDir(runId);
-        DirectoryWriter writer = new DirectoryWriter(store, dir, entry, UUID.randomUUID().toString());
+        DirectoryWriter writer = new DirectoryWriter(store, dir, entry, UUID.randomUUID().toString(), guard);
         try {
             for (Map.Entry<String, ContentWriter> f : new java.util.TreeMap<>(files).entrySet()) {
                 writer.write(Names.file(f.getKey()), f.getValue());
@@ -50,11 +69,15 @@ public final class CheckpointStore {
             JsonObject marker = new JsonObject();
             marker.addProperty("runId", runId);
             marker.addProperty("step", step);
+            if (epoch != null) {
+                marker.addProperty("epoch", epoch);
+            }
             writer.commit(marker);
         } catch (IOException | RuntimeException e) {
             writer.abandon();
             throw e;
         }
+        guard.check();
         retain(runId, store.config.checkpointsKeep());
         return read(runId, step, writer.target())
                 .orElseThrow(() -> new ZooException("Checkpoint " + Store.uri(writer.target()) + " vanished"));
@@ -131,8 +154,8 @@ public final class CheckpointStore {
             try {
                 fetch(cp, dir);
                 if (!bad.isEmpty()) {
-                    LOG.warn("Run {} resumes from {}, not from the corrupt newer checkpoint(s): {}", runId,
-                            cp.location(), String.join("; ", bad));
+                    LOG.warn("Run {} resumes from {}, past {} corrupt checkpoint(s) named above", runId,
+                            cp.location(), bad.size());
                 }
                 return Optional.of(cp);
             } catch (ChecksumMismatchException | CorruptFileException e) {
@@ -151,6 +174,24 @@ public final class CheckpointStore {
     public Optional<Checkpoint> latest(String runId) throws IOException {
         List<Checkpoint> all = list(runId);
         return all.isEmpty() ? Optional.empty() : Optional.of(all.get(all.size() - 1));
+    }
+
+    /**
+     * Takes the run's lease for {@code holder} (one writer per run, see {@link RunLease}) and renews it until closed;
+     * fails with {@link RunLeaseException} naming the holder and since when if another live job holds it.
+     */
+    public RunLease acquireLease(String runId, String holder) throws IOException {
+        return RunLease.acquire(store, runId, holder, true);
+    }
+
+    /** As {@link #acquireLease(String, String)}; without renewal the lease expires after its time to live (tests). */
+    RunLease acquireLease(String runId, String holder, boolean autoRenew) throws IOException {
+        return RunLease.acquire(store, runId, holder, autoRenew);
+    }
+
+    /** Who holds (or last held) the run's lease, if it ever had one. */
+    public Optional<RunLease.Holder> currentLease(String runId) throws IOException {
+        return RunLease.current(store, runId);
     }
 
     /** Opens one file of a checkpoint for reading. */

@@ -697,21 +697,12 @@ public final class ModelZoo implements Closeable {
         List<String> names = new ArrayList<>();
         for (FileStatus s : store.list(store.root)) {
             String name = s.getPath().getName();
-            if (s.isDirectory() && isModelName(name)) {
+            if (s.isDirectory() && Names.isModel(name)) {
                 names.add(name);
             }
         }
         names.sort(null);
         return names;
-    }
-
-    private static boolean isModelName(String name) {
-        try {
-            Names.model(name);
-            return true;
-        } catch (IllegalArgumentException e) {
-            return false;
-        }
     }
 
     private static List<String> aliasNames(List<VersionInfo> versions) {

@@ -524,6 +524,63 @@ abstract class ZooContract {
                 "the checkpoint with a corrupt marker is gc's");
     }
 
+    @Test
+    void oneWriterPerRunAndAStaleEpochCanNeitherCommitNorDelete() throws IOException {
+        CheckpointStore store = zoo.checkpoints();
+        Map<String, ContentWriter> files = Map.of("trainer.bin", ContentWriter.of(new byte[] {1, 2, 3}));
+        RunLease first = store.acquireLease("run-9", "job-a on host-1", false);
+        assertEquals(1, first.epoch());
+        RunLeaseException second = assertThrows(RunLeaseException.class,
+                () -> store.acquireLease("run-9", "job-b on host-2", false));
+        assertTrue(second.getMessage().contains("Run run-9 is held by job-a on host-1 since "
+                + first.holder().since()), second.getMessage());
+        for (long step = 1; step <= 4; step++) {
+            store.write("run-9", step, files, first.epoch());
+        }
+        first.renew();
+
+        // job-a dies without releasing: once its lease expires, job-b takes the run over with a higher epoch.
+        clock.advance(zoo.config().leaseTtl().plusSeconds(1));
+        try (RunLease taken = store.acquireLease("run-9", "job-b on host-2", false)) {
+            assertEquals(2, taken.epoch());
+            assertEquals("job-b on host-2", store.currentLease("run-9").orElseThrow().holder());
+            List<Long> before = store.list("run-9").stream().map(Checkpoint::step).toList();
+            RunLeaseException stale = assertThrows(RunLeaseException.class,
+                    () -> store.write("run-9", 5, files, first.epoch()));
+            assertTrue(stale.getMessage().contains("lease epoch 1 may not write checkpoint step 5")
+                    && stale.getMessage().contains("job-b on host-2 (epoch 2"), stale.getMessage());
+            assertEquals(before, store.list("run-9").stream().map(Checkpoint::step).toList(),
+                    "the stale writer neither committed nor deleted");
+            assertThrows(RunLeaseException.class, first::renew);
+            store.write("run-9", 5, files, taken.epoch());
+            assertEquals(List.of(3L, 4L, 5L), store.list("run-9").stream().map(Checkpoint::step).toList());
+        }
+        first.close();
+        assertEquals(2, store.currentLease("run-9").orElseThrow().epoch(), "a lost lease is not released by its loser");
+        try (RunLease third = store.acquireLease("run-9", "job-c", false)) {
+            assertEquals(3, third.epoch(), "a released lease is taken at once");
+        }
+    }
+
+    @Test
+    void aLosingWriterNeverDeletesTheWinnersCommittedCheckpoint() throws IOException {
+        byte[] winner = "winner".getBytes(StandardCharsets.UTF_8);
+        try (ModelZoo losing = open((step, detail) -> {
+            if (step == FaultHook.Step.BEFORE_COMMIT) {
+                zoo.checkpoints().write("run-10", 7, Map.of("trainer.bin", ContentWriter.of(winner)));
+            }
+        })) {
+            assertThrows(ZooException.class, () -> losing.checkpoints().write("run-10", 7,
+                    Map.of("trainer.bin", ContentWriter.of("loser".getBytes(StandardCharsets.UTF_8)))));
+        }
+        Checkpoint kept = zoo.checkpoints().latest("run-10").orElseThrow();
+        assertEquals(7, kept.step());
+        zoo.checkpoints().verify(kept);
+        try (InputStream in = zoo.checkpoints().open(kept, "trainer.bin")) {
+            assertArrayEquals(winner, in.readAllBytes());
+        }
+    }
+
     void overwrite(Path p, String content) throws IOException {
         try (OutputStream out = rawFs().create(p, true)) {
             out.write(content.getBytes(StandardCharsets.UTF_8));

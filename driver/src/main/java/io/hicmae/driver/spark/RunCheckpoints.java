@@ -10,6 +10,9 @@ import io.hicmae.zoo.ContentWriter;
 import io.hicmae.zoo.ModelRef;
 import io.hicmae.zoo.ModelZoo;
 import io.hicmae.zoo.PublishRequest;
+import io.hicmae.zoo.RunLease;
+import org.apache.spark.TaskContext;
+import org.apache.spark.sql.SparkSession;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -22,6 +25,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.function.BiConsumer;
 
 /**
@@ -39,9 +43,83 @@ public final class RunCheckpoints {
 
     private RunCheckpoints() {}
 
-    /** Commits {@code state} and the metrics lines as the checkpoint of {@code state.step()}. */
+    /** The Spark local property that carries the driver's run lease epoch to the ranks' checkpoint writes. */
+    public static final String LEASE_EPOCH = "hicmae.run.lease.epoch";
+
+    /**
+     * Takes the run's lease on the driver (one writer per run, {@link RunLease}) for the job's lifetime, renewed in
+     * the background, and hands its epoch to every task the calling thread submits, so the ranks' checkpoint writes
+     * are fenced by it. Fails naming the holder and since when if another live job trains the run.
+     *
+     * @param job the job's name for the holder, e.g. {@code pretrain}
+     */
+    public static Lease lease(SparkSession spark, ModelZoo zoo, String runId, String job) throws IOException {
+        String holder = job + " driver on " + hostName() + " (pid " + ProcessHandle.current().pid()
+                + ", Spark application " + spark.sparkContext().applicationId() + ")";
+        RunLease lease = zoo.checkpoints().acquireLease(runId, holder);
+        spark.sparkContext().setLocalProperty(LEASE_EPOCH, Long.toString(lease.epoch()));
+        return new Lease(spark, lease);
+    }
+
+    private static String hostName() {
+        try {
+            return java.net.InetAddress.getLocalHost().getHostName();
+        } catch (java.net.UnknownHostException e) {
+            return "an unknown host";
+        }
+    }
+
+    /** A job's hold on its run: closing it releases the lease and stops handing its epoch to new tasks. */
+    public static final class Lease implements AutoCloseable {
+        private final SparkSession spark;
+        private final RunLease lease;
+
+        private Lease(SparkSession spark, RunLease lease) {
+            this.spark = spark;
+            this.lease = lease;
+        }
+
+        public String runId() {
+            return lease.runId();
+        }
+
+        public long epoch() {
+            return lease.epoch();
+        }
+
+        @Override
+        public void close() throws IOException {
+            spark.sparkContext().setLocalProperty(LEASE_EPOCH, null);
+            lease.close();
+        }
+    }
+
+    /**
+     * The lease epoch of the Spark task running on this thread, or empty outside a task or without a lease. A
+     * background checkpoint writer must capture it on the task thread and pass it to
+     * {@link #write(ModelZoo, String, OptionalLong, TrainingState, Map, List)}.
+     */
+    public static OptionalLong taskLeaseEpoch() {
+        TaskContext ctx = TaskContext.get();
+        String epoch = ctx == null ? null : ctx.getLocalProperty(LEASE_EPOCH);
+        return epoch == null ? OptionalLong.empty() : OptionalLong.of(Long.parseLong(epoch));
+    }
+
+    /**
+     * Commits {@code state} and the metrics lines as the checkpoint of {@code state.step()}, fenced by the lease epoch
+     * of the task on this thread ({@link #taskLeaseEpoch}).
+     */
     public static void write(ModelZoo zoo, String runId, TrainingState state, Map<String, String> metadata,
             List<String> metrics) throws IOException {
+        write(zoo, runId, taskLeaseEpoch(), state, metadata, metrics);
+    }
+
+    /**
+     * Commits {@code state} and the metrics lines as the checkpoint of {@code state.step()}; with an epoch, only while
+     * that epoch holds the run's lease ({@link io.hicmae.zoo.RunLeaseException} otherwise, nothing changed).
+     */
+    public static void write(ModelZoo zoo, String runId, OptionalLong epoch, TrainingState state,
+            Map<String, String> metadata, List<String> metrics) throws IOException {
         Path tmp = Files.createTempFile("hicmae-state-", ".safetensors");
         try {
             TrainingStateFile.write(tmp, state, metadata);
@@ -49,7 +127,11 @@ public final class RunCheckpoints {
             files.put(STATE_FILE, ContentWriter.of(tmp));
             files.put(METRICS_FILE, ContentWriter.of(String.join("\n", metrics).concat("\n")
                     .getBytes(StandardCharsets.UTF_8)));
-            zoo.checkpoints().write(runId, state.step(), files);
+            if (epoch.isPresent()) {
+                zoo.checkpoints().write(runId, state.step(), files, epoch.getAsLong());
+            } else {
+                zoo.checkpoints().write(runId, state.step(), files);
+            }
         } finally {
             Files.deleteIfExists(tmp);
         }
