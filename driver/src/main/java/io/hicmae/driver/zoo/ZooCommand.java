@@ -264,10 +264,16 @@ public final class ZooCommand implements Runnable {
         @Parameters(index = "1", paramLabel = "ALIAS", description = "The alias to move; not 'latest'.")
         String alias;
 
+        // zoo helper (#15 item 5): compare-and-set alias moves.
+        @Option(names = "--expect", paramLabel = "VERSION", description = "Move only if the alias points at VERSION"
+                + " now ('none': only if it does not exist yet); otherwise fail and change nothing.")
+        String expect;
+
         @Override
         public Integer call() throws IOException {
             try (ModelZoo zoo = opts.open()) {
-                VersionInfo v = zoo.promote(ModelRef.parse(ref), alias);
+                VersionInfo v = expect == null ? zoo.promote(ModelRef.parse(ref), alias)
+                        : zoo.promoteIf(ModelRef.parse(ref), alias, "none".equals(expect) ? null : expect);
                 if (opts.json) {
                     opts.printJson(toJson(v));
                 } else {

@@ -84,8 +84,11 @@ class ZooCommandTest {
         assertEquals(0, run("zoo", "verify", "hicmae-base", "--zoo", zoo));
         assertEquals("OK hicmae-base:v000002: every file matches SHA256SUMS\n", out.toString());
 
-        assertEquals(0, run("zoo", "promote", "hicmae-base:1", "production", "--zoo", zoo));
+        assertEquals(0, run("zoo", "promote", "hicmae-base:1", "production", "--zoo", zoo, "--expect", "none"));
         assertEquals("hicmae-base@production -> v000001\n", out.toString());
+        assertEquals(1, run("zoo", "promote", "hicmae-base:2", "production", "--zoo", zoo, "--expect", "v000002"));
+        assertTrue(err.toString().contains("Alias production of model hicmae-base points at v000001, not v000002"),
+                err.toString());
 
         Path dest = dir.resolve("pulled");
         assertEquals(0, run("zoo", "pull", "hicmae-base@production", dest.toString(), "--zoo", zoo,
