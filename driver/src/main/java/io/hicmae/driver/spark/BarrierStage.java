@@ -4,6 +4,7 @@ import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.serializer.KryoRegistrator;
 import org.apache.spark.sql.SparkSession;
 import scala.collection.Iterator;
 import scala.reflect.ClassTag$;
@@ -64,9 +65,11 @@ public final class BarrierStage {
     /**
      * A session for a job: the one spark-submit configured, or local mode with the machine's cores shared out among
      * world-size task slots when no master is set. Sets the barrier and failure-detection timeouts unless the user
-     * set them. The app is called {@code hicmae-<job>}.
+     * set them. The app is called {@code hicmae-<job>}. Kryo registers the training stage's results
+     * ({@link TrainingKryoRegistrator}) and the job's own types ({@code jobRegistrators}).
      */
-    public static SparkSession session(Settings s) {
+    @SafeVarargs
+    public static SparkSession session(Settings s, Class<? extends KryoRegistrator>... jobRegistrators) {
         String master = s.master();
         int worldSize = s.worldSize();
         SparkConf conf = new SparkConf();
@@ -85,7 +88,11 @@ public final class BarrierStage {
         conf.setIfMissing("spark.executor.heartbeatInterval", "5s");
         conf.setIfMissing("spark.network.timeout", "60s");
         conf.setIfMissing("spark.serializer", "org.apache.spark.serializer.KryoSerializer");
-        conf.setIfMissing("spark.kryo.registrator", io.hicmae.driver.HicmaeKryoRegistrator.class.getName());
+        List<String> registrators = new ArrayList<>(List.of(TrainingKryoRegistrator.class.getName()));
+        for (Class<? extends KryoRegistrator> r : jobRegistrators) {
+            registrators.add(r.getName());
+        }
+        conf.setIfMissing("spark.kryo.registrator", String.join(",", registrators));
         return SparkSession.builder().config(conf).getOrCreate();
     }
 
