@@ -29,7 +29,6 @@ import scala.runtime.AbstractFunction1;
 
 import java.io.IOException;
 import java.io.Serializable;
-import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -79,7 +78,7 @@ final class FinetuneRankTask extends AbstractFunction1<Iterator<Integer>, Iterat
         FinetuneOptions options = plan.options();
         Configuration conf = new Configuration();
 
-        try (RingAllReduce ring = RingAllReduce.bind(new InetSocketAddress(0));
+        try (RingAllReduce ring = RankSetup.bindRing(ctx, cfg.stage().ringPorts());
                 FinetuneTrainer trainer = new FinetuneTrainer(model, options, device, cfg.seed());
                 ModelZoo zoo = ModelZoo.open(cfg.zoo())) {
             // The parent's encoders and fusion by the authors' keys; head and fc_norm stay fresh.

@@ -28,7 +28,6 @@ import scala.runtime.AbstractFunction1;
 
 import java.io.IOException;
 import java.io.Serializable;
-import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -73,7 +72,7 @@ final class RankTask extends AbstractFunction1<Iterator<Integer>, Iterator<RankR
                 (long) world * cfg.batchSize(), cfg.clipGrad(),
                 new AdamW.Settings(cfg.beta1(), cfg.beta2(), 1e-8, cfg.weightDecay()));
 
-        try (RingAllReduce ring = RingAllReduce.bind(new InetSocketAddress(0));
+        try (RingAllReduce ring = RankSetup.bindRing(ctx, cfg.stage().ringPorts());
                 PretrainTrainer trainer = new PretrainTrainer(model, options, device, cfg.seed());
                 ModelZoo zoo = ModelZoo.open(cfg.zoo())) {
             RankSetup.connectRing(ctx, ring, plan.secret(), RankSetup.layoutHash(trainer.state().parameters()),
