@@ -41,9 +41,10 @@ public final class BarrierStage {
      * @param slotWait how long to wait for world-size concurrent task slots
      * @param connectTimeout deadline of the ranks' ring set-up
      * @param ioTimeout deadline of each wait on a peer in the all-reduce
+     * @param ringPorts the ports a rank's ring listener may bind, on the executor's address
      */
     public record Settings(String job, int worldSize, String device, String master, int maxAttempts,
-            Duration retryBackoff, Duration slotWait, Duration connectTimeout, Duration ioTimeout)
+            Duration retryBackoff, Duration slotWait, Duration connectTimeout, Duration ioTimeout, PortRange ringPorts)
             implements Serializable {
         private static final long serialVersionUID = 1L;
     }
@@ -93,6 +94,7 @@ public final class BarrierStage {
             registrators.add(r.getName());
         }
         conf.setIfMissing("spark.kryo.registrator", String.join(",", registrators));
+        SparkSecurity.apply(conf, System.getenv());
         return SparkSession.builder().config(conf).getOrCreate();
     }
 
