@@ -14,6 +14,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ShortBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.channels.SeekableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -97,6 +98,16 @@ public final class VideoClipDecoder {
      * @return the number of clips, or why the file is quarantined
      */
     public DecodeOutcome decode(Path file, String source, Consumer<ClipRecord> sink) {
+        return decode(file, source, sink, f -> FileChannel.open(f, StandardOpenOption.READ));
+    }
+
+    /** Opens a file's bytes for FFmpeg; tests substitute channels that fail or hang. */
+    interface Opener {
+        SeekableByteChannel open(Path file) throws IOException;
+    }
+
+    /** {@link #decode(Path, String, Consumer)} reading the file through {@code opener}. */
+    DecodeOutcome decode(Path file, String source, Consumer<ClipRecord> sink, Opener opener) {
         long deadlineAt = clock.millis() + deadline.toMillis();
         try {
             if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
@@ -112,7 +123,7 @@ public final class VideoClipDecoder {
         Decoding run = new Decoding(source, sink, deadlineAt);
         MediaReader reader;
         try {
-            reader = new MediaReader(FileChannel.open(file, StandardOpenOption.READ), file.getFileName().toString(),
+            reader = new MediaReader(opener.open(file), file.getFileName().toString(),
                     deadline, maxPixels);
         } catch (MediaReader.Failure e) {
             return DecodeOutcome.quarantined(source, 0, e.reason, "FFmpeg cannot open " + file + ": " + e.getMessage());

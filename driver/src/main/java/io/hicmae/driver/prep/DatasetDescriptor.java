@@ -40,17 +40,33 @@ final class DatasetDescriptor {
      */
     record Counts(long videosWithClips, long videosQuarantined, long clips, double bytesPerClip) {}
 
+    /** Key of the complete clip batches' names: a batch is complete only when listed. */
+    static final String BATCHES = "batches";
+    /** Key of the complete quarantine batches' names. */
+    static final String QUARANTINE_BATCHES = "quarantine_batches";
+
     private DatasetDescriptor() {}
 
-    /** The descriptor under {@code out}, or null when there is none yet. */
+    /**
+     * The descriptor under {@code out}, or null when there is none yet. A run that died between deleting the old
+     * descriptor and renaming the new one into place left the new one, complete, under its temporary name: it is
+     * read from there.
+     */
     static JsonObject read(FileSystem fs, Path out) throws IOException {
         Path p = new Path(out, ClipSchema.DATASET_JSON);
         if (!fs.exists(p)) {
-            return null;
+            p = tmp(out);
+            if (!fs.exists(p)) {
+                return null;
+            }
         }
         try (InputStream in = fs.open(p)) {
             return JsonParser.parseString(new String(in.readAllBytes(), StandardCharsets.UTF_8)).getAsJsonObject();
         }
+    }
+
+    private static Path tmp(Path out) {
+        return new Path(out, "." + ClipSchema.DATASET_JSON + ".tmp");
     }
 
     /** A run appends only to a dataset of a schema it writes and with the same window stride. */
@@ -123,7 +139,8 @@ final class DatasetDescriptor {
         json.put("counts", counts);
         json.put("clip_file_bytes", bytes);
         json.put("bytes_per_clip", Math.round(bytesPerClip));
-        json.put("batches", clipBatches.stream().map(Path::getName).toList());
+        json.put(BATCHES, clipBatches.stream().map(Path::getName).toList());
+        json.put(QUARANTINE_BATCHES, qBatches.stream().map(Path::getName).toList());
         String now = Instant.now(clock).toString();
         json.put("created_at", previous == null ? now : previous.get("created_at").getAsString());
         json.put("updated_at", now);
@@ -131,7 +148,7 @@ final class DatasetDescriptor {
 
         Gson gson = new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create();
         Path target = new Path(out, ClipSchema.DATASET_JSON);
-        Path tmp = new Path(out, "." + ClipSchema.DATASET_JSON + ".tmp");
+        Path tmp = tmp(out);
         fs.mkdirs(out);
         try (OutputStream os = fs.create(tmp, true)) {
             os.write(gson.toJson(json).getBytes(StandardCharsets.UTF_8));

@@ -18,6 +18,7 @@ import java.time.Clock;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.Iterator;
+import java.util.List;
 import java.util.NoSuchElementException;
 import java.util.stream.Stream;
 import org.apache.spark.TaskContext;
@@ -31,21 +32,33 @@ import org.apache.spark.util.SerializableConfiguration;
 /**
  * The executor side of prep: decodes one partition of videos into clip rows, lazily, one video at a time (one
  * {@link VideoClipDecoder} per task; a remote video is first copied to the executor's disk, and the copy and the
- * decode each have the per-video deadline). A quarantined video's clips are dropped and its row goes to the
- * quarantine accumulator.
+ * decode each have the per-video deadline, and a copy the byte limit {@link RemoteCopy#MAX_BYTES}). A quarantined
+ * video's clips are dropped and its row goes to the quarantine accumulator. Each video's start and end are recorded
+ * in the output's {@link PrepJournal}, so a video that keeps killing its task ends in the quarantine as
+ * {@code crashed}.
  */
 final class DecodePartition implements FlatMapFunction<Iterator<InputFile>, Row> {
 
+    /**
+     * Test-only fault hook: a task that comes to the video with this source path halts its JVM at once, as a native
+     * crash would (the executor-crash integration test sets it through {@code spark.executorEnv}).
+     */
+    static final String HALT_ON_ENV = "HICMAE_TEST_PREP_HALT_ON";
+
     private final PrepConfig config;
+    private final String outputRoot;
     private final Broadcast<SerializableConfiguration> hadoopConf;
     private final LongAccumulator videosDone;
     private final LongAccumulator clips;
     private final LongAccumulator quarantined;
     private final CollectionAccumulator<QuarantineRecord> quarantine;
 
-    DecodePartition(PrepConfig config, Broadcast<SerializableConfiguration> hadoopConf, LongAccumulator videosDone,
-            LongAccumulator clips, LongAccumulator quarantined, CollectionAccumulator<QuarantineRecord> quarantine) {
+    /** @param outputRoot the qualified output root, where the journal lives */
+    DecodePartition(PrepConfig config, String outputRoot, Broadcast<SerializableConfiguration> hadoopConf,
+            LongAccumulator videosDone, LongAccumulator clips, LongAccumulator quarantined,
+            CollectionAccumulator<QuarantineRecord> quarantine) {
         this.config = config;
+        this.outputRoot = outputRoot;
         this.hadoopConf = hadoopConf;
         this.videosDone = videosDone;
         this.clips = clips;
@@ -57,8 +70,13 @@ final class DecodePartition implements FlatMapFunction<Iterator<InputFile>, Row>
     public Iterator<Row> call(Iterator<InputFile> files) throws IOException {
         FfmpegNatives.ensureLoaded(); // a machine without FFmpeg fails the task, never quarantines videos
         Path tmp = Files.createTempDirectory("hicmae-prep-");
-        RemoteCopy copier = new RemoteCopy(hadoopConf.value().value(), config.decodeTimeout());
+        org.apache.hadoop.conf.Configuration conf = hadoopConf.value().value();
+        RemoteCopy copier = new RemoteCopy(conf, config.decodeTimeout(), RemoteCopy.MAX_BYTES);
+        org.apache.hadoop.fs.Path root = new org.apache.hadoop.fs.Path(outputRoot);
+        PrepJournal journal = new PrepJournal(root.getFileSystem(conf), root);
         TaskContext task = TaskContext.get();
+        String who = task == null ? "a task" : "task " + task.stageId() + "." + task.partitionId() + " attempt "
+                + task.attemptNumber() + " on executor " + org.apache.spark.SparkEnv.get().executorId();
         if (task != null) {
             task.addTaskCompletionListener((org.apache.spark.util.TaskCompletionListener) ctx -> {
                 copier.close();
@@ -91,7 +109,24 @@ final class DecodePartition implements FlatMapFunction<Iterator<InputFile>, Row>
             }
 
             private Iterator<ClipRecord> decodeOne(InputFile f) {
-                DecodeOutcome outcome = decodeOrQuarantine(f, decoder, spool, copier, tmp);
+                DecodeOutcome outcome;
+                try {
+                    List<String> earlier = journal.begin(f.source(), who + " at " + java.time.Instant.now());
+                    if (earlier.size() >= PrepJournal.STARTS_BEFORE_CRASHED) {
+                        outcome = DecodeOutcome.quarantined(f.source(), 0, QuarantineReason.CRASHED, "decoding "
+                                + f.path() + " was started " + earlier.size() + " times and never finished (the task"
+                                + " or its executor died each time; not tried again): " + String.join("; ", earlier));
+                    } else {
+                        if (f.source().equals(System.getenv(HALT_ON_ENV))) {
+                            Runtime.getRuntime().halt(134);
+                        }
+                        outcome = decodeOrQuarantine(f, decoder, spool, copier, tmp);
+                    }
+                    journal.finish(f.source());
+                } catch (IOException e) {
+                    throw new UncheckedIOException("Cannot record " + f.source() + " in the prep journal under "
+                            + outputRoot, e);
+                }
                 videosDone.add(1);
                 if (outcome.isQuarantined()) {
                     spool.clear();
@@ -114,6 +149,8 @@ final class DecodePartition implements FlatMapFunction<Iterator<InputFile>, Row>
             return local != null ? decoder.decode(local, f.source(), spool)
                     : DecodeOutcome.quarantined(f.source(), 0, QuarantineReason.TIMEOUT, "copying " + f.path()
                             + " to the executor took longer than the deadline of " + config.decodeTimeout());
+        } catch (RemoteCopy.TooLarge e) {
+            return DecodeOutcome.quarantined(f.source(), 0, QuarantineReason.TOO_LARGE, e.getMessage());
         } catch (IOException e) {
             return DecodeOutcome.quarantined(f.source(), 0, QuarantineReason.IO_ERROR,
                     "cannot copy " + f.path() + " to the executor: " + e);

@@ -71,7 +71,7 @@ final class PrepAttempt {
                 (int) Math.min(Integer.MAX_VALUE, (todo.size() + config.videosPerTask() - 1L) / config.videosPerTask()));
         partitions = Math.min(partitions, Math.max(1, todo.size()));
         JavaRDD<Row> rows = jsc.parallelize(todo, partitions).mapPartitions(new DecodePartition(
-                config, hadoopConf, videosDone, clips, quarantined, quarantine));
+                config, output.root().toString(), hadoopConf, videosDone, clips, quarantined, quarantine));
         try (PrepProgress progress = new PrepProgress(todo.size(), videosDone, clips, quarantined,
                 config.progressInterval().toSeconds(), clock, LOG::info)) {
             spark.sparkContext().addSparkListener(progress);
@@ -125,6 +125,7 @@ final class PrepAttempt {
             output.commitClips(clipsStaging, attempt);
         }
         output.deleteStaging(); // one run at a time per output: all of _staging is ours
+        output.fs().delete(new Path(output.root(), PrepJournal.DIR), true); // every video started here finished
         return new Stage(stagedClips, seconds, cpuSeconds);
     }
 }

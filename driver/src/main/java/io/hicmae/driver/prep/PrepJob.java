@@ -84,9 +84,14 @@ public final class PrepJob {
         Configuration hadoop = spark.sparkContext().hadoopConfiguration();
         Path out = new Path(config.output());
         FileSystem fs = out.getFileSystem(hadoop);
-        PrepOutput output = new PrepOutput(spark, fs, fs.makeQualified(out));
+        out = fs.makeQualified(out);
+        PrepOutput output = new PrepOutput(spark, fs, out, DatasetDescriptor.read(fs, out));
         PrepPlan plan = PrepPlan.make(config, output, hadoop);
         output.deleteStaging();
+        for (Path debris : output.deleteIncomplete()) {
+            LOG.warn("prep: deleted {}: no _dataset.json lists it (a commit that died half-way); its videos are"
+                    + " prepared again", debris);
+        }
         LOG.info("prep: {} inputs under {}, {} already in {}, {} to decode, {} rejected by the listing",
                 plan.seen(), plan.root(), plan.seen() - plan.newVideos(), output.root(), plan.todo().size(),
                 plan.rejected().size());

@@ -1,5 +1,6 @@
 package io.hicmae.driver.prep;
 
+import com.google.gson.JsonObject;
 import io.hicmae.runtime.data.ClipSchema;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -25,6 +26,12 @@ import org.apache.spark.sql.SparkSession;
  *   <li>{@code _quarantine/batch=<attempt>/}: quarantine rows ({@link ClipRows#QUARANTINE_TYPE}).
  *   <li>{@code _staging/<attempt>/}: a running attempt's output, invisible to readers (leading underscore).
  * </ul>
+ *
+ * <p>A batch is complete only when {@code _dataset.json}, written last by the run that committed it, lists it
+ * ({@code batches}, {@code quarantine_batches}): on S3 the commit's rename is a copy, file by file, so a run that
+ * dies while committing can leave part of a batch. A batch directory that the descriptor does not list is such
+ * debris: it counts for nothing and the next run deletes it and prepares its videos again. Descriptors written before
+ * {@code quarantine_batches} existed vouch for every quarantine batch there.
  */
 final class PrepOutput {
 
@@ -36,12 +43,39 @@ final class PrepOutput {
     private final SparkSession spark;
     private final FileSystem fs;
     private final Path root;
+    /** Names of the complete clip batches; null: every batch there (a descriptor from before the list). */
+    private final Set<String> completeClips;
+    /** Names of the complete quarantine batches; null: every batch there. */
+    private final Set<String> completeQuarantine;
+    private final JsonObject descriptor;
 
-    /** @param root the output root, qualified on {@code fs} */
-    PrepOutput(SparkSession spark, FileSystem fs, Path root) {
+    /**
+     * @param root the output root, qualified on {@code fs}
+     * @param descriptor the output's {@code _dataset.json}, or null when there is none (no batch is complete)
+     */
+    PrepOutput(SparkSession spark, FileSystem fs, Path root, JsonObject descriptor) {
         this.spark = spark;
         this.fs = fs;
         this.root = root;
+        this.completeClips = listed(descriptor, DatasetDescriptor.BATCHES);
+        this.completeQuarantine = listed(descriptor, DatasetDescriptor.QUARANTINE_BATCHES);
+        this.descriptor = descriptor;
+    }
+
+    /** The descriptor read when this output was opened, or null. */
+    JsonObject descriptor() {
+        return descriptor;
+    }
+
+    private static Set<String> listed(JsonObject descriptor, String key) {
+        if (descriptor != null && !descriptor.has(key)) {
+            return null;
+        }
+        Set<String> names = new HashSet<>();
+        if (descriptor != null) {
+            descriptor.getAsJsonArray(key).forEach(e -> names.add(e.getAsString()));
+        }
+        return names;
     }
 
     FileSystem fs() {
@@ -66,14 +100,29 @@ final class PrepOutput {
         fs.delete(new Path(root, STAGING_DIR), true);
     }
 
-    /** Committed clip batches, by name. */
+    /** Complete clip batches, by name. */
     List<Path> clipBatches() throws IOException {
-        return batches(root);
+        return batches(root).stream().filter(p -> complete(completeClips, p)).toList();
     }
 
-    /** Committed quarantine batches, by name. */
+    /** Complete quarantine batches, by name. */
     List<Path> quarantineBatches() throws IOException {
-        return batches(quarantineRoot());
+        return batches(quarantineRoot()).stream().filter(p -> complete(completeQuarantine, p)).toList();
+    }
+
+    private static boolean complete(Set<String> names, Path batch) {
+        return names == null || names.contains(batch.getName());
+    }
+
+    /** Deletes batch directories that no descriptor lists (a commit that died half-way); returns them. */
+    List<Path> deleteIncomplete() throws IOException {
+        List<Path> debris = new ArrayList<>();
+        batches(root).stream().filter(p -> !complete(completeClips, p)).forEach(debris::add);
+        batches(quarantineRoot()).stream().filter(p -> !complete(completeQuarantine, p)).forEach(debris::add);
+        for (Path p : debris) {
+            fs.delete(p, true);
+        }
+        return debris;
     }
 
     private List<Path> batches(Path dir) throws IOException {
@@ -109,12 +158,18 @@ final class PrepOutput {
     /** Publishes a staged clip batch as {@code batch=<attempt>}. */
     void commitClips(Path staged, String attempt) throws IOException {
         rename(fs, staged, new Path(root, BATCH_PREFIX + attempt));
+        if (completeClips != null) {
+            completeClips.add(BATCH_PREFIX + attempt); // complete once the descriptor lists it
+        }
     }
 
     /** Publishes a staged quarantine batch as {@code _quarantine/batch=<attempt>}. */
     void commitQuarantine(Path staged, String attempt) throws IOException {
         fs.mkdirs(quarantineRoot());
         rename(fs, staged, new Path(quarantineRoot(), BATCH_PREFIX + attempt));
+        if (completeQuarantine != null) {
+            completeQuarantine.add(BATCH_PREFIX + attempt);
+        }
     }
 
     static void rename(FileSystem fs, Path from, Path to) throws IOException {

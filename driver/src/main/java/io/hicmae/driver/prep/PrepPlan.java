@@ -39,7 +39,7 @@ record PrepPlan(JsonObject previous, Optional<LabelSpace> space, List<InputFile>
     /** Lists the input and checks it against the output; fails before anything is written. */
     static PrepPlan make(PrepConfig config, PrepOutput output, Configuration hadoop) throws IOException {
         Path out = output.root();
-        JsonObject previous = DatasetDescriptor.read(output.fs(), out);
+        JsonObject previous = output.descriptor();
         DatasetDescriptor.checkSameSampling(previous, config, out);
         Manifest manifest = config.manifest() == null ? null : Manifest.read(config.manifest(), hadoop);
         Optional<LabelSpace> space = manifest == null ? Optional.empty() : Optional.of(manifest.space());

@@ -3,9 +3,9 @@ package io.hicmae.driver.prep;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
+import java.io.OutputStream;
 import java.net.URI;
 import java.nio.file.Files;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -28,23 +28,37 @@ final class RemoteCopy implements AutoCloseable {
 
     private static final Logger LOG = LogManager.getLogger(RemoteCopy.class);
 
+    /** The largest remote video copied to an executor: 4 GiB (a VoxCeleb2 video is a few MB). */
+    static final long MAX_BYTES = 4L << 30;
+
+    /** A remote file larger than the copy limit. */
+    static final class TooLarge extends IOException {
+        TooLarge(String message) {
+            super(message);
+        }
+    }
+
     private final Configuration conf;
     private final Duration deadline;
+    private final long maxBytes;
     private final ExecutorService copier = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "prep-copy");
         t.setDaemon(true);
         return t;
     });
 
-    RemoteCopy(Configuration conf, Duration deadline) {
+    /** @param maxBytes the largest file copied; a larger one fails the copy with {@link TooLarge} */
+    RemoteCopy(Configuration conf, Duration deadline, long maxBytes) {
         this.conf = conf;
         this.deadline = deadline;
+        this.maxBytes = maxBytes;
     }
 
     /**
      * Copies {@code uri} into a new file under {@code dir}.
      *
      * @return the local copy, or null when the deadline passed (nothing is left behind)
+     * @throws TooLarge when the file is larger than the copy limit (by its length, or by the bytes it gave)
      * @throws IOException when the remote file cannot be read or the local one written
      */
     java.nio.file.Path fetch(String uri, java.nio.file.Path dir) throws IOException {
@@ -52,9 +66,22 @@ final class RemoteCopy implements AutoCloseable {
         AtomicReference<InputStream> stream = new AtomicReference<>();
         Future<?> copy = copier.submit(() -> {
             Path remote = new Path(URI.create(uri));
-            try (InputStream in = remote.getFileSystem(conf).open(remote)) {
+            org.apache.hadoop.fs.FileSystem fs = remote.getFileSystem(conf);
+            long length = fs.getFileStatus(remote).getLen();
+            if (length > maxBytes) {
+                throw new TooLarge(uri + " is " + length + " bytes, over the copy limit of " + maxBytes);
+            }
+            try (InputStream in = fs.open(remote); OutputStream out = Files.newOutputStream(local)) {
                 stream.set(in);
-                Files.copy(in, local, StandardCopyOption.REPLACE_EXISTING);
+                byte[] buffer = new byte[1 << 16];
+                long copied = 0;
+                for (int n; (n = in.read(buffer)) >= 0; ) {
+                    copied += n;
+                    if (copied > maxBytes) { // the length lied, or the file grows
+                        throw new TooLarge(uri + " gave more than the copy limit of " + maxBytes + " bytes");
+                    }
+                    out.write(buffer, 0, n);
+                }
             }
             return null;
         });
