@@ -77,7 +77,7 @@ public final class PrepCommand implements Callable<Integer> {
         org.apache.hadoop.fs.Path out = new org.apache.hadoop.fs.Path(config.output());
         org.apache.hadoop.fs.FileSystem fs = out.getFileSystem(hadoop);
         boolean isNew = !fs.exists(new org.apache.hadoop.fs.Path(out, ClipSchema.DATASET_JSON));
-        PrepJob.checkSameLabelSpace(config, isNew, LabelSpace.read(fs.makeQualified(out).toUri().toString(), hadoop),
+        PrepPlan.checkSameLabelSpace(config, isNew, LabelSpace.read(fs.makeQualified(out).toUri().toString(), hadoop),
                 java.util.Optional.of(m.space()), out);
         System.out.println(isNew ? "  output " + out + " is new" : "  output " + out + " has the same labels");
     }
