@@ -22,7 +22,8 @@ import org.apache.hadoop.fs.Path;
 /**
  * A run's checkpoints under {@code <root>/_runs/<runId>/checkpoints/step-<N>/}, each committed atomically like a
  * version and covered by its own SHA256SUMS. A write keeps the newest {@value ZooConfig#CHECKPOINTS_KEEP} of the run.
- * One writer per run (the trainer's rank 0); any number of readers.
+ * One writer per run, enforced by the run's {@link RunLease} (writes carry its epoch); any number of readers, who read
+ * only verified bytes ({@link #fetchNewestIntact}).
  */
 public final class CheckpointStore {
     private static final Logger LOG = LogManager.getLogger(CheckpointStore.class);

@@ -39,9 +39,11 @@ import org.apache.logging.log4j.Logger;
  *
  * <p>A model holds numbered versions {@code v000001, v000002, ...}. Publishing claims the next number with an
  * exclusive create, writes the files, SHA256SUMS and a commit marker, and makes the version visible in one step
- * ({@link CommitMode}), so concurrent publishers get distinct versions and a killed one leaves nothing visible. Aliases
- * are small files replaced atomically; {@code latest} is computed, never stored. Safe to share between any number of
- * readers and publishers; run {@link #gc} from one job at a time.
+ * ({@link CommitMode}), so concurrent publishers get distinct versions and a killed one leaves nothing visible. Alias
+ * moves are records created exclusively, which makes them compare-and-set ({@link #promoteIf}); {@code latest} is
+ * computed, never stored. A version or alias whose files cannot be read is listed as corrupt ({@link #listCorrupt})
+ * and skipped by every other reader. Safe to share between any number of readers and publishers; run {@link #gc} from
+ * one job at a time.
  */
 public final class ModelZoo implements Closeable {
     private static final Logger LOG = LogManager.getLogger(ModelZoo.class);
