@@ -93,7 +93,9 @@ public final class PrepCommand implements Callable<Integer> {
             }
             return 0;
         }
-        SparkSession spark = SparkSession.builder().appName("hicmae prep").master(config.master()).getOrCreate();
+        org.apache.spark.SparkConf conf = new org.apache.spark.SparkConf().setAppName("hicmae prep").setMaster(config.master());
+        io.hicmae.driver.spark.SparkSecurity.apply(conf, System.getenv());
+        SparkSession spark = SparkSession.builder().config(conf).getOrCreate();
         try {
             new PrepJob(spark, config, Clock.systemUTC()).run();
         } finally {
