@@ -85,7 +85,8 @@ final class FinetuneRankTask extends AbstractFunction1<Iterator<Integer>, Iterat
             // The parent's encoders and fusion by the authors' keys; head and fc_norm stay fresh.
             RunCheckpoints.withVersionWeights(zoo, plan.parent(), trainer::loadPretrained);
             RankSetup.connectRing(ctx, ring, plan.secret(), RankSetup.layoutHash(trainer.state().parameters()),
-                    cfg.stage().connectTimeout(), cfg.stage().ioTimeout());
+                    cfg.stage().connectTimeout(), cfg.stage().ioTimeout(), plan.runId(), plan.attempt(),
+                    cfg.allReduceDtype());
             List<String> metrics = new ArrayList<>();
             RunCheckpoints.restoreLatest(zoo, plan.runId(), trainer::restore, metrics);
             long resumedFrom = trainer.step();

@@ -77,7 +77,8 @@ final class RankTask extends AbstractFunction1<Iterator<Integer>, Iterator<RankR
                 PretrainTrainer trainer = new PretrainTrainer(model, options, device, cfg.seed());
                 ModelZoo zoo = ModelZoo.open(cfg.zoo())) {
             RankSetup.connectRing(ctx, ring, plan.secret(), RankSetup.layoutHash(trainer.state().parameters()),
-                    cfg.stage().connectTimeout(), cfg.stage().ioTimeout());
+                    cfg.stage().connectTimeout(), cfg.stage().ioTimeout(), plan.runId(), plan.attempt(),
+                    cfg.allReduceDtype());
 
             List<String> metrics = new ArrayList<>();
             RunCheckpoints.restoreLatest(zoo, plan.runId(), trainer::restore, metrics);

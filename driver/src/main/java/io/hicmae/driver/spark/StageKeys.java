@@ -1,6 +1,7 @@
 package io.hicmae.driver.spark;
 
 import io.hicmae.driver.config.ConfigDef;
+import io.hicmae.runtime.allreduce.WireDtype;
 
 import java.time.Duration;
 import java.util.Map;
@@ -23,6 +24,7 @@ public final class StageKeys {
     public static final String SLOT_WAIT_S = "slot-wait-s";
     public static final String CONNECT_TIMEOUT_S = "connect-timeout-s";
     public static final String IO_TIMEOUT_S = "io-timeout-s";
+    public static final String ALLREDUCE_DTYPE = "allreduce-dtype";
 
     private StageKeys() {}
 
@@ -42,7 +44,15 @@ public final class StageKeys {
                         "How long to wait for world-size task slots before submitting")
                 .define(CONNECT_TIMEOUT_S, Integer.class, 60, between(1, 3600), "Deadline for the ranks' ring set-up")
                 .define(IO_TIMEOUT_S, Integer.class, 300, between(1, 86_400),
-                        "Deadline for each wait on a peer in the all-reduce (longer than one step on the slowest rank)");
+                        "Deadline for each wait on a peer in the all-reduce (longer than one step on the slowest rank)")
+                .define(ALLREDUCE_DTYPE, String.class, "fp32", matches("fp32|bf16", "must be fp32 or bf16"),
+                        "How gradients travel between ranks: fp32, or bf16 (rounded to nearest even, half the bytes,"
+                                + " accumulated in fp32)");
+    }
+
+    /** The ring's wire dtype of a job's parsed values. */
+    public static WireDtype wireDtype(Map<String, Object> values) {
+        return WireDtype.parse((String) values.get(ALLREDUCE_DTYPE), ALLREDUCE_DTYPE);
     }
 
     /** The stage settings of a job's parsed values. */

@@ -202,7 +202,7 @@ public final class AllReduceBench {
             FloatBuffer data = buffer.asFloatBuffer();
             for (int offset = 0; offset < end; offset += adder.blockFloats()) {
                 int len = Math.min(adder.blockFloats(), end - offset);
-                adder.add(data, offset, received, len, offset >= lastSegment, n);
+                adder.add(data, offset, received, 0, len, offset >= lastSegment, n);
             }
         }
         return THREADS.getCurrentThreadCpuTime() - cpu0;
@@ -284,7 +284,7 @@ public final class AllReduceBench {
                 while (block.hasRemaining()) {
                     read(ch, block);
                 }
-                adder.add(data, offset, received, len, false, 1);
+                adder.add(data, offset, received, 0, len, false, 1);
             }
             return (long) floats * Float.BYTES;
         }
