@@ -40,7 +40,8 @@ import java.util.concurrent.Future;
  * bound adds the arithmetic a ring cannot skip: the same raw copy, where each receiver also adds its reduce-scatter
  * share ({@code (n-1)/n * bytes}) into its buffer block by block, still without framing or protocol.
  *
- * <p>Flags: {@code --ranks 2,4 --max-mb 398 --iters 5 --warmup 1 --chunk-kib 4096}. MB is 10^6 bytes and GB/s
+ * <p>Flags: {@code --ranks 2,4 --max-mb 398 --iters 5 --warmup 1 --chunk-kib 4096}; with {@code --rank} this JVM
+ * is one rank of a ring of processes instead ({@link AllReduceProcessBench}). MB is 10^6 bytes and GB/s
  * is 10^9 bytes per second, as in NCCL's tests.
  */
 public final class AllReduceBench {
@@ -61,6 +62,10 @@ public final class AllReduceBench {
     }
 
     public static void main(String[] args) throws Exception {
+        if (Arrays.asList(args).contains("--rank")) {
+            AllReduceProcessBench.main(args); // one rank per process: --rank, --peers, --secret-file
+            return;
+        }
         int[] ranks = {2, 4};
         int maxMb = 398;
         int iters = 5;

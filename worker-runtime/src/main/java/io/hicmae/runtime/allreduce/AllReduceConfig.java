@@ -43,8 +43,13 @@ public record AllReduceConfig(
         int attempt,
         WireDtype wireDtype) {
 
-    /** 4 MiB: large enough that per-frame costs vanish, small enough that the ring's pipeline fills quickly. */
-    public static final int DEFAULT_CHUNK_BYTES = 4 << 20;
+    /**
+     * 1 MiB: large enough that per-frame costs vanish, small enough that the ring's pipeline fills and drains
+     * quickly: a ring ends about one chunk's time on the wire after its last full step (at 1 Gbit/s a 4 MiB chunk
+     * cost 6% of a 64 MB all-reduce across emulated hosts, 1 MiB under 2%; bench/allreduce/netns-*.md), and the
+     * receive buffer a chunk's CRC is checked in stays in the core's L2 cache.
+     */
+    public static final int DEFAULT_CHUNK_BYTES = 1 << 20;
 
     /** 64 MiB: 16 default chunks; a peer announcing more than this is broken or hostile. */
     public static final int DEFAULT_MAX_FRAME_BYTES = 64 << 20;

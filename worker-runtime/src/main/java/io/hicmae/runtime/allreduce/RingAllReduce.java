@@ -69,6 +69,9 @@ public final class RingAllReduce implements AutoCloseable {
     /** The longest single select or park, so that a deadline passed by a jump of an injected clock is noticed. */
     private static final long MAX_SELECT_MILLIS = 100;
 
+    /** Wait before connecting again to a right neighbour that refused the connection. */
+    private static final long CONNECT_RETRY_MILLIS = 200;
+
     /** Bytes hashed at once while a payload arrives, so that each block is hashed while still in cache. */
     private static final int CRC_BLOCK_BYTES = 64 << 10;
 
@@ -272,6 +275,7 @@ public final class RingAllReduce implements AutoCloseable {
         SelectionKey serverKey = server.register(selector, SelectionKey.OP_ACCEPT);
         Outgoing out = new Outgoing(secret, me);
         List<Incoming> pending = new ArrayList<>();
+        boolean up = false;
         try {
             while (left == null || !out.done()) {
                 if (left == null) {
@@ -305,9 +309,13 @@ public final class RingAllReduce implements AutoCloseable {
                 selector.selectedKeys().clear();
                 checkInterrupted();
             }
+            up = true;
         } finally {
             for (Incoming in : pending) {
                 closeQuietly(in.channel);
+            }
+            if (!up) {
+                closeQuietly(out.channel);
             }
         }
         right = out.channel;
@@ -415,10 +423,14 @@ public final class RingAllReduce implements AutoCloseable {
         }
     }
 
-    /** The link to the right neighbour: connect, HELLO in, AUTH out, ACCEPT in. */
+    /**
+     * The link to the right neighbour: connect, HELLO in, AUTH out, ACCEPT in. A refused connection is retried
+     * every {@value #CONNECT_RETRY_MILLIS} ms until the set-up deadline: ranks that are separate processes (or a
+     * host whose link is briefly down) may not be listening yet when this rank starts.
+     */
     private final class Outgoing {
-        final SocketChannel channel;
-        final SelectionKey key;
+        SocketChannel channel;
+        SelectionKey key;
         final byte[] secret;
         final Handshake.Identity me;
         final byte[] nonceC = Handshake.newNonce();
@@ -427,10 +439,16 @@ public final class RingAllReduce implements AutoCloseable {
         byte[] nonceA;
         boolean connected;
         boolean done;
+        long retryAt;
+        String lastRefusal;
 
         Outgoing(byte[] secret, Handshake.Identity me) throws IOException {
             this.secret = secret;
             this.me = me;
+            open();
+        }
+
+        private void open() throws IOException {
             channel = SocketChannel.open();
             channel.configureBlocking(false);
             connected = channel.connect(config.peers().get(config.rightRank()));
@@ -443,7 +461,7 @@ public final class RingAllReduce implements AutoCloseable {
 
         String waitingFor() {
             if (!connected) {
-                return "has not accepted the connection";
+                return "has not accepted the connection" + (lastRefusal == null ? "" : " (" + lastRefusal + ")");
             }
             return nonceA == null ? "has not sent its hello" : "has not answered this rank's proof of the secret";
         }
@@ -451,8 +469,23 @@ public final class RingAllReduce implements AutoCloseable {
         void pump() throws IOException {
             String peer = "right neighbour " + config.describePeer(config.rightRank());
             try {
+                if (channel == null) {
+                    if (config.clock().millis() < retryAt) {
+                        return;
+                    }
+                    open();
+                }
                 if (!connected) {
-                    connected = channel.finishConnect();
+                    try {
+                        connected = channel.finishConnect();
+                    } catch (java.net.ConnectException e) {
+                        lastRefusal = e.getMessage();
+                        key.cancel();
+                        channel.close();
+                        channel = null;
+                        retryAt = config.clock().millis() + CONNECT_RETRY_MILLIS;
+                        return;
+                    }
                     if (!connected) {
                         return;
                     }

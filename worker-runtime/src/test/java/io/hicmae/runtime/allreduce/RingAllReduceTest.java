@@ -81,6 +81,67 @@ class RingAllReduceTest {
         }
     }
 
+    /**
+     * bf16 on the wire: every rank ends with the same bits, each within bf16 rounding of the exact mean (each value
+     * is rounded at most once per hop plus once at the end, relative 2^-8 each), and a NaN sent by one rank arrives.
+     */
+    @ParameterizedTest(name = "bf16 wire, {0} ranks")
+    @org.junit.jupiter.params.provider.ValueSource(ints = {2, 3, 4})
+    void bf16WireGivesEveryRankTheSameRoundedMean(int n) throws Exception {
+        int count = 50_003;
+        float[][] inputs = randomInputs(n, count, 41L * n);
+        inputs[n - 1][123] = Float.NaN;
+        float[] mean = mean(inputs);
+        List<RingAllReduce> rings = bindAll(n);
+        List<InetSocketAddress> peers = addresses(rings);
+        List<float[]> results = onEveryRank(n, r -> {
+            try (RingAllReduce ring = rings.get(r)) {
+                ring.connect(config(r, peers, SHORT_IO.multipliedBy(20)).withFrames(4096, 1 << 20)
+                        .withWireDtype(WireDtype.BF16));
+                return reduce(ring, r, inputs[r], 0);
+            }
+        });
+        for (int r = 0; r < n; r++) {
+            assertArrayEquals(results.get(0), results.get(r), "rank " + r + " differs from rank 0 in some bits");
+        }
+        float[] out = results.get(0);
+        assertTrue(Float.isNaN(out[123]), "the NaN was lost on the bf16 wire: " + out[123]);
+        double sumAbs = 0;
+        for (float[] in : inputs) {
+            for (int i = 0; i < count; i++) {
+                if (i != 123) {
+                    sumAbs += Math.abs(in[i]);
+                }
+            }
+        }
+        for (int i = 0; i < count; i++) {
+            if (i == 123) {
+                continue;
+            }
+            double scale = 0;
+            for (float[] in : inputs) {
+                scale += Math.abs(in[i]);
+            }
+            double tolerance = (n + 1) * 0x1p-8 * scale + 1e-30;
+            assertTrue(Math.abs(out[i] - mean[i]) <= tolerance, "index " + i + ": " + out[i] + " vs mean " + mean[i]);
+            assertEquals(out[i], Bf16.round(out[i]), "index " + i + " is not a bf16 value");
+        }
+        assertTrue(sumAbs > 0);
+    }
+
+    @Test
+    void ranksWithDifferentWireDtypesRefuseEachOther() throws Exception {
+        List<RingAllReduce> rings = bindAll(2);
+        List<InetSocketAddress> peers = addresses(rings);
+        List<Exception> errors = onEveryRank(2, r -> {
+            try (RingAllReduce ring = rings.get(r)) {
+                AllReduceConfig c = config(r, peers, SHORT_IO).withWireDtype(r == 0 ? WireDtype.FP32 : WireDtype.BF16);
+                return assertThrows(AllReduceException.class, () -> ring.connect(c));
+            }
+        });
+        assertContains(errors.get(0).getMessage(), "wire dtype bf16 differs from this rank's fp32");
+    }
+
     @Test
     void reusesLinksAcrossSteps() throws Exception {
         int n = 3;
