@@ -5,7 +5,7 @@
 # between two of the hosts. Prints, per size, `busbw X GB/s = Y% of the link bound` (the bound is the shaped rate;
 # bytes are the fp32 gradient bytes reduced, whatever travels). Needs root, ip and tc.
 #
-# Usage: bench/allreduce/netns.sh --ranks N --rate R --mb M [--allreduce-dtype fp32|bf16] [--iters 5]
+# Usage: bench/allreduce/netns.sh --ranks N --rate R --mb M [--allreduce-dtype fp32|bf16] [--iters 5] [--warmup 5]
 #          [--rounds 1] [--sizes-mb 16,64,M] [--baseline-cp CLASSPATH] [--no-gloo] [--chunk-kib 1024] [--out FILE]
 #   R: a tc rate (1gbit, 500mbit) or a number of Gbit/s. M: the largest size in MB (10^6 bytes).
 #   --rounds K repeats ring, baseline and Gloo K times, interleaved, and prints the median of each per size.
@@ -15,7 +15,7 @@
 # removes the namespaces, the bridge and the processes this script started.
 set -euo pipefail
 
-ranks=2 rate=1gbit mb=64 dtype=fp32 iters=5 rounds=1 sizes="" baseline_cp="" gloo=1 out="" chunk_kib=1024 cp=""
+ranks=2 rate=1gbit mb=64 dtype=fp32 iters=5 rounds=1 sizes="" baseline_cp="" gloo=1 out="" chunk_kib=1024 cp="" warmup=5
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --ranks) ranks=$2; shift 2 ;;
@@ -29,6 +29,7 @@ while [[ $# -gt 0 ]]; do
     --no-gloo) gloo=0; shift ;;
     --chunk-kib) chunk_kib=$2; shift 2 ;;
     --cp) cp=$2; shift 2 ;;
+    --warmup) warmup=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     *) echo "unknown flag $1 (see the header of $0)" >&2; exit 2 ;;
   esac
@@ -70,12 +71,18 @@ fi
 sfx=$(printf '%04x' $((RANDOM ^ $$ & 0xffff)))
 br="rbr$sfx"
 tmp=$(mktemp -d /tmp/ring-netns-$sfx.XXXX)
-pids=()
 namespaces=()
+# Processes started in the namespaces, one pid a line: some start in pipeline subshells, so a file, not an array.
+pids_file="$tmp/pids"
+: > "$pids_file"
+track() { echo "$1" >> "$pids_file"; }
 cleanup() {
   local p
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  # Only processes still inside this run's namespaces: a pid that ended may have been reused by someone else.
+  ours() { [[ $(ip netns identify "$1" 2>/dev/null) == "rns$sfx-"* ]]; }
+  while read -r p; do if ours "$p"; then kill "$p" 2>/dev/null || true; fi; done < "$pids_file"
+  sleep 0.5
+  while read -r p; do if ours "$p"; then kill -9 "$p" 2>/dev/null || true; fi; done < "$pids_file"
   for p in "${namespaces[@]}"; do ip netns del "$p" 2>/dev/null || true; done
   ip link del "$br" 2>/dev/null || true
   rm -rf "$tmp"
@@ -114,7 +121,7 @@ head -c 32 /dev/urandom > "$tmp/secret"
   echo "CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, shared with other work; load at start:" \
     "$(cut -d' ' -f1-3 /proc/loadavg). Kernel $(uname -r). Links: bridge + veth (MTU 1500), each host's egress" \
     "shaped by \`tc qdisc add dev <veth> root tbf rate $rate burst 256kb latency 50ms\`. Wire: $dtype." \
-    "Sizes $sizes MB, median of $iters after 1 warm-up, $rounds round(s) interleaved. busbw = fp32 bytes / time" \
+    "Sizes $sizes MB, median of $iters after $warmup warm-up, $rounds round(s) interleaved. busbw = fp32 bytes / time" \
     "x 2(n-1)/n; the link bound is the shaped rate ($gbit Gbit/s = $(awk "BEGIN{print $gbit/8}") GB/s)."
   echo
 } | tee "$out"
@@ -133,7 +140,7 @@ while True:
 c.sendall(b"ok")
 ' "${addrs[1]}" &
   local srv=$!
-  pids+=("$srv")
+  track "$srv"
   sleep 1
   ip netns exec "rns$sfx-0" /usr/bin/python3 -c '
 import socket,sys,time
@@ -154,10 +161,10 @@ run_ring() { # label classpath
     ip netns exec "rns$sfx-$r" java -Xmx256m -XX:MaxDirectMemorySize=2g -XX:+UseSerialGC \
       -Dlog4j2.loggerContextFactory=org.apache.logging.log4j.simple.SimpleLoggerContextFactory \
       -cp "$classpath" io.hicmae.runtime.allreduce.AllReduceProcessBench --rank "$r" --peers "$peers" \
-      --secret-file "$tmp/secret" --sizes-mb "$sizes" --iters "$iters" --warmup 1 --allreduce-dtype "$dtype" --chunk-kib "$chunk_kib" \
+      --secret-file "$tmp/secret" --sizes-mb "$sizes" --iters "$iters" --warmup "$warmup" --allreduce-dtype "$dtype" --chunk-kib "$chunk_kib" \
       --link-gbit "$gbit" --label "$label" > "$tmp/$label-$r.out" 2> "$tmp/$label-$r.err" &
     mine+=($!)
-    pids+=($!)
+    track $!
   done
   local failed=0
   for r in "${mine[@]}"; do wait "$r" || failed=1; done
@@ -174,10 +181,10 @@ run_gloo() {
   local -a mine=()
   for ((r = ranks - 1; r >= 0; r--)); do
     ip netns exec "rns$sfx-$r" env GLOO_SOCKET_IFNAME="rvn$sfx$r" OMP_NUM_THREADS=1 /usr/bin/python3 \
-      "$root/bench/allreduce/gloo_allreduce.py" "$r" "$ranks" "${addrs[0]}" 29700 "$sizes" "$iters" 1 "$gbit" \
+      "$root/bench/allreduce/gloo_allreduce.py" "$r" "$ranks" "${addrs[0]}" 29700 "$sizes" "$iters" "$warmup" "$gbit" \
       > "$tmp/gloo-$r.out" 2> "$tmp/gloo-$r.err" &
     mine+=($!)
-    pids+=($!)
+    track $!
   done
   local failed=0
   for r in "${mine[@]}"; do wait "$r" || failed=1; done

@@ -17,7 +17,11 @@ import java.nio.channels.Selector;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.zip.CRC32C;
@@ -104,6 +108,8 @@ public final class RingAllReduce implements AutoCloseable {
     private final CRC32C sendCrc = new CRC32C();
     private final CRC32C recvCrc = new CRC32C();
     private BlockAdder adder;
+    /** Runs bucket callbacks; created by the first bucketed call. */
+    private ExecutorService callbacks;
     private ByteBuffer staging;
     private String failure;
     private volatile boolean closed;
@@ -180,6 +186,74 @@ public final class RingAllReduce implements AutoCloseable {
      *     another step, count or length; or when interrupted. The ring is closed afterwards.
      */
     public void allReduceMean(ByteBuffer data, long step) throws AllReduceException {
+        checkWireBuffer(data);
+        if (needsExchange(data.remaining())) {
+            run(data.slice().order(ByteOrder.LITTLE_ENDIAN), step);
+        }
+    }
+
+    /** Receives each bucket of a bucketed all-reduce once its mean is final on this rank. */
+    @FunctionalInterface
+    public interface BucketListener {
+        /**
+         * Bucket {@code bucket}, floats {@code [from, to)} of the buffer (relative to its position), holds the mean
+         * on this rank and is never written by the ring again in this call. Called once per bucket, in bucket order,
+         * on one thread of the ring (the caller's when nothing travels), never concurrently with itself; later
+         * buckets may be on the wire meanwhile, so it must not touch floats outside {@code [from, to)}.
+         */
+        void reduced(int bucket, int from, int to);
+    }
+
+    /**
+     * {@link #allReduceMean(ByteBuffer, long)} in buckets: floats {@code [0, bucketEnds[0])}, then
+     * {@code [bucketEnds[0], bucketEnds[1])}, ..., each reduced by its own ring pass, and {@code listener} is handed
+     * each bucket as soon as it is reduced, on the ring's callback thread, while the next buckets are on the wire:
+     * an optimiser can update the parameters of finished buckets (or stage their new values) meanwhile. Returns once
+     * every bucket is reduced and every callback has returned. Every rank must pass the same bucket ends.
+     *
+     * <p>Decisions that need the whole buffer (the global gradient norm, the finite check, clipping) cannot be
+     * taken inside a callback; a listener may compute per-bucket partial sums there, or stage new values and let
+     * the caller commit them after its global check.
+     *
+     * @param bucketEnds strictly increasing float offsets, the last equal to the buffer's float count
+     * @throws AllReduceException as {@link #allReduceMean(ByteBuffer, long)}; callbacks already started have returned
+     *     by then and no later one starts
+     * @throws RuntimeException the first exception a callback threw, once every bucket is reduced (the ring stays
+     *     usable: every rank exchanged every frame)
+     */
+    public void allReduceMean(ByteBuffer data, long step, int[] bucketEnds, BucketListener listener)
+            throws AllReduceException {
+        checkWireBuffer(data);
+        int count = data.remaining() / Float.BYTES;
+        checkBuckets(bucketEnds, count);
+        if (!needsExchange(data.remaining())) {
+            for (int b = 0; b < bucketEnds.length; b++) {
+                listener.reduced(b, b == 0 ? 0 : bucketEnds[b - 1], bucketEnds[b]);
+            }
+            return;
+        }
+        ByteBuffer all = data.slice().order(ByteOrder.LITTLE_ENDIAN);
+        ExecutorService callbacks = callbackThread();
+        List<Future<?>> pending = new ArrayList<>();
+        try {
+            for (int b = 0; b < bucketEnds.length; b++) {
+                int from = b == 0 ? 0 : bucketEnds[b - 1];
+                int to = bucketEnds[b];
+                run(all.slice(from * Float.BYTES, (to - from) * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN), step);
+                int bucket = b;
+                pending.add(callbacks.submit(() -> listener.reduced(bucket, from, to)));
+            }
+        } catch (AllReduceException e) {
+            for (Future<?> f : pending) {
+                f.cancel(false);
+            }
+            awaitCallbacks(pending, JOIN_MILLIS, true);
+            throw e;
+        }
+        awaitCallbacks(pending, config.ioTimeout().toMillis(), false);
+    }
+
+    private static void checkWireBuffer(ByteBuffer data) {
         if (data.order() != ByteOrder.LITTLE_ENDIAN) {
             throw new IllegalArgumentException("Invalid byte order " + data.order() + " of the all-reduce buffer:"
                     + " it must be little-endian, the wire order");
@@ -188,8 +262,66 @@ public final class RingAllReduce implements AutoCloseable {
             throw new IllegalArgumentException("Invalid all-reduce buffer of " + data.remaining()
                     + " bytes: not a whole number of floats");
         }
-        if (needsExchange(data.remaining())) {
-            run(data.slice().order(ByteOrder.LITTLE_ENDIAN), step);
+    }
+
+    private static void checkBuckets(int[] bucketEnds, int count) {
+        if (bucketEnds == null || bucketEnds.length == 0 || bucketEnds[bucketEnds.length - 1] != count) {
+            throw new IllegalArgumentException("Invalid bucket ends " + Arrays.toString(bucketEnds)
+                    + ": the last must be the buffer's float count " + count);
+        }
+        for (int b = 0; b < bucketEnds.length; b++) {
+            if (bucketEnds[b] <= (b == 0 ? 0 : bucketEnds[b - 1])) {
+                throw new IllegalArgumentException("Invalid bucket ends " + Arrays.toString(bucketEnds)
+                        + ": they must be positive and strictly increasing");
+            }
+        }
+    }
+
+    /** The single thread that runs bucket callbacks, started on first use and stopped by {@link #close()}. */
+    private ExecutorService callbackThread() {
+        if (callbacks == null) {
+            int rank = config.rank();
+            callbacks = Executors.newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, "ring-bucket-callbacks-rank-" + rank);
+                t.setDaemon(true);
+                return t;
+            });
+        }
+        return callbacks;
+    }
+
+    /**
+     * Waits for the callbacks in order, each within {@code timeoutMillis}; rethrows the first one's exception
+     * unless {@code quiet} (the ring already failed, and that failure is what the caller sees).
+     */
+    private void awaitCallbacks(List<Future<?>> pending, long timeoutMillis, boolean quiet)
+            throws AllReduceException {
+        RuntimeException first = null;
+        for (Future<?> f : pending) {
+            try {
+                f.get(timeoutMillis, TimeUnit.MILLISECONDS);
+            } catch (java.util.concurrent.CancellationException e) {
+                // never started: the ring failed first
+            } catch (java.util.concurrent.ExecutionException e) {
+                Throwable c = e.getCause();
+                if (c instanceof Error err) {
+                    throw err;
+                }
+                if (first == null && c instanceof RuntimeException re) {
+                    first = re;
+                }
+            } catch (java.util.concurrent.TimeoutException e) {
+                if (!quiet) {
+                    throw new AllReduceException("rank " + config.rank() + ": a bucket callback did not return"
+                            + " within " + timeoutMillis + " ms (io-timeout)");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AllReduceException("rank " + config.rank() + ": interrupted waiting for bucket callbacks");
+            }
+        }
+        if (first != null && !quiet) {
+            throw first;
         }
     }
 
@@ -234,6 +366,9 @@ public final class RingAllReduce implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
+        if (callbacks != null) {
+            callbacks.shutdownNow();
+        }
         closeQuietly(sendSelector);
         closeQuietly(selector);
         closeQuietly(left);

@@ -142,6 +142,102 @@ class RingAllReduceTest {
         assertContains(errors.get(0).getMessage(), "wire dtype bf16 differs from this rank's fp32");
     }
 
+    /**
+     * Buckets: the result equals the plain mean, each rank's listener sees every bucket once, in order, with its
+     * range; and the wire goes on while a callback runs: rank 0's first callback waits until rank 1 has finished
+     * the last bucket, which it could not if rank 0 reduced its next bucket only after its callback returned.
+     */
+    @Test
+    void bucketsAreHandedOverInOrderWhileLaterBucketsAreOnTheWire() throws Exception {
+        int n = 2;
+        int count = 30_001;
+        int[] ends = {7_000, 7_001, 20_000, count};
+        float[][] inputs = randomInputs(n, count, 77);
+        float[] mean = mean(inputs);
+        List<RingAllReduce> rings = bindAll(n);
+        List<InetSocketAddress> peers = addresses(rings);
+        java.util.concurrent.CountDownLatch lastBucketOnRank1 = new java.util.concurrent.CountDownLatch(1);
+        List<List<String>> seen = onEveryRank(n, r -> {
+            try (RingAllReduce ring = rings.get(r)) {
+                ring.connect(config(r, peers, SHORT_IO.multipliedBy(20)).withFrames(4096, 1 << 20));
+                ByteBuffer b = ByteBuffer.allocateDirect(count * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+                b.asFloatBuffer().put(inputs[r]);
+                List<String> calls = new java.util.concurrent.CopyOnWriteArrayList<>();
+                ring.allReduceMean(b, 0, ends, (bucket, from, to) -> {
+                    calls.add(bucket + ":" + from + "-" + to + " on " + Thread.currentThread().getName());
+                    if (r == 1 && bucket == ends.length - 1) {
+                        lastBucketOnRank1.countDown();
+                    }
+                    if (r == 0 && bucket == 0) {
+                        try {
+                            assertTrue(lastBucketOnRank1.await(JOIN_SECONDS, TimeUnit.SECONDS),
+                                    "rank 1 never finished its last bucket while rank 0's first callback ran");
+                        } catch (InterruptedException e) {
+                            throw new IllegalStateException(e);
+                        }
+                    }
+                });
+                float[] out = new float[count];
+                b.asFloatBuffer().get(out);
+                assertMeanWithin(mean, out, r);
+                return calls;
+            }
+        });
+        for (int r = 0; r < n; r++) {
+            List<String> calls = seen.get(r);
+            assertEquals(ends.length, calls.size(), calls.toString());
+            for (int k = 0; k < ends.length; k++) {
+                assertTrue(calls.get(k).startsWith(k + ":" + (k == 0 ? 0 : ends[k - 1]) + "-" + ends[k] + " on ring-"),
+                        calls.toString());
+            }
+        }
+    }
+
+    @Test
+    void aFailingCallbackIsRethrownAfterEveryBucketAndTheRingStaysUsable() throws Exception {
+        int n = 2;
+        List<RingAllReduce> rings = bindAll(n);
+        List<InetSocketAddress> peers = addresses(rings);
+        float[][] inputs = randomInputs(n, 1000, 9);
+        List<float[]> results = onEveryRank(n, r -> {
+            try (RingAllReduce ring = rings.get(r)) {
+                ring.connect(config(r, peers, SHORT_IO.multipliedBy(20)));
+                ByteBuffer b = ByteBuffer.allocateDirect(1000 * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+                b.asFloatBuffer().put(inputs[r]);
+                IllegalStateException e = assertThrows(IllegalStateException.class,
+                        () -> ring.allReduceMean(b, 0, new int[] {400, 1000}, (bucket, from, to) -> {
+                            if (bucket == 0) {
+                                throw new IllegalStateException("optimiser failed on bucket 0");
+                            }
+                        }));
+                assertEquals("optimiser failed on bucket 0", e.getMessage());
+                float[] out = new float[1000];
+                b.asFloatBuffer().get(out);
+                assertMeanWithin(mean(inputs), out, r);
+                return reduce(ring, r, inputs[r], 1);
+            }
+        });
+        assertMeanWithin(mean(inputs), results.get(0), 0);
+        assertArrayEquals(results.get(0), results.get(1));
+    }
+
+    @Test
+    void rejectsBucketEndsThatDoNotCoverTheBuffer() throws Exception {
+        try (RingAllReduce ring = RingAllReduce.bind(LOOPBACK)) {
+            ring.connect(config(0, List.of(ring.localAddress()), SHORT_IO));
+            ByteBuffer b = ByteBuffer.allocateDirect(40).order(ByteOrder.LITTLE_ENDIAN);
+            assertContains(assertThrows(IllegalArgumentException.class,
+                    () -> ring.allReduceMean(b, 0, new int[] {5, 9}, (k, f, t) -> { })).getMessage(),
+                    "the last must be the buffer's float count 10");
+            assertContains(assertThrows(IllegalArgumentException.class,
+                    () -> ring.allReduceMean(b, 0, new int[] {5, 5, 10}, (k, f, t) -> { })).getMessage(),
+                    "strictly increasing");
+            List<String> calls = new ArrayList<>();
+            ring.allReduceMean(b, 0, new int[] {5, 10}, (k, f, t) -> calls.add(k + ":" + f + "-" + t));
+            assertEquals(List.of("0:0-5", "1:5-10"), calls, "a world of one still hands every bucket over");
+        }
+    }
+
     @Test
     void reusesLinksAcrossSteps() throws Exception {
         int n = 3;
