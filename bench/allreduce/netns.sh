@@ -11,11 +11,15 @@
 #   --rounds K repeats ring, baseline and Gloo K times, interleaved, and prints the median of each per size.
 #   --baseline-cp runs AllReduceProcessBench from another build (e.g. main's ring) beside this one, interleaved.
 #   --cp CLASSPATH runs the ring from there instead of building worker-runtime here.
+#   --overlap-buckets-mb B measures the bucketed all-reduce with an optimiser in its callbacks instead (no Gloo).
+#   --cut A:B --run-s D --io-timeout-s T: the ranks all-reduce M MB back to back for D s; A s in, host 1's link
+#   goes down for B s (`ip link set <veth> down`). B < T is survived (a slower step); B > T fails the ring and the
+#   error names the silent peer.
 # Results go to stdout and to bench/allreduce/netns-<date>[-N].md (or --out). Unique names per run; every exit
 # removes the namespaces, the bridge and the processes this script started.
 set -euo pipefail
 
-ranks=2 rate=1gbit mb=64 dtype=fp32 iters=5 rounds=1 sizes="" baseline_cp="" gloo=1 out="" chunk_kib=1024 cp="" warmup=5
+ranks=2 rate=1gbit mb=64 dtype=fp32 iters=5 rounds=1 sizes="" baseline_cp="" gloo=1 out="" chunk_kib=1024 cp="" warmup=5 overlap_mb=0 cut="" io_timeout=120 run_s=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --ranks) ranks=$2; shift 2 ;;
@@ -30,6 +34,10 @@ while [[ $# -gt 0 ]]; do
     --chunk-kib) chunk_kib=$2; shift 2 ;;
     --cp) cp=$2; shift 2 ;;
     --warmup) warmup=$2; shift 2 ;;
+    --overlap-buckets-mb) overlap_mb=$2; gloo=0; shift 2 ;;
+    --cut) cut=$2; gloo=0; shift 2 ;;
+    --io-timeout-s) io_timeout=$2; shift 2 ;;
+    --run-s) run_s=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     *) echo "unknown flag $1 (see the header of $0)" >&2; exit 2 ;;
   esac
@@ -47,6 +55,7 @@ case "$rate" in
   *) gbit=$rate; rate=${rate}gbit ;;
 esac
 [[ -n $sizes ]] || sizes=$(printf '%s\n' 16 64 "$mb" | awk -v m="$mb" '$1<=m' | sort -nu | paste -sd,)
+maxmb=$(tr , '\n' <<< "$sizes" | sort -n | tail -1)
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 if [[ -z $out ]]; then
@@ -132,7 +141,7 @@ raw_tcp() {
   ip netns exec "rns$sfx-1" /usr/bin/python3 -c '
 import socket,sys,time
 s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind((sys.argv[1], 29600)); s.listen(1)
-c,_=s.accept(); n=0; b=bytearray(1<<22); m=memoryview(b)
+s.settimeout(60); c,_=s.accept(); c.settimeout(60); n=0; b=bytearray(1<<22); m=memoryview(b)
 while True:
     k=c.recv_into(m)
     if k==0: break
@@ -145,7 +154,7 @@ c.sendall(b"ok")
   ip netns exec "rns$sfx-0" /usr/bin/python3 -c '
 import socket,sys,time
 gbit=float(sys.argv[3]); total=int(gbit*1e9/8*float(sys.argv[2]))
-s=socket.create_connection((sys.argv[1], 29600)); b=b"\0"*(1<<22); n=0; t=time.perf_counter()
+s=socket.create_connection((sys.argv[1], 29600), timeout=60); b=b"\0"*(1<<22); n=0; t=time.perf_counter()
 while n<total: s.sendall(b); n+=len(b)
 s.shutdown(socket.SHUT_WR); s.recv(2); dt=time.perf_counter()-t
 print(f"raw TCP host 0 -> host 1: {n*8/dt/1e9:.3f} Gbit/s = {100*n*8/dt/1e9/gbit:.1f}% of the shaped rate ({gbit:g} Gbit/s)")
@@ -158,11 +167,14 @@ run_ring() { # label classpath
   local label=$1 classpath=$2 r
   local -a mine=()
   for ((r = ranks - 1; r >= 0; r--)); do
-    ip netns exec "rns$sfx-$r" java -Xmx256m -XX:MaxDirectMemorySize=2g -XX:+UseSerialGC \
+    ip netns exec "rns$sfx-$r" java -Xmx$((overlap_mb > 0 ? 3 * maxmb + 256 : 256))m -XX:MaxDirectMemorySize=2g \
+      -XX:+UseSerialGC \
       -Dlog4j2.loggerContextFactory=org.apache.logging.log4j.simple.SimpleLoggerContextFactory \
       -cp "$classpath" io.hicmae.runtime.allreduce.AllReduceProcessBench --rank "$r" --peers "$peers" \
       --secret-file "$tmp/secret" --sizes-mb "$sizes" --iters "$iters" --warmup "$warmup" --allreduce-dtype "$dtype" --chunk-kib "$chunk_kib" \
-      --link-gbit "$gbit" --label "$label" > "$tmp/$label-$r.out" 2> "$tmp/$label-$r.err" &
+      --link-gbit "$gbit" --label "$label" --overlap-buckets-mb "$overlap_mb" \
+      --io-timeout-s "$io_timeout" --run-s "$run_s" \
+      > "$tmp/$label-$r.out" 2> "$tmp/$label-$r.err" &
     mine+=($!)
     track $!
   done
@@ -195,6 +207,26 @@ run_gloo() {
   fi
   cat "$tmp/gloo-0.out"
 }
+
+if [[ -n $cut ]]; then
+  [[ $run_s -gt 0 ]] || run_s=$(( ${cut%%:*} + ${cut##*:} + 20 ))
+  sizes=$mb
+  echo "cut: host 1's link down ${cut##*:} s from ${cut%%:*} s into a ${run_s} s run, io-timeout ${io_timeout} s" \
+    | tee -a "$out"
+  ( sleep "${cut%%:*}"; ip link set "rvh${sfx}1" down; echo "link of host 1 down at $(date -u +%T)";
+    sleep "${cut##*:}"; ip link set "rvh${sfx}1" up; echo "link of host 1 up at $(date -u +%T)" ) | tee -a "$out" &
+  cutter=$!
+  status=0
+  run_ring ring "$cp" > /dev/null || status=$?
+  wait "$cutter" || true
+  for ((r = 0; r < ranks; r++)); do
+    grep -E "failed|took" "$tmp/ring-$r.out" | awk -v r="$r" 'NR<=2 || /failed/ {print} END {print "rank " r ": " NR " lines"}' \
+      | tee -a "$out"
+    tail -n 3 "$tmp/ring-$r.out" | grep -v failed | tee -a "$out"
+  done
+  echo "ring exit status: $status" | tee -a "$out"
+  exit 0
+fi
 
 for ((k = 1; k <= rounds; k++)); do
   echo "round $k, load $(cut -d' ' -f1 /proc/loadavg)" | tee -a "$out"

@@ -1,5 +1,6 @@
 package io.hicmae.runtime.allreduce;
 
+import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
@@ -21,7 +22,13 @@ import java.util.List;
  * bandwidth on the wire beside it. Before each timed all-reduce the ranks reduce one float, so that every timed
  * run starts together; the time is rank 0's, from its start to its finish.
  *
- * <p>Uses only the ring's public API, so the same source compiled against an older ring measures it as a baseline.
+ * <p>With {@code --overlap-buckets-mb B} it measures instead what bucketing buys an optimiser: per size, the
+ * all-reduce alone (A), an AdamW update over the whole buffer alone (O, plain Java on this process's cores, a stand-in
+ * for the fused per-bucket optimiser), the two in sequence (S), and the bucketed all-reduce with the update of each
+ * bucket in its completion callback (P), interleaved; the target is {@code P <= 1.10 x max(A, O)}.
+ *
+ * <p>The plain mode uses only the ring's public API of before bf16 and buckets, so the same source without
+ * {@link WireDtypes} and {@link Overlap} compiled against an older ring measures it as a baseline.
  *
  * <p>Flags: {@code --rank R --peers host:port,host:port,... --secret-file F [--sizes-mb 16,64,128] [--iters 5]
  * [--warmup 1] [--chunk-kib 1024] [--allreduce-dtype fp32|bf16] [--link-gbit G] [--label L]}. The secret file
@@ -42,6 +49,9 @@ public final class AllReduceProcessBench {
         String dtype = "fp32";
         double linkGbit = 0;
         String label = "ring";
+        int bucketMb = 0;
+        int ioTimeoutS = 120;
+        int runS = 0;
         for (int i = 0; i < args.length; i += 2) {
             String value = i + 1 < args.length ? args[i + 1] : null;
             if (value == null) {
@@ -58,9 +68,13 @@ public final class AllReduceProcessBench {
                 case "--allreduce-dtype" -> dtype = value;
                 case "--link-gbit" -> linkGbit = Double.parseDouble(value);
                 case "--label" -> label = value;
+                case "--overlap-buckets-mb" -> bucketMb = Integer.parseInt(value);
+                case "--io-timeout-s" -> ioTimeoutS = Integer.parseInt(value);
+                case "--run-s" -> runS = Integer.parseInt(value);
                 default -> throw new IllegalArgumentException("Unknown flag " + args[i] + "; flags: --rank R"
                         + " --peers h:p,h:p --secret-file F --sizes-mb 16,64,128 --iters 5 --warmup 1"
-                        + " --chunk-kib 4096 --allreduce-dtype fp32|bf16 --link-gbit G --label L");
+                        + " --chunk-kib 1024 --allreduce-dtype fp32|bf16 --link-gbit G --label L"
+                        + " --overlap-buckets-mb B --io-timeout-s 120 --run-s D");
             }
         }
         if (peers == null || rank < 0 || secretFile == null) {
@@ -72,7 +86,7 @@ public final class AllReduceProcessBench {
         byte[] secret = Files.readAllBytes(secretFile);
         int n = peers.size();
         AllReduceConfig config = new AllReduceConfig(rank, n, peers, secret, 0L, chunkKib << 10,
-                AllReduceConfig.DEFAULT_MAX_FRAME_BYTES, Duration.ofMinutes(2), Duration.ofMinutes(2),
+                AllReduceConfig.DEFAULT_MAX_FRAME_BYTES, Duration.ofMinutes(2), Duration.ofSeconds(ioTimeoutS),
                 Clock.systemUTC());
         if (!"fp32".equals(dtype)) {
             config = WireDtypes.apply(config, dtype); // absent from rings that only speak fp32
@@ -88,6 +102,14 @@ public final class AllReduceProcessBench {
         try (RingAllReduce ring = RingAllReduce.bind(peers.get(rank))) {
             awaitListening(peers.get(config.rightRank()), Duration.ofMinutes(2));
             ring.connect(config);
+            if (runS > 0) {
+                runFor(ring, rank, buffer.slice(0, (int) largest).order(ByteOrder.LITTLE_ENDIAN), runS);
+                return;
+            }
+            if (bucketMb > 0) {
+                new Overlap(ring, buffer, bucketMb).run(rank, n, sizes, iters, warmup);
+                return;
+            }
             long step = 0;
             for (int mb : sizes) {
                 int bytes = (int) ((long) mb * 1_000_000 / Float.BYTES * Float.BYTES);
@@ -105,6 +127,27 @@ public final class AllReduceProcessBench {
                     report(label, dtype, n, mb, bytes, times, wireBytes, linkGbit);
                 }
             }
+        }
+    }
+
+    /**
+     * All-reduces back to back for {@code seconds}, printing each one's time (every rank), or the error that ends
+     * it: what a rank sees when its link is cut for a while.
+     */
+    private static void runFor(RingAllReduce ring, int rank, ByteBuffer data, int seconds) {
+        long end = System.nanoTime() + seconds * 1_000_000_000L;
+        long t00 = System.nanoTime();
+        for (long step = 0; System.nanoTime() < end; step++) {
+            long t0 = System.nanoTime();
+            try {
+                ring.allReduceMean(data, step);
+            } catch (AllReduceException e) {
+                System.out.printf("rank %d at %.1f s: step %d failed after %.1f s: %s%n", rank,
+                        (System.nanoTime() - t00) / 1e9, step, (System.nanoTime() - t0) / 1e9, e.getMessage());
+                System.exit(1);
+            }
+            System.out.printf("rank %d at %.1f s: step %d took %.0f ms%n", rank, (System.nanoTime() - t00) / 1e9, step,
+                    (System.nanoTime() - t0) / 1e6);
         }
     }
 
@@ -153,6 +196,104 @@ public final class AllReduceProcessBench {
             peers.add(new InetSocketAddress(p.substring(0, colon), Integer.parseInt(p.substring(colon + 1))));
         }
         return peers;
+    }
+
+    /** The overlap mode (see the class comment). */
+    private static final class Overlap {
+        private static final int BLOCK = 16 << 10;
+        private final RingAllReduce ring;
+        private final ByteBuffer buffer;
+        private final int bucketFloats;
+        private final float[] params;
+        private final float[] m;
+        private final float[] v;
+        private final float[] g = new float[BLOCK];
+        private long step;
+
+        Overlap(RingAllReduce ring, ByteBuffer buffer, int bucketMb) {
+            this.ring = ring;
+            this.buffer = buffer;
+            this.bucketFloats = bucketMb * 1_000_000 / Float.BYTES;
+            int floats = buffer.capacity() / Float.BYTES;
+            params = new float[floats];
+            m = new float[floats];
+            v = new float[floats];
+            Arrays.fill(params, 0.01f);
+        }
+
+        void run(int rank, int n, int[] sizes, int iters, int warmup) throws IOException {
+            float[] sync = new float[1];
+            for (int mb : sizes) {
+                int floats = mb * 1_000_000 / Float.BYTES;
+                ByteBuffer data = buffer.slice(0, floats * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+                FloatBuffer grads = data.asFloatBuffer();
+                int[] ends = bucketEnds(floats);
+                long[][] t = new long[4][iters];
+                for (int it = -warmup; it < iters; it++) {
+                    long[] one = new long[4];
+                    ring.allReduceMean(sync, step++);
+                    long t0 = System.nanoTime();
+                    ring.allReduceMean(data, step++);
+                    one[0] = System.nanoTime() - t0;
+                    t0 = System.nanoTime();
+                    adamW(grads, 0, floats);
+                    one[1] = System.nanoTime() - t0;
+                    ring.allReduceMean(sync, step++);
+                    t0 = System.nanoTime();
+                    ring.allReduceMean(data, step++);
+                    adamW(grads, 0, floats);
+                    one[2] = System.nanoTime() - t0;
+                    ring.allReduceMean(sync, step++);
+                    t0 = System.nanoTime();
+                    ring.allReduceMean(data, step++, ends, (bucket, from, to) -> adamW(grads, from, to));
+                    one[3] = System.nanoTime() - t0;
+                    for (int k = 0; k < 4 && it >= 0; k++) {
+                        t[k][it] = one[k];
+                    }
+                }
+                if (rank == 0) {
+                    double a = median(t[0]);
+                    double o = median(t[1]);
+                    double seq = median(t[2]);
+                    double p = median(t[3]);
+                    System.out.printf("overlap %d ranks %d MB, %d buckets: all-reduce %.1f ms, optimiser %.1f ms,"
+                                    + " sequential %.1f ms, bucketed with the optimiser in callbacks %.1f ms"
+                                    + " = %.2f x max(all-reduce, optimiser), %.0f%% of sequential; load %.2f%n",
+                            n, mb, ends.length, a / 1e6, o / 1e6, seq / 1e6, p / 1e6, p / Math.max(a, o),
+                            100 * p / seq, ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
+                }
+            }
+        }
+
+        private int[] bucketEnds(int floats) {
+            int buckets = Math.max(1, (floats + bucketFloats - 1) / bucketFloats);
+            int[] ends = new int[buckets];
+            for (int b = 0; b < buckets; b++) {
+                ends[b] = (int) ((long) floats * (b + 1) / buckets);
+            }
+            return ends;
+        }
+
+        /** One AdamW step (lr 1e-4, betas 0.9/0.999, eps 1e-8, weight decay 0.05) over floats [from, to). */
+        private void adamW(FloatBuffer grads, int from, int to) {
+            for (int s = from; s < to; s += BLOCK) {
+                int len = Math.min(BLOCK, to - s);
+                grads.get(s, g, 0, len);
+                for (int i = 0; i < len; i++) {
+                    int j = s + i;
+                    float gi = g[i];
+                    m[j] = 0.9f * m[j] + 0.1f * gi;
+                    v[j] = 0.999f * v[j] + 0.001f * gi * gi;
+                    params[j] -= 1e-4f * (m[j] / ((float) Math.sqrt(v[j]) + 1e-8f) + 0.05f * params[j]);
+                }
+            }
+        }
+
+        private static double median(long[] values) {
+            long[] sorted = values.clone();
+            Arrays.sort(sorted);
+            return sorted[sorted.length / 2];
+        }
     }
 
     /** The one call that needs a ring with wire dtypes; kept apart so the rest compiles against older rings. */
