@@ -163,6 +163,19 @@ print(f"raw TCP host 0 -> host 1: {n*8/dt/1e9:.3f} Gbit/s = {100*n*8/dt/1e9/gbit
 }
 raw_tcp | tee -a "$out"
 
+# Waits for every rank of a run (label, pids); prints rank 0's lines, or the ranks' errors and fails.
+await_ranks() {
+  local label=$1 p failed=0
+  shift
+  for p in "$@"; do wait "$p" || failed=1; done
+  if [[ $failed -ne 0 ]]; then
+    echo "$label failed:" >&2
+    tail -n 20 "$tmp/$label"-*.err >&2
+    return 1
+  fi
+  cat "$tmp/$label-0.out"
+}
+
 run_ring() { # label classpath
   local label=$1 classpath=$2 r
   local -a mine=()
@@ -178,14 +191,7 @@ run_ring() { # label classpath
     mine+=($!)
     track $!
   done
-  local failed=0
-  for r in "${mine[@]}"; do wait "$r" || failed=1; done
-  if [[ $failed -ne 0 ]]; then
-    echo "$label failed:" >&2
-    tail -n 20 "$tmp/$label"-*.err >&2
-    return 1
-  fi
-  cat "$tmp/$label-0.out"
+  await_ranks "$label" "${mine[@]}"
 }
 
 run_gloo() {
@@ -198,14 +204,7 @@ run_gloo() {
     mine+=($!)
     track $!
   done
-  local failed=0
-  for r in "${mine[@]}"; do wait "$r" || failed=1; done
-  if [[ $failed -ne 0 ]]; then
-    echo "gloo failed:" >&2
-    tail -n 20 "$tmp"/gloo-*.err >&2
-    return 1
-  fi
-  cat "$tmp/gloo-0.out"
+  await_ranks gloo "${mine[@]}"
 }
 
 if [[ -n $cut ]]; then
