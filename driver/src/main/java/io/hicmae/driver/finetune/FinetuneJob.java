@@ -177,7 +177,7 @@ public final class FinetuneJob {
                 val.size(), cfg.worldSize(), cfg.batchSize(), stepsPerEpoch, total);
         ProgressPrinter printer = new ProgressPrinter(console, total, FinetuneJob::describeLine);
         List<RankResult> results;
-        try (ProgressServer progress = new ProgressServer(driverHost, secret, printer::accept)) {
+        try (ProgressServer progress = new ProgressServer(driverHost, cfg.stage().progressPorts(), secret, printer::accept)) {
             FinetunePlan first = new FinetunePlan(cfg, runId, parent.ref().toString(), configJson,
                     data.space().kind(), data.space().names(), train, val, stepsPerEpoch, total, warmup, 1,
                     driverHost, progress.port(), fault, secret);

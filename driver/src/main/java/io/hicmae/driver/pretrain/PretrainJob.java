@@ -86,7 +86,7 @@ public final class PretrainJob {
                     o.get("video").getAsDouble(), o.get("audio").getAsDouble(), o.get("contrastive").getAsDouble(),
                     o.get("lr").getAsDouble()));
             List<RankResult> results;
-            try (ProgressServer progress = new ProgressServer(driverHost, secret, printer::accept)) {
+            try (ProgressServer progress = new ProgressServer(driverHost, cfg.stage().progressPorts(), secret, printer::accept)) {
                 TrainingPlan plan = new TrainingPlan(cfg, runId, secret, stepsPerEpoch, total, warmup, 1,
                         driverHost, progress.port(), fault);
                 results = trainWithRetries(spark, plan, zoo);

@@ -40,11 +40,19 @@ public final class BarrierStage {
      * @param slotWait how long to wait for world-size concurrent task slots
      * @param connectTimeout deadline of the ranks' ring set-up
      * @param ioTimeout deadline of each wait on a peer in the all-reduce
+     * @param progressPorts the ports the driver's progress listener may bind
      */
     public record Settings(String job, int worldSize, String device, String master, int maxAttempts,
-            Duration retryBackoff, Duration slotWait, Duration connectTimeout, Duration ioTimeout)
-            implements Serializable {
+            Duration retryBackoff, Duration slotWait, Duration connectTimeout, Duration ioTimeout,
+            PortRange progressPorts) implements Serializable {
         private static final long serialVersionUID = 1L;
+
+        /** Settings whose progress listener binds any free port. */
+        public Settings(String job, int worldSize, String device, String master, int maxAttempts,
+                Duration retryBackoff, Duration slotWait, Duration connectTimeout, Duration ioTimeout) {
+            this(job, worldSize, device, master, maxAttempts, retryBackoff, slotWait, connectTimeout, ioTimeout,
+                    PortRange.ANY);
+        }
     }
 
     /** Builds the rank function of one attempt (1, 2, ...). */

@@ -23,6 +23,7 @@ public final class StageKeys {
     public static final String SLOT_WAIT_S = "slot-wait-s";
     public static final String CONNECT_TIMEOUT_S = "connect-timeout-s";
     public static final String IO_TIMEOUT_S = "io-timeout-s";
+    public static final String PROGRESS_PORT = "progress-port";
 
     private StageKeys() {}
 
@@ -42,7 +43,17 @@ public final class StageKeys {
                         "How long to wait for world-size task slots before submitting")
                 .define(CONNECT_TIMEOUT_S, Integer.class, 60, between(1, 3600), "Deadline for the ranks' ring set-up")
                 .define(IO_TIMEOUT_S, Integer.class, 300, between(1, 86_400),
-                        "Deadline for each wait on a peer in the all-reduce (longer than one step on the slowest rank)");
+                        "Deadline for each wait on a peer in the all-reduce (longer than one step on the slowest rank)")
+                .define(PROGRESS_PORT, String.class, "0", (key, v) -> {
+                    try {
+                        PortRange.parse(v.toString());
+                    } catch (IllegalArgumentException e) {
+                        throw new io.hicmae.driver.config.ConfigException(key, v,
+                                "must be 0, a port N or a range N-M with 1 <= N <= M <= 65535");
+                    }
+                },
+                        "Port(s) of the driver's progress listener that rank 0 connects to: 0 (any free port), N or N-M "
+                                + "(the first free one), for a NetworkPolicy or firewall");
     }
 
     /** The stage settings of a job's parsed values. */
@@ -52,6 +63,7 @@ public final class StageKeys {
                 Duration.ofMillis((Long) values.get(RETRY_BACKOFF_MS)),
                 Duration.ofSeconds((Integer) values.get(SLOT_WAIT_S)),
                 Duration.ofSeconds((Integer) values.get(CONNECT_TIMEOUT_S)),
-                Duration.ofSeconds((Integer) values.get(IO_TIMEOUT_S)));
+                Duration.ofSeconds((Integer) values.get(IO_TIMEOUT_S)),
+                PortRange.parse((String) values.get(PROGRESS_PORT)));
     }
 }
