@@ -9,8 +9,10 @@ import io.hicmae.driver.pretrain.RankResult;
 import io.hicmae.driver.pretrain.TrainingPlan;
 import io.hicmae.driver.spark.BarrierStage;
 import io.hicmae.driver.spark.Lineage;
+import io.hicmae.driver.spark.ProgressFeed;
 import io.hicmae.driver.spark.ProgressPrinter;
 import io.hicmae.driver.spark.ProgressServer;
+import io.hicmae.driver.spark.RunMetricsSource;
 import io.hicmae.driver.spark.RunCheckpoints;
 import io.hicmae.runtime.config.HicmaeConfig;
 import io.hicmae.runtime.data.LabelSpace;
@@ -177,12 +179,18 @@ public final class FinetuneJob {
                 val.size(), cfg.worldSize(), cfg.batchSize(), stepsPerEpoch, total);
         ProgressPrinter printer = new ProgressPrinter(console, total, FinetuneJob::describeLine);
         List<RankResult> results;
-        try (ProgressServer progress = new ProgressServer(driverHost, cfg.stage().progressPorts(), secret, printer::accept)) {
+        try (RunMetricsSource live = new RunMetricsSource().register(spark.sparkContext(), runId);
+                ProgressServer progress = new ProgressServer(driverHost, cfg.stage().progressPorts(), secret,
+                        new ProgressFeed(List.of(printer::accept, live::accept)))) {
+            live.worldSize(cfg.worldSize());
             FinetunePlan first = new FinetunePlan(cfg, runId, parent.ref().toString(), configJson,
                     data.space().kind(), data.space().names(), train, val, stepsPerEpoch, total, warmup, 1,
                     driverHost, progress.port(), fault, secret);
             results = BarrierStage.run(spark, cfg.stage(), RankResult.class,
-                    attempt -> new FinetuneRankTask(first.withAttempt(attempt)),
+                    attempt -> {
+                        live.attempt(attempt);
+                        return new FinetuneRankTask(first.withAttempt(attempt));
+                    },
                     () -> zoo.checkpoints().latest(runId).map(c -> "step " + c.step()).orElse("the start"),
                     console, "run " + runId + " failed; its checkpoints stay in " + zoo.root()
                             + ", continue with --run-id " + resumeId);

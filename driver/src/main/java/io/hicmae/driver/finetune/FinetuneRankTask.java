@@ -169,6 +169,7 @@ final class FinetuneRankTask extends AbstractFunction1<Iterator<Integer>, Iterat
                         if (trainer.step() % cfg.checkpointEvery() == 0 || epochEnd) {
                             RunCheckpoints.write(zoo, plan.runId(), trainer.state(),
                                     Map.of("run", plan.runId(), "parent", plan.parent()), metrics);
+                            line.addProperty("checkpoint", true); // progress only: the driver's last checkpoint
                         }
                         progress.send(line.toString());
                     }

@@ -5,9 +5,11 @@ import com.google.gson.JsonParser;
 import io.hicmae.driver.config.ConfigException;
 import io.hicmae.driver.spark.BarrierStage;
 import io.hicmae.driver.spark.Lineage;
+import io.hicmae.driver.spark.ProgressFeed;
 import io.hicmae.driver.spark.ProgressPrinter;
 import io.hicmae.driver.spark.ProgressServer;
 import io.hicmae.driver.spark.RunCheckpoints;
+import io.hicmae.driver.spark.RunMetricsSource;
 import io.hicmae.runtime.data.ClipIndex;
 import io.hicmae.zoo.Checkpoint;
 import io.hicmae.zoo.ModelRef;
@@ -86,10 +88,13 @@ public final class PretrainJob {
                     o.get("video").getAsDouble(), o.get("audio").getAsDouble(), o.get("contrastive").getAsDouble(),
                     o.get("lr").getAsDouble()));
             List<RankResult> results;
-            try (ProgressServer progress = new ProgressServer(driverHost, cfg.stage().progressPorts(), secret, printer::accept)) {
+            try (RunMetricsSource live = new RunMetricsSource().register(spark.sparkContext(), runId);
+                    ProgressServer progress = new ProgressServer(driverHost, cfg.stage().progressPorts(), secret,
+                            new ProgressFeed(List.of(printer::accept, live::accept)))) {
+                live.worldSize(cfg.worldSize());
                 TrainingPlan plan = new TrainingPlan(cfg, runId, secret, stepsPerEpoch, total, warmup, 1,
                         driverHost, progress.port(), fault);
-                results = trainWithRetries(spark, plan, zoo);
+                results = trainWithRetries(spark, plan, zoo, live);
             }
             Lineage.checkRanksAgree(results, RankResult::rank, RankResult::parameterDigest);
             for (RankResult r : results) {
@@ -117,10 +122,13 @@ public final class PretrainJob {
     }
 
     /** Submits the barrier stage; on failure waits, re-checks the slots and resubmits from the last checkpoint. */
-    private List<RankResult> trainWithRetries(SparkSession spark, TrainingPlan first, ModelZoo zoo)
-            throws IOException {
+    private List<RankResult> trainWithRetries(SparkSession spark, TrainingPlan first, ModelZoo zoo,
+            RunMetricsSource live) throws IOException {
         return BarrierStage.run(spark, cfg.stage(), RankResult.class,
-                attempt -> new RankTask(first.withAttempt(attempt)),
+                attempt -> {
+                    live.attempt(attempt);
+                    return new RankTask(first.withAttempt(attempt));
+                },
                 () -> zoo.checkpoints().latest(first.runId()).map(c -> "step " + c.step()).orElse("the start"),
                 console, "run " + first.runId() + " failed; its checkpoints stay in " + zoo.root()
                         + ", continue with --resume " + first.runId());
