@@ -234,7 +234,8 @@ public final class FinetuneJob {
                 JsonObject o = JsonParser.parseString(line).getAsJsonObject();
                 Map<String, Double> values = new TreeMap<>();
                 for (String k : o.keySet()) {
-                    if (k.equals("loss") || k.equals("lr") || k.startsWith("val_")) {
+                    if (k.equals("loss") || k.equals("lr") || k.startsWith("val_") || k.equals("world_size")
+                            || k.equals("resumed")) {
                         values.put(k, o.get(k).getAsDouble());
                     }
                 }

@@ -154,6 +154,10 @@ final class FinetuneRankTask extends AbstractFunction1<Iterator<Integer>, Iterat
                     line.addProperty("ms_compute", (t2 - t1) / 1e6);
                     line.addProperty("ms_allreduce", (t3 - t2) / 1e6);
                     line.addProperty("ms_optimizer", (t4 - t3) / 1e6);
+                    line.addProperty("world_size", world);
+                    if (resumedFrom > 0 && step == resumedFrom) {
+                        line.addProperty("resumed", 1); // the model card's chart marks it
+                    }
                     last.put("loss", (double) loss);
                     boolean epochEnd = trainer.step() % plan.stepsPerEpoch() == 0
                             || trainer.step() == plan.totalSteps();

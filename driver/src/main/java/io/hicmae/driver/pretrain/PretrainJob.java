@@ -180,7 +180,8 @@ public final class PretrainJob {
     private static StepMetrics stepMetrics(String line) {
         JsonObject o = JsonParser.parseString(line).getAsJsonObject();
         Map<String, Double> losses = new TreeMap<>();
-        for (String k : new String[] {"loss", "video", "audio", "contrastive", "lr", "grad_norm"}) {
+        for (String k : new String[] {"loss", "video", "audio", "contrastive", "lr", "grad_norm", "world_size",
+                "resumed"}) {
             if (o.has(k)) {
                 losses.put(k, o.get(k).getAsDouble());
             }

@@ -46,6 +46,8 @@ final class RankTask extends AbstractFunction1<Iterator<Integer>, Iterator<RankR
     private static final Logger LOG = LogManager.getLogger(RankTask.class);
 
     private final TrainingPlan plan;
+    /** The step this attempt resumed from (0: from the start), for the chart's resume mark. */
+    private transient long resumedFrom;
 
     RankTask(TrainingPlan plan) {
         this.plan = plan;
@@ -82,6 +84,7 @@ final class RankTask extends AbstractFunction1<Iterator<Integer>, Iterator<RankR
             List<String> metrics = new ArrayList<>();
             RunCheckpoints.restoreLatest(zoo, plan.runId(), trainer::restore, metrics);
             long resumedFrom = trainer.step();
+            this.resumedFrom = resumedFrom;
             LOG.info("rank {}/{} on {} at {}:{}, starting at step {} of {} (attempt {})", rank, world, device,
                     RankSetup.host(ctx), ring.localAddress().getPort(), resumedFrom, plan.totalSteps(), plan.attempt());
 
@@ -174,6 +177,10 @@ final class RankTask extends AbstractFunction1<Iterator<Integer>, Iterator<RankR
         o.addProperty("ms_allreduce", (t3 - t2) / 1e6);
         o.addProperty("ms_optimizer", (t4 - t3) / 1e6);
         o.addProperty("ms_checkpoint", checkpointNanos / 1e6);
+        o.addProperty("world_size", plan.config().worldSize());
+        if (resumedFrom > 0 && step == resumedFrom + 1) {
+            o.addProperty("resumed", 1); // the model card's chart marks it
+        }
         return o.toString();
     }
 
