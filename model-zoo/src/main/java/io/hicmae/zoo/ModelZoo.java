@@ -49,10 +49,12 @@ public final class ModelZoo implements Closeable {
 
     private final Store store;
     private final CheckpointStore checkpoints;
+    private final RunArea runs;
 
     private ModelZoo(Store store) {
         this.store = store;
         this.checkpoints = new CheckpointStore(store);
+        this.runs = new RunArea(store, checkpoints);
     }
 
     /** Opens the zoo at a URI ({@code file:}, {@code hdfs:}, {@code s3a:}, ...) or a plain local path. */
@@ -102,6 +104,11 @@ public final class ModelZoo implements Closeable {
     /** The run checkpoint area of this zoo. */
     public CheckpointStore checkpoints() {
         return checkpoints;
+    }
+
+    /** The zoo's training runs: status files and newest checkpoints ({@code hicmae runs}). */
+    public RunArea runs() {
+        return runs;
     }
 
     /** Models with at least one committed version, sorted by name. */

@@ -13,6 +13,7 @@ import io.hicmae.driver.spark.ProgressFeed;
 import io.hicmae.driver.spark.ProgressPrinter;
 import io.hicmae.driver.spark.ProgressServer;
 import io.hicmae.driver.spark.RunMetricsSource;
+import io.hicmae.driver.spark.RunStatusWriter;
 import io.hicmae.driver.spark.RunCheckpoints;
 import io.hicmae.runtime.config.HicmaeConfig;
 import io.hicmae.runtime.data.LabelSpace;
@@ -178,31 +179,41 @@ public final class FinetuneJob {
                         + "%d steps/epoch, %d steps%n", runId, fold >= 0 ? " (fold " + fold + ")" : "", train.size(),
                 val.size(), cfg.worldSize(), cfg.batchSize(), stepsPerEpoch, total);
         ProgressPrinter printer = new ProgressPrinter(console, total, FinetuneJob::describeLine);
-        List<RankResult> results;
-        try (RunMetricsSource live = new RunMetricsSource().register(spark.sparkContext(), runId);
-                ProgressServer progress = new ProgressServer(driverHost, cfg.stage().progressPorts(), secret,
-                        new ProgressFeed(List.of(printer::accept, live::accept)))) {
-            live.worldSize(cfg.worldSize());
-            FinetunePlan first = new FinetunePlan(cfg, runId, parent.ref().toString(), configJson,
-                    data.space().kind(), data.space().names(), train, val, stepsPerEpoch, total, warmup, 1,
-                    driverHost, progress.port(), fault, secret);
-            results = BarrierStage.run(spark, cfg.stage(), RankResult.class,
-                    attempt -> {
-                        live.attempt(attempt);
-                        return new FinetuneRankTask(first.withAttempt(attempt));
-                    },
-                    () -> zoo.checkpoints().latest(runId).map(c -> "step " + c.step()).orElse("the start"),
-                    console, "run " + runId + " failed; its checkpoints stay in " + zoo.root()
-                            + ", continue with --run-id " + resumeId);
+        RunStatusWriter status = RunStatusWriter.start(zoo, spark.sparkContext(), runId, modelName, total,
+                cfg.worldSize());
+        try {
+            List<RankResult> results;
+            try (RunMetricsSource live = new RunMetricsSource().register(spark.sparkContext(), runId);
+                    ProgressServer progress = new ProgressServer(driverHost, cfg.stage().progressPorts(), secret,
+                            new ProgressFeed(List.of(printer::accept, live::accept, status::accept)))) {
+                live.worldSize(cfg.worldSize());
+                FinetunePlan first = new FinetunePlan(cfg, runId, parent.ref().toString(), configJson,
+                        data.space().kind(), data.space().names(), train, val, stepsPerEpoch, total, warmup, 1,
+                        driverHost, progress.port(), fault, secret);
+                results = BarrierStage.run(spark, cfg.stage(), RankResult.class,
+                        attempt -> {
+                            live.attempt(attempt);
+                            return new FinetuneRankTask(first.withAttempt(attempt));
+                        },
+                        () -> zoo.checkpoints().latest(runId).map(c -> "step " + c.step()).orElse("the start"),
+                        console, "run " + runId + " failed; its checkpoints stay in " + zoo.root()
+                                + ", continue with --run-id " + resumeId);
+            }
+            Lineage.checkRanksAgree(results, RankResult::rank, RankResult::parameterDigest);
+            RankResult rank0 = results.stream().filter(r -> r.rank() == 0).findFirst().orElseThrow();
+            VersionInfo version = publish(zoo, spark.sparkContext().hadoopConfiguration(), parent, configJson, data, fold,
+                    modelName, runId, total, rank0);
+            console.printf("finetune: published %s (%s)%n", version.ref(), version.location());
+            Map<String, Double> validation = new TreeMap<>(rank0.finalLosses());
+            validation.remove("loss");
+            status.finished(version.ref().toString(), total);
+            return new FoldOutcome(fold, runId, version, results, total, validation);
+        } catch (IOException | RuntimeException e) {
+            status.failed(e);
+            throw e;
+        } finally {
+            status.close();
         }
-        Lineage.checkRanksAgree(results, RankResult::rank, RankResult::parameterDigest);
-        RankResult rank0 = results.stream().filter(r -> r.rank() == 0).findFirst().orElseThrow();
-        VersionInfo version = publish(zoo, spark.sparkContext().hadoopConfiguration(), parent, configJson, data, fold,
-                modelName, runId, total, rank0);
-        console.printf("finetune: published %s (%s)%n", version.ref(), version.location());
-        Map<String, Double> validation = new TreeMap<>(rank0.finalLosses());
-        validation.remove("loss");
-        return new FoldOutcome(fold, runId, version, results, total, validation);
     }
 
     /** The console line of a metrics line: loss, lr and, at an epoch's end, the validation scores. */

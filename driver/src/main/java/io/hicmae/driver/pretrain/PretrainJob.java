@@ -10,6 +10,7 @@ import io.hicmae.driver.spark.ProgressPrinter;
 import io.hicmae.driver.spark.ProgressServer;
 import io.hicmae.driver.spark.RunCheckpoints;
 import io.hicmae.driver.spark.RunMetricsSource;
+import io.hicmae.driver.spark.RunStatusWriter;
 import io.hicmae.runtime.data.ClipIndex;
 import io.hicmae.zoo.Checkpoint;
 import io.hicmae.zoo.ModelRef;
@@ -87,24 +88,34 @@ public final class PretrainJob {
                     "loss %.4f (video %.4f, audio %.4f, contrastive %.4f) lr %.2e", o.get("loss").getAsDouble(),
                     o.get("video").getAsDouble(), o.get("audio").getAsDouble(), o.get("contrastive").getAsDouble(),
                     o.get("lr").getAsDouble()));
-            List<RankResult> results;
-            try (RunMetricsSource live = new RunMetricsSource().register(spark.sparkContext(), runId);
-                    ProgressServer progress = new ProgressServer(driverHost, cfg.stage().progressPorts(), secret,
-                            new ProgressFeed(List.of(printer::accept, live::accept)))) {
-                live.worldSize(cfg.worldSize());
-                TrainingPlan plan = new TrainingPlan(cfg, runId, secret, stepsPerEpoch, total, warmup, 1,
-                        driverHost, progress.port(), fault);
-                results = trainWithRetries(spark, plan, zoo, live);
+            RunStatusWriter status = RunStatusWriter.start(zoo, spark.sparkContext(), runId, cfg.model(), total,
+                    cfg.worldSize());
+            try {
+                List<RankResult> results;
+                try (RunMetricsSource live = new RunMetricsSource().register(spark.sparkContext(), runId);
+                        ProgressServer progress = new ProgressServer(driverHost, cfg.stage().progressPorts(), secret,
+                                new ProgressFeed(List.of(printer::accept, live::accept, status::accept)))) {
+                    live.worldSize(cfg.worldSize());
+                    TrainingPlan plan = new TrainingPlan(cfg, runId, secret, stepsPerEpoch, total, warmup, 1,
+                            driverHost, progress.port(), fault);
+                    results = trainWithRetries(spark, plan, zoo, live);
+                }
+                Lineage.checkRanksAgree(results, RankResult::rank, RankResult::parameterDigest);
+                for (RankResult r : results) {
+                    console.printf("pretrain: rank %d trained on %s%s, steps %d to %d%n", r.rank(), r.device(),
+                            r.assignedGpu() == null ? "" : " (Spark assigned GPU " + r.assignedGpu() + ")",
+                            r.resumedFrom(), r.steps());
+                }
+                VersionInfo version = publish(zoo, runId, index, total, results, hadoop);
+                console.printf("pretrain: published %s (%s)%n", version.ref(), version.location());
+                status.finished(version.ref().toString(), total);
+                return new Outcome(runId, version, results, total);
+            } catch (IOException | RuntimeException e) {
+                status.failed(e);
+                throw e;
+            } finally {
+                status.close();
             }
-            Lineage.checkRanksAgree(results, RankResult::rank, RankResult::parameterDigest);
-            for (RankResult r : results) {
-                console.printf("pretrain: rank %d trained on %s%s, steps %d to %d%n", r.rank(), r.device(),
-                        r.assignedGpu() == null ? "" : " (Spark assigned GPU " + r.assignedGpu() + ")",
-                        r.resumedFrom(), r.steps());
-            }
-            VersionInfo version = publish(zoo, runId, index, total, results, hadoop);
-            console.printf("pretrain: published %s (%s)%n", version.ref(), version.location());
-            return new Outcome(runId, version, results, total);
         }
     }
 
