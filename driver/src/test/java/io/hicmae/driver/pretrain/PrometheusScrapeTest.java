@@ -92,7 +92,14 @@ class PrometheusScrapeTest {
             }
             Thread.sleep(20);
         }
-        assertEquals(6, run.get(10, TimeUnit.SECONDS).steps());
+        PretrainJob.Outcome out = run.get(10, TimeUnit.SECONDS);
+        assertEquals(6, out.steps());
+        try (io.hicmae.zoo.ModelZoo z = io.hicmae.zoo.ModelZoo.open(dir.resolve("zoo").toString())) {
+            io.hicmae.zoo.RunStatus status = z.runs().show("metrics-r1").status().orElseThrow();
+            assertEquals("finished", status.state(), "the driver's run-status file");
+            assertEquals(out.version().ref().toString(), status.publishedVersion());
+            assertEquals(6, status.plannedSteps());
+        }
         assertTrue(seen.size() >= 2, "the step gauge should move during the run; saw " + seen);
         for (int i = 1; i < seen.size(); i++) {
             assertTrue(seen.get(i) > seen.get(i - 1), "the step only advances: " + seen);
