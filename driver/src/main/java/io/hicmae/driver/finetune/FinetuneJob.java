@@ -14,6 +14,7 @@ import io.hicmae.driver.spark.ProgressPrinter;
 import io.hicmae.driver.spark.ProgressServer;
 import io.hicmae.driver.spark.RunMetricsSource;
 import io.hicmae.driver.spark.RunStatusWriter;
+import io.hicmae.driver.spark.TensorBoardWriter;
 import io.hicmae.driver.spark.RunCheckpoints;
 import io.hicmae.runtime.config.HicmaeConfig;
 import io.hicmae.runtime.data.LabelSpace;
@@ -184,9 +185,12 @@ public final class FinetuneJob {
         try {
             List<RankResult> results;
             try (RunMetricsSource live = new RunMetricsSource().register(spark.sparkContext(), runId);
+                    TensorBoardWriter tensorboard = TensorBoardWriter.open(cfg.stage().tensorboard(), runId,
+                            spark.sparkContext().hadoopConfiguration());
                     ProgressServer progress = new ProgressServer(driverHost, cfg.stage().progressPorts(), secret,
                             new ProgressFeed(List.of(printer::accept, live::accept, status::accept)))) {
                 live.worldSize(cfg.worldSize());
+                live.onUpdate(tensorboard::write);
                 FinetunePlan first = new FinetunePlan(cfg, runId, parent.ref().toString(), configJson,
                         data.space().kind(), data.space().names(), train, val, stepsPerEpoch, total, warmup, 1,
                         driverHost, progress.port(), fault, secret);

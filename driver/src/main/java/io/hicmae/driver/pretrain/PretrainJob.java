@@ -11,6 +11,7 @@ import io.hicmae.driver.spark.ProgressServer;
 import io.hicmae.driver.spark.RunCheckpoints;
 import io.hicmae.driver.spark.RunMetricsSource;
 import io.hicmae.driver.spark.RunStatusWriter;
+import io.hicmae.driver.spark.TensorBoardWriter;
 import io.hicmae.runtime.data.ClipIndex;
 import io.hicmae.zoo.Checkpoint;
 import io.hicmae.zoo.ModelRef;
@@ -93,9 +94,12 @@ public final class PretrainJob {
             try {
                 List<RankResult> results;
                 try (RunMetricsSource live = new RunMetricsSource().register(spark.sparkContext(), runId);
+                        TensorBoardWriter tensorboard = TensorBoardWriter.open(cfg.stage().tensorboard(), runId,
+                                spark.sparkContext().hadoopConfiguration());
                         ProgressServer progress = new ProgressServer(driverHost, cfg.stage().progressPorts(), secret,
                                 new ProgressFeed(List.of(printer::accept, live::accept, status::accept)))) {
                     live.worldSize(cfg.worldSize());
+                    live.onUpdate(tensorboard::write);
                     TrainingPlan plan = new TrainingPlan(cfg, runId, secret, stepsPerEpoch, total, warmup, 1,
                             driverHost, progress.port(), fault);
                     results = trainWithRetries(spark, plan, zoo, live);

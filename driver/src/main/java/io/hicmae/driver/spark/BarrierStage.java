@@ -41,17 +41,18 @@ public final class BarrierStage {
      * @param connectTimeout deadline of the ranks' ring set-up
      * @param ioTimeout deadline of each wait on a peer in the all-reduce
      * @param progressPorts the ports the driver's progress listener may bind
+     * @param tensorboard the directory (path or URI) of TensorBoard event files, or null for none
      */
     public record Settings(String job, int worldSize, String device, String master, int maxAttempts,
             Duration retryBackoff, Duration slotWait, Duration connectTimeout, Duration ioTimeout,
-            PortRange progressPorts) implements Serializable {
+            PortRange progressPorts, String tensorboard) implements Serializable {
         private static final long serialVersionUID = 1L;
 
-        /** Settings whose progress listener binds any free port. */
+        /** Settings whose progress listener binds any free port, without TensorBoard files. */
         public Settings(String job, int worldSize, String device, String master, int maxAttempts,
                 Duration retryBackoff, Duration slotWait, Duration connectTimeout, Duration ioTimeout) {
             this(job, worldSize, device, master, maxAttempts, retryBackoff, slotWait, connectTimeout, ioTimeout,
-                    PortRange.ANY);
+                    PortRange.ANY, null);
         }
     }
 

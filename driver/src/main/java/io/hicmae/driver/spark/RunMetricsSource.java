@@ -68,6 +68,8 @@ public final class RunMetricsSource implements Source, AutoCloseable {
     private long lastClips;
     private long checkpointSeenAtMs = -1;
     private SparkEnv registeredIn;
+    private java.util.function.ObjLongConsumer<Map<String, Double>> listener;
+    private Map<String, Double> updated;
 
     public RunMetricsSource() {
         this(System::currentTimeMillis);
@@ -121,8 +123,29 @@ public final class RunMetricsSource implements Source, AutoCloseable {
         set("world_size", n);
     }
 
+    /**
+     * Hands every progress line's gauges (those the line set, with {@code clips_per_second}) and its step to
+     * {@code l}, e.g. the TensorBoard writer, so that it logs the same scalars.
+     */
+    public synchronized void onUpdate(java.util.function.ObjLongConsumer<Map<String, Double>> l) {
+        listener = l;
+    }
+
     /** One progress line (with the totals of {@code ProgressTotals}). */
     public synchronized void accept(JsonObject o) {
+        updated = new java.util.TreeMap<>();
+        try {
+            update(o);
+        } finally {
+            Map<String, Double> u = updated;
+            updated = null;
+            if (listener != null && o.has("step")) {
+                listener.accept(u, o.get("step").getAsLong());
+            }
+        }
+    }
+
+    private void update(JsonObject o) {
         if (o.has("last_checkpoint_step")) {
             long cp = o.get("last_checkpoint_step").getAsLong();
             if (checkpointSeenAtMs < 0 || cp != values.getOrDefault("last_checkpoint_step", -1.0).longValue()) {
@@ -213,6 +236,9 @@ public final class RunMetricsSource implements Source, AutoCloseable {
     }
 
     private void set(String name, double v) {
+        if (updated != null) {
+            updated.put(name, v);
+        }
         if (values.put(name, v) == null) {
             registry.register(name, (Gauge<Double>) () -> values.get(name));
         }

@@ -24,6 +24,7 @@ public final class StageKeys {
     public static final String CONNECT_TIMEOUT_S = "connect-timeout-s";
     public static final String IO_TIMEOUT_S = "io-timeout-s";
     public static final String PROGRESS_PORT = "progress-port";
+    public static final String TENSORBOARD = "tensorboard";
 
     private StageKeys() {}
 
@@ -53,7 +54,10 @@ public final class StageKeys {
                     }
                 },
                         "Port(s) of the driver's progress listener that rank 0 connects to: 0 (any free port), N or N-M "
-                                + "(the first free one), for a NetworkPolicy or firewall");
+                                + "(the first free one), for a NetworkPolicy or firewall")
+                .define(TENSORBOARD, String.class, null, null,
+                        "Directory (path or URI) for TensorBoard event files of the live scalars, one subdirectory per run "
+                                + "(default: none)");
     }
 
     /** The stage settings of a job's parsed values. */
@@ -64,6 +68,6 @@ public final class StageKeys {
                 Duration.ofSeconds((Integer) values.get(SLOT_WAIT_S)),
                 Duration.ofSeconds((Integer) values.get(CONNECT_TIMEOUT_S)),
                 Duration.ofSeconds((Integer) values.get(IO_TIMEOUT_S)),
-                PortRange.parse((String) values.get(PROGRESS_PORT)));
+                PortRange.parse((String) values.get(PROGRESS_PORT)), (String) values.get(TENSORBOARD));
     }
 }

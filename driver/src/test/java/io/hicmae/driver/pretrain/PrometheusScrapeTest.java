@@ -68,6 +68,7 @@ class PrometheusScrapeTest {
         raw.put("epochs", "2");
         raw.put("checkpoint-every", "3");
         raw.put("run-id", "metrics-r1");
+        raw.put("tensorboard", dir.resolve("tb").toString());
         String url = spark.sparkContext().uiWebUrl().get() + "/metrics/prometheus";
         CompletableFuture<PretrainJob.Outcome> run = CompletableFuture.supplyAsync(() -> {
             try {
@@ -99,6 +100,12 @@ class PrometheusScrapeTest {
             assertEquals("finished", status.state(), "the driver's run-status file");
             assertEquals(out.version().ref().toString(), status.publishedVersion());
             assertEquals(6, status.plannedSteps());
+        }
+        // --tensorboard: the same scalars as the metrics source, one event file per run.
+        try (java.util.stream.Stream<Path> files = java.nio.file.Files.list(dir.resolve("tb").resolve("metrics-r1"))) {
+            Path events = files.filter(f -> f.getFileName().toString().startsWith("events.out.tfevents."))
+                    .findFirst().orElseThrow();
+            assertTrue(java.nio.file.Files.size(events) > 0);
         }
         assertTrue(seen.size() >= 2, "the step gauge should move during the run; saw " + seen);
         for (int i = 1; i < seen.size(); i++) {
