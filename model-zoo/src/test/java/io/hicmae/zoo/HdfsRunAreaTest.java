@@ -1,6 +1,5 @@
 package io.hicmae.zoo;
 
-import java.io.File;
 import java.io.IOException;
 import java.net.URI;
 import java.util.UUID;
@@ -15,12 +14,7 @@ class HdfsRunAreaTest extends RunAreaContract {
 
     @BeforeAll
     static void startCluster() throws IOException {
-        File base = new File("target/minidfs-runs-" + UUID.randomUUID()).getAbsoluteFile();
-        Configuration conf = new Configuration();
-        conf.set(MiniDFSCluster.HDFS_MINIDFS_BASEDIR, base.getPath());
-        conf.setInt("dfs.client.block.write.locateFollowingBlock.initial.delay.ms", 10);
-        cluster = new MiniDFSCluster.Builder(conf, base).numDataNodes(1).build();
-        cluster.waitActive();
+        cluster = MiniHdfs.start("minidfs-runs-");
     }
 
     @AfterAll

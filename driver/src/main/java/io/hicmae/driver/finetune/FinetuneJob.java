@@ -5,16 +5,14 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.hicmae.driver.config.ConfigException;
-import io.hicmae.driver.pretrain.RankResult;
-import io.hicmae.driver.pretrain.TrainingPlan;
 import io.hicmae.driver.spark.BarrierStage;
 import io.hicmae.driver.spark.Lineage;
-import io.hicmae.driver.spark.ProgressFeed;
+import io.hicmae.driver.spark.LiveProgress;
 import io.hicmae.driver.spark.ProgressPrinter;
-import io.hicmae.driver.spark.ProgressServer;
-import io.hicmae.driver.spark.RunMetricsSource;
+import io.hicmae.driver.spark.RankResult;
+import io.hicmae.driver.spark.RunPlan;
 import io.hicmae.driver.spark.RunStatusWriter;
-import io.hicmae.driver.spark.TensorBoardWriter;
+import io.hicmae.driver.spark.TrainingRankTask;
 import io.hicmae.driver.spark.RunCheckpoints;
 import io.hicmae.runtime.config.HicmaeConfig;
 import io.hicmae.runtime.data.LabelSpace;
@@ -70,14 +68,14 @@ public final class FinetuneJob {
 
     private final FinetuneConfig cfg;
     private final PrintStream console;
-    private final TrainingPlan.Fault fault;
+    private final RunPlan.Fault fault;
 
     public FinetuneJob(FinetuneConfig cfg, PrintStream console) {
         this(cfg, console, null);
     }
 
     /** A job that injects {@code fault} into every fold's training (tests only). */
-    FinetuneJob(FinetuneConfig cfg, PrintStream console, TrainingPlan.Fault fault) {
+    FinetuneJob(FinetuneConfig cfg, PrintStream console, RunPlan.Fault fault) {
         this.cfg = cfg;
         this.console = console;
         this.fault = fault;
@@ -85,7 +83,7 @@ public final class FinetuneJob {
 
     /** A session for this job: see {@link BarrierStage#session}. */
     public static SparkSession session(FinetuneConfig cfg) {
-        return BarrierStage.session(cfg.stage());
+        return BarrierStage.session(cfg.stage(), FinetuneKryoRegistrator.class);
     }
 
     public Outcome run(SparkSession spark) throws IOException {
@@ -184,20 +182,15 @@ public final class FinetuneJob {
                 cfg.worldSize());
         try {
             List<RankResult> results;
-            try (RunMetricsSource live = new RunMetricsSource().register(spark.sparkContext(), runId);
-                    TensorBoardWriter tensorboard = TensorBoardWriter.open(cfg.stage().tensorboard(), runId,
-                            spark.sparkContext().hadoopConfiguration());
-                    ProgressServer progress = new ProgressServer(driverHost, cfg.stage().progressPorts(), secret,
-                            new ProgressFeed(List.of(printer::accept, live::accept, status::accept)))) {
-                live.worldSize(cfg.worldSize());
-                live.onUpdate(tensorboard::write);
-                FinetunePlan first = new FinetunePlan(cfg, runId, parent.ref().toString(), configJson,
-                        data.space().kind(), data.space().names(), train, val, stepsPerEpoch, total, warmup, 1,
-                        driverHost, progress.port(), fault, secret);
+            try (LiveProgress live = LiveProgress.start(spark, cfg.stage(), runId, secret,
+                    List.of(printer::accept, status::accept))) {
+                FinetunePlan first = new FinetunePlan(cfg, new RunPlan(runId, secret, stepsPerEpoch, total, warmup,
+                        1, driverHost, live.port(), fault), parent.ref().toString(), configJson, data.space().kind(),
+                        data.space().names(), train, val);
                 results = BarrierStage.run(spark, cfg.stage(), RankResult.class,
                         attempt -> {
                             live.attempt(attempt);
-                            return new FinetuneRankTask(first.withAttempt(attempt));
+                            return new TrainingRankTask(first.withAttempt(attempt));
                         },
                         () -> zoo.checkpoints().latest(runId).map(c -> "step " + c.step()).orElse("the start"),
                         console, "run " + runId + " failed; its checkpoints stay in " + zoo.root()
@@ -205,8 +198,8 @@ public final class FinetuneJob {
             }
             Lineage.checkRanksAgree(results, RankResult::rank, RankResult::parameterDigest);
             RankResult rank0 = results.stream().filter(r -> r.rank() == 0).findFirst().orElseThrow();
-            VersionInfo version = publish(zoo, spark.sparkContext().hadoopConfiguration(), parent, configJson, data, fold,
-                    modelName, runId, total, rank0);
+            VersionInfo version = publish(zoo, spark.sparkContext().hadoopConfiguration(), parent, configJson, data,
+                    fold, modelName, runId, total, rank0);
             console.printf("finetune: published %s (%s)%n", version.ref(), version.location());
             Map<String, Double> validation = new TreeMap<>(rank0.finalLosses());
             validation.remove("loss");

@@ -5,13 +5,13 @@ import com.google.gson.JsonParser;
 import io.hicmae.driver.config.ConfigException;
 import io.hicmae.driver.spark.BarrierStage;
 import io.hicmae.driver.spark.Lineage;
-import io.hicmae.driver.spark.ProgressFeed;
+import io.hicmae.driver.spark.LiveProgress;
 import io.hicmae.driver.spark.ProgressPrinter;
-import io.hicmae.driver.spark.ProgressServer;
+import io.hicmae.driver.spark.RankResult;
+import io.hicmae.driver.spark.RunPlan;
+import io.hicmae.driver.spark.TrainingRankTask;
 import io.hicmae.driver.spark.RunCheckpoints;
-import io.hicmae.driver.spark.RunMetricsSource;
 import io.hicmae.driver.spark.RunStatusWriter;
-import io.hicmae.driver.spark.TensorBoardWriter;
 import io.hicmae.runtime.data.ClipIndex;
 import io.hicmae.zoo.Checkpoint;
 import io.hicmae.zoo.ModelRef;
@@ -45,14 +45,14 @@ public final class PretrainJob {
 
     private final PretrainConfig cfg;
     private final PrintStream console;
-    private final TrainingPlan.Fault fault;
+    private final RunPlan.Fault fault;
 
     public PretrainJob(PretrainConfig cfg, PrintStream console) {
         this(cfg, console, null);
     }
 
     /** A job that injects {@code fault} into the training (tests only). */
-    PretrainJob(PretrainConfig cfg, PrintStream console, TrainingPlan.Fault fault) {
+    PretrainJob(PretrainConfig cfg, PrintStream console, RunPlan.Fault fault) {
         this.cfg = cfg;
         this.console = console;
         this.fault = fault;
@@ -93,15 +93,10 @@ public final class PretrainJob {
                     cfg.worldSize());
             try {
                 List<RankResult> results;
-                try (RunMetricsSource live = new RunMetricsSource().register(spark.sparkContext(), runId);
-                        TensorBoardWriter tensorboard = TensorBoardWriter.open(cfg.stage().tensorboard(), runId,
-                                spark.sparkContext().hadoopConfiguration());
-                        ProgressServer progress = new ProgressServer(driverHost, cfg.stage().progressPorts(), secret,
-                                new ProgressFeed(List.of(printer::accept, live::accept, status::accept)))) {
-                    live.worldSize(cfg.worldSize());
-                    live.onUpdate(tensorboard::write);
-                    TrainingPlan plan = new TrainingPlan(cfg, runId, secret, stepsPerEpoch, total, warmup, 1,
-                            driverHost, progress.port(), fault);
+                try (LiveProgress live = LiveProgress.start(spark, cfg.stage(), runId, secret,
+                        List.of(printer::accept, status::accept))) {
+                    PretrainPlan plan = new PretrainPlan(cfg, new RunPlan(runId, secret, stepsPerEpoch, total, warmup,
+                            1, driverHost, live.port(), fault));
                     results = trainWithRetries(spark, plan, zoo, live);
                 }
                 Lineage.checkRanksAgree(results, RankResult::rank, RankResult::parameterDigest);
@@ -137,16 +132,17 @@ public final class PretrainJob {
     }
 
     /** Submits the barrier stage; on failure waits, re-checks the slots and resubmits from the last checkpoint. */
-    private List<RankResult> trainWithRetries(SparkSession spark, TrainingPlan first, ModelZoo zoo,
-            RunMetricsSource live) throws IOException {
+    private List<RankResult> trainWithRetries(SparkSession spark, PretrainPlan first, ModelZoo zoo,
+            LiveProgress live) throws IOException {
+        String runId = first.run().runId();
         return BarrierStage.run(spark, cfg.stage(), RankResult.class,
                 attempt -> {
                     live.attempt(attempt);
-                    return new RankTask(first.withAttempt(attempt));
+                    return new TrainingRankTask(first.withAttempt(attempt));
                 },
-                () -> zoo.checkpoints().latest(first.runId()).map(c -> "step " + c.step()).orElse("the start"),
-                console, "run " + first.runId() + " failed; its checkpoints stay in " + zoo.root()
-                        + ", continue with --resume " + first.runId());
+                () -> zoo.checkpoints().latest(runId).map(c -> "step " + c.step()).orElse("the start"),
+                console, "run " + runId + " failed; its checkpoints stay in " + zoo.root()
+                        + ", continue with --resume " + runId);
     }
 
     /** Publishes the final checkpoint's parameters as a zoo version with lineage, metrics and the model card. */

@@ -3,63 +3,72 @@ package io.hicmae.driver.spark;
 import java.io.IOException;
 import java.io.Serializable;
 import java.net.BindException;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 
 /**
- * The ports a listener may bind, so that a NetworkPolicy or firewall can name them: {@code 0} (any free port, the
- * default), one port {@code N}, or an inclusive range {@code N-M} whose first free port is taken.
+ * The TCP ports a listener may take: {@code 0} (any free port, the default) or a fixed range {@code LO-HI}, so that a
+ * firewall or a Kubernetes NetworkPolicy can admit exactly those ports. A listener takes the first free port of the
+ * range; several ranks sharing a host need as many ports as there are ranks on it.
  *
- * @param first the lowest port, 0 for any
- * @param last the highest port (equal to {@code first} for a single port)
+ * @param low first port, or 0 for any free port
+ * @param high last port (inclusive), or 0 for any free port
  */
-public record PortRange(int first, int last) implements Serializable {
-
+public record PortRange(int low, int high) implements Serializable {
     private static final long serialVersionUID = 1L;
 
     /** Any free port. */
     public static final PortRange ANY = new PortRange(0, 0);
 
-    /** The syntax {@link #parse} accepts, for config validators. */
-    public static final String PATTERN = "0|[1-9][0-9]{0,4}(-[1-9][0-9]{0,4})?";
-
     public PortRange {
-        if (first < 0 || last > 65_535 || last < first || (first == 0 && last != 0)) {
-            throw new IllegalArgumentException("bad port range " + first + "-" + last
-                    + ": want 0 (any), N or N-M with 1 <= N <= M <= 65535");
+        boolean any = low == 0 && high == 0;
+        if (!any && (low < 1024 || high > 65535 || low > high)) {
+            throw new IllegalArgumentException("Invalid port range " + low + "-" + high
+                    + ": must be 0 (any free port) or LO-HI with 1024 <= LO <= HI <= 65535");
         }
     }
 
-    /** Parses {@code 0}, {@code N} or {@code N-M}; throws naming the text otherwise. */
+    /** {@code "0"}, {@code "40100"} or {@code "40100-40199"}; throws naming the text otherwise. */
     public static PortRange parse(String text) {
-        if (text == null || !text.trim().matches(PATTERN)) {
-            throw new IllegalArgumentException("bad port range '" + text + "': want 0 (any), N or N-M");
+        String t = text == null ? "" : text.trim();
+        if (!t.matches("[0-9]{1,5}(-[0-9]{1,5})?")) {
+            throw new IllegalArgumentException("Invalid port range '" + text + "': must be 0, PORT or LO-HI");
         }
-        String[] parts = text.trim().split("-");
-        int a = Integer.parseInt(parts[0]);
-        return new PortRange(a, parts.length == 2 ? Integer.parseInt(parts[1]) : a);
+        int dash = t.indexOf('-');
+        int low = Integer.parseInt(dash < 0 ? t : t.substring(0, dash));
+        int high = dash < 0 ? low : Integer.parseInt(t.substring(dash + 1));
+        return new PortRange(low, high);
     }
 
-    /** A server socket bound to {@code host} on the first free port of the range; fails naming the range. */
-    public ServerSocket bind(InetAddress host) throws IOException {
-        for (int port = first; port <= last; port++) {
-            ServerSocket s = new ServerSocket();
+    public boolean any() {
+        return low == 0;
+    }
+
+    /** Opens a listener on {@code host} at the first free port of this range. */
+    public <T> T bind(String host, Binder<T> binder) throws IOException {
+        if (any()) {
+            return binder.bind(new InetSocketAddress(host, 0));
+        }
+        BindException last = null;
+        for (int port = low; port <= high; port++) {
             try {
-                s.bind(new InetSocketAddress(host, port));
-                return s;
+                return binder.bind(new InetSocketAddress(host, port));
             } catch (BindException e) {
-                s.close();
-            } catch (IOException | RuntimeException e) {
-                s.close();
-                throw e;
+                last = e;
             }
         }
-        throw new BindException("no free port in " + this + " on " + host.getHostAddress());
+        BindException e = new BindException("no free port in " + this + " on " + host + " (every port is in use)");
+        e.initCause(last);
+        throw e;
+    }
+
+    /** Opens a listener at one address; throws {@link BindException} when the port is taken. */
+    @FunctionalInterface
+    public interface Binder<T> {
+        T bind(InetSocketAddress address) throws IOException;
     }
 
     @Override
     public String toString() {
-        return first == last ? Integer.toString(first) : first + "-" + last;
+        return any() ? "0" : low == high ? Integer.toString(low) : low + "-" + high;
     }
 }

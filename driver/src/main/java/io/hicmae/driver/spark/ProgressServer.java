@@ -6,7 +6,6 @@ import org.apache.logging.log4j.Logger;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
@@ -54,7 +53,16 @@ public final class ProgressServer implements AutoCloseable {
     }
 
     public ProgressServer(String host, PortRange ports, byte[] secret, Consumer<String> sink) throws IOException {
-        this.server = ports.bind(InetAddress.getByName(host));
+        this.server = ports.bind(host, address -> {
+            ServerSocket s = new ServerSocket();
+            try {
+                s.bind(address);
+                return s;
+            } catch (IOException | RuntimeException e) {
+                s.close();
+                throw e;
+            }
+        });
         this.secret = secret.clone();
         this.sink = sink;
         Thread acceptor = new Thread(this::acceptLoop, "hicmae-progress-accept");

@@ -78,10 +78,19 @@ public final class RunMetricsSource implements Source, AutoCloseable {
     /** A source with its own clock (tests). */
     RunMetricsSource(LongSupplier clockMs) {
         this.clockMs = clockMs;
-        registry.register("last_checkpoint_age_seconds", (Gauge<Double>) () -> checkpointSeenAtMs < 0 ? 0.0
-                : (clockMs.getAsLong() - checkpointSeenAtMs) / 1000.0);
-        for (String c : new String[] {"steps", "clips", "skipped_steps", "attempts", "progress_lines_dropped"}) {
-            registry.counter(c);
+    }
+
+    /**
+     * Adds the metrics that exist from the start. Called after registration: metrics added to a source's registry
+     * later reach Spark's registry one by one, which is the path every metric here takes.
+     */
+    private synchronized void basics() {
+        if (!registry.getGauges().containsKey("last_checkpoint_age_seconds")) {
+            registry.register("last_checkpoint_age_seconds", (Gauge<Double>) () -> checkpointSeenAtMs < 0 ? 0.0
+                    : (clockMs.getAsLong() - checkpointSeenAtMs) / 1000.0);
+            for (String c : new String[] {"steps", "clips", "skipped_steps", "attempts", "progress_lines_dropped"}) {
+                registry.counter(c);
+            }
         }
     }
 
@@ -108,12 +117,14 @@ public final class RunMetricsSource implements Source, AutoCloseable {
         SparkEnv env = sc.env();
         env.metricsSystem().registerSource(this);
         registeredIn = env;
+        basics();
         LOG.info("metrics source {} registered as {}", NAME, env.metricsSystem().buildRegistryName(this));
         return this;
     }
 
     /** The driver starts attempt {@code n} (1, 2, ...). */
     public synchronized void attempt(int n) {
+        basics();
         set("attempt", n);
         advance(counter("attempts"), n);
     }
@@ -133,6 +144,7 @@ public final class RunMetricsSource implements Source, AutoCloseable {
 
     /** One progress line (with the totals of {@code ProgressTotals}). */
     public synchronized void accept(JsonObject o) {
+        basics();
         updated = new java.util.TreeMap<>();
         try {
             update(o);

@@ -1,6 +1,7 @@
 package io.hicmae.driver.spark;
 
 import io.hicmae.driver.config.ConfigDef;
+import io.hicmae.driver.config.ConfigException;
 
 import java.time.Duration;
 import java.util.Map;
@@ -23,6 +24,7 @@ public final class StageKeys {
     public static final String SLOT_WAIT_S = "slot-wait-s";
     public static final String CONNECT_TIMEOUT_S = "connect-timeout-s";
     public static final String IO_TIMEOUT_S = "io-timeout-s";
+    public static final String RING_PORTS = "ring-ports";
     public static final String PROGRESS_PORT = "progress-port";
     public static final String TENSORBOARD = "tensorboard";
 
@@ -45,19 +47,23 @@ public final class StageKeys {
                 .define(CONNECT_TIMEOUT_S, Integer.class, 60, between(1, 3600), "Deadline for the ranks' ring set-up")
                 .define(IO_TIMEOUT_S, Integer.class, 300, between(1, 86_400),
                         "Deadline for each wait on a peer in the all-reduce (longer than one step on the slowest rank)")
-                .define(PROGRESS_PORT, String.class, "0", (key, v) -> {
-                    try {
-                        PortRange.parse(v.toString());
-                    } catch (IllegalArgumentException e) {
-                        throw new io.hicmae.driver.config.ConfigException(key, v,
-                                "must be 0, a port N or a range N-M with 1 <= N <= M <= 65535");
-                    }
-                },
-                        "Port(s) of the driver's progress listener that rank 0 connects to: 0 (any free port), N or N-M "
-                                + "(the first free one), for a NetworkPolicy or firewall")
+                .define(RING_PORTS, String.class, "0", StageKeys::validPortRange,
+                        "Ports of each rank's ring listener: 0 for any free port, or LO-HI (e.g. 40100-40199) so a "
+                                + "firewall or NetworkPolicy can admit them; it binds to the executor's address only")
+                .define(PROGRESS_PORT, String.class, "0", StageKeys::validPortRange,
+                        "Port(s) of the driver's progress listener that rank 0 connects to: 0 (any free port), PORT or "
+                                + "LO-HI (the first free one), so a firewall or NetworkPolicy can admit them")
                 .define(TENSORBOARD, String.class, null, null,
                         "Directory (path or URI) for TensorBoard event files of the live scalars, one subdirectory per run "
                                 + "(default: none)");
+    }
+
+    private static void validPortRange(String key, Object value) {
+        try {
+            PortRange.parse(value.toString());
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(key, value, "must be 0 (any free port), PORT or LO-HI with 1024 <= LO <= HI <= 65535");
+        }
     }
 
     /** The stage settings of a job's parsed values. */
@@ -68,6 +74,7 @@ public final class StageKeys {
                 Duration.ofSeconds((Integer) values.get(SLOT_WAIT_S)),
                 Duration.ofSeconds((Integer) values.get(CONNECT_TIMEOUT_S)),
                 Duration.ofSeconds((Integer) values.get(IO_TIMEOUT_S)),
+                PortRange.parse((String) values.get(RING_PORTS)),
                 PortRange.parse((String) values.get(PROGRESS_PORT)), (String) values.get(TENSORBOARD));
     }
 }

@@ -121,13 +121,10 @@ class ProgressChannelTest {
             int p = taken.getLocalPort();
             PortRange range = p < 65_535 ? new PortRange(p, p + 1) : new PortRange(p - 1, p);
             try (ProgressServer server = new ProgressServer("127.0.0.1", range, SECRET, l -> { })) {
-                assertTrue(server.port() >= range.first() && server.port() <= range.last() && server.port() != p);
+                assertTrue(server.port() >= range.low() && server.port() <= range.high() && server.port() != p);
             }
-            assertThrows(java.net.BindException.class, () -> new PortRange(p, p).bind(taken.getInetAddress()));
+            assertThrows(java.net.BindException.class,
+                    () -> new ProgressServer("127.0.0.1", new PortRange(p, p), SECRET, l -> { }));
         }
-        assertEquals(new PortRange(40_100, 40_199), PortRange.parse("40100-40199"));
-        assertEquals(PortRange.ANY, PortRange.parse("0"));
-        assertThrows(IllegalArgumentException.class, () -> PortRange.parse("40199-40100"));
-        assertThrows(IllegalArgumentException.class, () -> PortRange.parse("70000"));
     }
 }
