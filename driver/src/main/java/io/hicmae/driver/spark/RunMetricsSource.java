@@ -1,6 +1,5 @@
 package io.hicmae.driver.spark;
 
-import com.codahale.metrics.Counter;
 import com.codahale.metrics.Gauge;
 import com.codahale.metrics.MetricRegistry;
 import com.google.gson.JsonElement;
@@ -28,9 +27,11 @@ import java.util.function.LongSupplier;
  *       {@code clips_per_second}, {@code data_wait_ms}, {@code compute_ms}, {@code allreduce_ms},
  *       {@code optimizer_ms}, {@code checkpoint_ms}, {@code validation_ms} (the newest step's), {@code world_size},
  *       {@code attempt}, {@code last_checkpoint_step}, {@code last_checkpoint_age_seconds};</li>
- *   <li>counters (monotonic over the whole run, attempts added up): {@code steps}, {@code clips},
- *       {@code skipped_steps}, {@code attempts}, {@code progress_lines_dropped}, and {@code <timing>_ms_total} for
- *       each timing above.</li>
+ *   <li>totals (monotonic over the whole run, attempts added up; gauges, so use them as counters):
+ *       {@code steps_total}, {@code clips_total}, {@code skipped_steps_total}, {@code attempts_total},
+ *       {@code progress_lines_dropped_total}, and {@code <timing>_ms_total} for each timing above. They are gauges
+ *       rather than Dropwizard counters because counters added to a source did not reliably reach Spark's
+ *       PrometheusServlet when earlier SparkContexts had lived in the same JVM (seen in the tests).</li>
  * </ul>
  *
  * A gauge appears with its first value. The run is identified by Spark's {@code spark.metrics.namespace}, which
@@ -58,6 +59,7 @@ public final class RunMetricsSource implements Source, AutoCloseable {
 
     private final MetricRegistry registry = new MetricRegistry();
     private final Map<String, Double> values = new ConcurrentHashMap<>();
+    private final Map<String, Long> totals = new ConcurrentHashMap<>();
     private final Map<String, Long> base = new ConcurrentHashMap<>();
     private final Map<String, Double> baseMs = new ConcurrentHashMap<>();
     private final Map<String, Long> streamCounts = new ConcurrentHashMap<>();
@@ -81,15 +83,15 @@ public final class RunMetricsSource implements Source, AutoCloseable {
     }
 
     /**
-     * Adds the metrics that exist from the start. Called after registration: metrics added to a source's registry
-     * later reach Spark's registry one by one, which is the path every metric here takes.
+     * Adds the metrics that exist from the start, after registration, so that every metric reaches Spark's registry
+     * the same way (as it is added to the source's).
      */
     private synchronized void basics() {
         if (!registry.getGauges().containsKey("last_checkpoint_age_seconds")) {
             registry.register("last_checkpoint_age_seconds", (Gauge<Double>) () -> checkpointSeenAtMs < 0 ? 0.0
                     : (clockMs.getAsLong() - checkpointSeenAtMs) / 1000.0);
             for (String c : new String[] {"steps", "clips", "skipped_steps", "attempts", "progress_lines_dropped"}) {
-                registry.counter(c);
+                raise(c + "_total", 0);
             }
         }
     }
@@ -126,7 +128,7 @@ public final class RunMetricsSource implements Source, AutoCloseable {
     public synchronized void attempt(int n) {
         basics();
         set("attempt", n);
-        advance(counter("attempts"), n);
+        raise("attempts_total", n);
     }
 
     /** The driver's world size (a line's own {@code world_size} wins). */
@@ -200,7 +202,7 @@ public final class RunMetricsSource implements Source, AutoCloseable {
             if (k.startsWith("ms_") && k.endsWith("_total")) {
                 String name = gaugeName(k.substring(0, k.length() - "_total".length())) + "_total";
                 streamMs.put(name, o.get(k).getAsDouble());
-                advance(counter(name), Math.round(streamMs.get(name) + baseMs.getOrDefault(name, 0.0)));
+                raise(name, Math.round(streamMs.get(name) + baseMs.getOrDefault(name, 0.0)));
             }
         }
     }
@@ -225,25 +227,24 @@ public final class RunMetricsSource implements Source, AutoCloseable {
         return values.get(name);
     }
 
-    /** The count of a counter. */
-    public long count(String name) {
-        return counter(name).getCount();
+    /** The value of a total ({@code steps_total}, ...), 0 before its first. */
+    public long total(String name) {
+        return totals.getOrDefault(name, 0L);
     }
 
     private void total(String name, long streamTotal) {
         streamCounts.put(name, streamTotal);
-        advance(counter(name), streamTotal + base.getOrDefault(name, 0L));
+        raise(name + "_total", streamTotal + base.getOrDefault(name, 0L));
     }
 
-    private Counter counter(String name) {
-        return registry.counter(name);
-    }
-
-    /** Counters only grow: moves {@code c} up to {@code target}. */
-    private static void advance(Counter c, long target) {
-        long d = target - c.getCount();
-        if (d > 0) {
-            c.inc(d);
+    /** Totals only grow: moves {@code name} up to {@code target}, registering its gauge the first time. */
+    private void raise(String name, long target) {
+        Long old = totals.get(name);
+        if (old == null) {
+            totals.put(name, Math.max(0, target));
+            registry.register(name, (Gauge<Long>) () -> totals.get(name));
+        } else if (target > old) {
+            totals.put(name, target);
         }
     }
 

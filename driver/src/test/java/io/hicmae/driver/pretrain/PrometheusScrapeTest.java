@@ -113,7 +113,7 @@ class PrometheusScrapeTest {
         }
         for (String name : List.of("loss_Value", "loss_video_Value", "lr_Value", "grad_norm_Value",
                 "clips_per_second_Value", "data_wait_ms_Value", "allreduce_ms_Value", "world_size_Value",
-                "attempts_Count", "steps_Count")) {
+                "attempts_total_Value", "steps_total_Value", "compute_ms_total_Value")) {
             assertTrue(lastPage.contains("metrics_metrics_r1_driver_hicmae_" + name), name + " in\n" + lastPage);
         }
     }

@@ -37,10 +37,10 @@ class RunMetricsSourceTest {
         step(first, 2, 2_000_000_000L, 30); // dropped on the way: the next line's totals hold it
         m.accept(step(first, 3, 4_000_000_000L, 0));
         assertEquals(3.0, m.value("step"));
-        assertEquals(3, m.count("steps"));
-        assertEquals(24, m.count("clips"));
-        assertEquals(30, m.count("checkpoint_ms_total"));
-        assertEquals(300, m.count("compute_ms_total"));
+        assertEquals(3, m.total("steps_total"));
+        assertEquals(24, m.total("clips_total"));
+        assertEquals(30, m.total("checkpoint_ms_total"));
+        assertEquals(300, m.total("compute_ms_total"));
         assertEquals(2.0, m.value("last_checkpoint_step"));
         assertEquals(8.0 * 2 / 3, m.value("clips_per_second"), 1e-9, "16 clips over 3 s since the last line seen");
         assertEquals(0.7, m.value("loss_video"));
@@ -54,13 +54,13 @@ class RunMetricsSourceTest {
         m.attempt(2); // resumed from step 2: a new reporter whose totals start at zero
         ProgressTotals second = new ProgressTotals(0);
         m.accept(step(second, 3, 1_000_000_000L, 40));
-        assertEquals(4, m.count("steps"), "3 steps of attempt 1 and 1 of attempt 2");
-        assertEquals(70, m.count("checkpoint_ms_total"));
-        assertEquals(2, m.count("attempts"));
+        assertEquals(4, m.total("steps_total"), "3 steps of attempt 1 and 1 of attempt 2");
+        assertEquals(70, m.total("checkpoint_ms_total"));
+        assertEquals(2, m.total("attempts_total"));
         assertEquals(3.0, m.value("last_checkpoint_step"));
         assertEquals(0.0, m.value("last_checkpoint_age_seconds"), 1e-9);
         assertTrue(m.metricRegistry().getGauges().containsKey("clips_per_second"));
-        assertTrue(m.metricRegistry().getCounters().containsKey("skipped_steps"));
+        assertTrue(m.metricRegistry().getGauges().containsKey("skipped_steps_total"));
         assertEquals("optimizer_ms", RunMetricsSource.gaugeName("ms_optimizer"));
         assertEquals("val_war", RunMetricsSource.gaugeName("val_war"));
     }
