@@ -30,7 +30,7 @@ public final class RunStatusWriter implements AutoCloseable {
 
     private static final Logger LOG = LogManager.getLogger(RunStatusWriter.class);
     public static final Duration HEARTBEAT = Duration.ofSeconds(30);
-    public static final Duration HEARTBEAT_VALID = Duration.ofMinutes(3);
+    public static final Duration HEARTBEAT_VALID = Duration.ofSeconds(100); // below the operator's 120 s retry interval
     /** Progress fields that are not loss terms. */
     private static final Set<String> NOT_LOSSES = Set.of("step", "total_steps", "epoch", "lr", "grad_norm", "clips",
             "world_size", "resumed", "attempt", "last_checkpoint_step");
