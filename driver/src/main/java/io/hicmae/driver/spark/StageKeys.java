@@ -2,6 +2,7 @@ package io.hicmae.driver.spark;
 
 import io.hicmae.driver.config.ConfigDef;
 import io.hicmae.driver.config.ConfigException;
+import io.hicmae.runtime.allreduce.WireDtype;
 
 import java.time.Duration;
 import java.util.Map;
@@ -27,6 +28,7 @@ public final class StageKeys {
     public static final String RING_PORTS = "ring-ports";
     public static final String PROGRESS_PORT = "progress-port";
     public static final String TENSORBOARD = "tensorboard";
+    public static final String ALLREDUCE_DTYPE = "allreduce-dtype";
 
     private StageKeys() {}
 
@@ -55,7 +57,15 @@ public final class StageKeys {
                                 + "LO-HI (the first free one), so a firewall or NetworkPolicy can admit them")
                 .define(TENSORBOARD, String.class, null, null,
                         "Directory (path or URI) for TensorBoard event files of the live scalars, one subdirectory per run "
-                                + "(default: none)");
+                                + "(default: none)")
+                .define(ALLREDUCE_DTYPE, String.class, "fp32", matches("fp32|bf16", "must be fp32 or bf16"),
+                        "How gradients travel between ranks: fp32, or bf16 (rounded to nearest even, half the bytes,"
+                                + " accumulated in fp32)");
+    }
+
+    /** The ring's wire dtype of a job's parsed values. */
+    public static WireDtype wireDtype(Map<String, Object> values) {
+        return WireDtype.parse((String) values.get(ALLREDUCE_DTYPE), ALLREDUCE_DTYPE);
     }
 
     private static void validPortRange(String key, Object value) {
