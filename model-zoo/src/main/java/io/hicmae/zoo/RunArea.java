@@ -23,8 +23,26 @@ public final class RunArea {
      * @param status its status file, if it has a readable one
      * @param problem why the status file could not be read, or null
      * @param latest its newest committed checkpoint, if any
+     * @param lease the run's lease ({@link RunLease}), if one was ever taken
      */
-    public record Run(String runId, Optional<RunStatus> status, String problem, Optional<Checkpoint> latest) {}
+    public record Run(String runId, Optional<RunStatus> status, String problem, Optional<Checkpoint> latest,
+            Optional<RunLease.Holder> lease) {
+
+        /**
+         * The state as of {@code now}: the status file's, except that a {@code running} run whose lease (or, without
+         * one, whose heartbeat) has expired is {@value RunStatus#ABANDONED}; {@code unknown} without a status file.
+         */
+        public String state(java.time.Instant now) {
+            if (status.isEmpty()) {
+                return "unknown";
+            }
+            RunStatus s = status.get();
+            if (s.state().equals(RunStatus.RUNNING) && lease.isPresent()) {
+                return lease.get().expiresAt().isBefore(now) ? RunStatus.ABANDONED : RunStatus.RUNNING;
+            }
+            return s.stateAt(now);
+        }
+    }
 
     private final Store store;
     private final CheckpointStore checkpoints;
@@ -81,6 +99,12 @@ public final class RunArea {
         } catch (IllegalArgumentException e) {
             latest = Optional.empty();
         }
-        return new Run(runId, status, problem, latest);
+        Optional<RunLease.Holder> lease;
+        try {
+            lease = checkpoints.currentLease(runId);
+        } catch (IOException | RuntimeException e) {
+            lease = Optional.empty();
+        }
+        return new Run(runId, status, problem, latest, lease);
     }
 }

@@ -5,6 +5,7 @@ import com.google.gson.JsonObject;
 import io.hicmae.zoo.Checkpoint;
 import io.hicmae.zoo.ModelZoo;
 import io.hicmae.zoo.RunArea;
+import io.hicmae.zoo.RunLease;
 import io.hicmae.zoo.RunStatus;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -116,7 +117,7 @@ public final class RunsCommand implements Runnable {
 
     /** The state as of {@code now}; {@code unknown} without a readable status file. */
     static String state(RunArea.Run r, Instant now) {
-        return r.status().map(s -> s.stateAt(now)).orElse("unknown");
+        return r.state(now);
     }
 
     private static String detail(RunArea.Run r, Instant now) {
@@ -124,9 +125,11 @@ public final class RunsCommand implements Runnable {
             return r.problem();
         }
         RunStatus s = r.status().get();
-        return switch (s.stateAt(now)) {
-            case RunStatus.RUNNING -> "held by " + s.holder() + " until " + s.heartbeatUntil();
-            case RunStatus.ABANDONED -> "held by " + s.holder() + ", heartbeat expired " + s.heartbeatUntil();
+        String holder = r.lease().map(l -> l.holder() + " (lease epoch " + l.epoch() + ")").orElse(s.holder());
+        Instant until = r.lease().map(RunLease.Holder::expiresAt).orElse(s.heartbeatUntil());
+        return switch (r.state(now)) {
+            case RunStatus.RUNNING -> "held by " + holder + " until " + until;
+            case RunStatus.ABANDONED -> "held by " + holder + ", expired " + until;
             case RunStatus.FINISHED -> "published " + s.publishedVersion();
             case RunStatus.FAILED -> "error: " + s.lastError();
             default -> "";
@@ -155,6 +158,14 @@ public final class RunsCommand implements Runnable {
         if (r.problem() != null) {
             o.addProperty("problem", r.problem());
         }
+        r.lease().ifPresent(l -> {
+            JsonObject lease = new JsonObject();
+            lease.addProperty("epoch", l.epoch());
+            lease.addProperty("holder", l.holder());
+            lease.addProperty("since", l.since().toString());
+            lease.addProperty("expiresAt", l.expiresAt().toString());
+            o.add("lease", lease);
+        });
         r.latest().ifPresent(c -> {
             JsonObject cp = new JsonObject();
             cp.addProperty("step", c.step());

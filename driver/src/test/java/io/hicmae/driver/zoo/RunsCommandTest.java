@@ -63,6 +63,25 @@ class RunsCommandTest {
             z.runs().writeStatus(status("r-fail", RunStatus.FAILED, 7, null, null, "rank 1 failed at step 7"));
         }
         RunsCommand.clock = Clock.fixed(Instant.parse("2026-12-07T10:06:00Z"), ZoneOffset.UTC);
+        try (ModelZoo z = ModelZoo.open(zoo)) {
+            z.runs().writeStatus(status("r-held", RunStatus.RUNNING, 5, Instant.parse("2026-12-07T09:00:00Z"), null,
+                    null));
+            try (io.hicmae.zoo.RunLease lease = z.checkpoints().acquireLease("r-held", "ops@node1 job-7")) {
+                // The lease, where the run has one, decides: live although the status file's heartbeat expired.
+                assertEquals(0, run("runs", "list", "--zoo", zoo), err.toString());
+                assertTrue(out.toString().contains("r-held  hicmae  running"), out.toString());
+                assertTrue(out.toString().contains("held by ops@node1 job-7 (lease epoch 1) until "), out.toString());
+                assertEquals(0, run("runs", "show", "r-held", "--zoo", zoo, "--json"));
+                assertEquals(1, JsonParser.parseString(out.toString()).getAsJsonObject().getAsJsonObject("lease")
+                        .get("epoch").getAsLong());
+            }
+        }
+        // Still "running" in its status file but its lease was given up: abandoned.
+        Thread.sleep(5);
+        RunsCommand.clock = Clock.systemUTC(); // the lease's times are the zoo's real clock
+        assertEquals(0, run("runs", "show", "r-held", "--zoo", zoo));
+        assertTrue(out.toString().contains("state:       abandoned"), out.toString());
+        RunsCommand.clock = Clock.fixed(Instant.parse("2026-12-07T10:06:00Z"), ZoneOffset.UTC);
 
         assertEquals(0, run("runs", "list", "--zoo", zoo), err.toString());
         String table = out.toString();
@@ -78,8 +97,8 @@ class RunsCommandTest {
 
         assertEquals(0, run("runs", "list", "--zoo", zoo, "--json"));
         JsonArray arr = JsonParser.parseString(out.toString()).getAsJsonArray();
-        assertEquals(4, arr.size());
-        JsonObject live = arr.get(3).getAsJsonObject();
+        assertEquals(5, arr.size());
+        JsonObject live = arr.get(4).getAsJsonObject();
         assertEquals("running", live.get("state").getAsString());
         assertEquals(30, live.getAsJsonObject("lastCheckpoint").get("step").getAsLong());
         assertEquals("abandoned", arr.get(2).getAsJsonObject().get("state").getAsString());
