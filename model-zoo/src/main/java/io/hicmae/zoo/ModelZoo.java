@@ -51,11 +51,13 @@ public final class ModelZoo implements Closeable {
 
     private final Store store;
     private final CheckpointStore checkpoints;
+    private final RunArea runs;
     private final Aliases aliases;
 
     private ModelZoo(Store store) {
         this.store = store;
         this.checkpoints = new CheckpointStore(store);
+        this.runs = new RunArea(store, checkpoints);
         this.aliases = new Aliases(store);
     }
 
@@ -106,6 +108,11 @@ public final class ModelZoo implements Closeable {
     /** The run checkpoint area of this zoo. */
     public CheckpointStore checkpoints() {
         return checkpoints;
+    }
+
+    /** The zoo's training runs: status files and newest checkpoints ({@code hicmae runs}). */
+    public RunArea runs() {
+        return runs;
     }
 
     /** Models with at least one committed or corrupt version or alias, sorted by name. */

@@ -100,6 +100,14 @@ class PretrainJobTest {
             assertEquals(2, r.resumedFrom(), "rank " + r.rank() + " resumed from the checkpoint at step 2");
             assertEquals(3, r.steps());
         }
+        try (ModelZoo z = ModelZoo.open(zoo.toString())) {
+            // The model card's chart marks the resume: the first line after it says so, and every line has the world.
+            java.util.List<String> lines = io.hicmae.driver.spark.RunCheckpoints.readMetrics(z,
+                    z.checkpoints().latest(out.runId()).orElseThrow());
+            assertEquals(3, lines.size());
+            assertTrue(lines.get(2).contains("\"resumed\":1") && !lines.get(1).contains("resumed"), lines.toString());
+            assertTrue(lines.stream().allMatch(l -> l.contains("\"world_size\":2")), lines.toString());
+        }
     }
 
     @Test
