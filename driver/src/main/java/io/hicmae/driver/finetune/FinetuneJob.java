@@ -6,6 +6,9 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.hicmae.driver.config.ConfigException;
 import io.hicmae.driver.spark.BarrierStage;
+import io.hicmae.driver.spark.CheckpointFields;
+import io.hicmae.driver.spark.GlobalBatch;
+import io.hicmae.driver.spark.StageKeys;
 import io.hicmae.driver.spark.Lineage;
 import io.hicmae.driver.spark.ProgressPrinter;
 import io.hicmae.driver.spark.ProgressServer;
@@ -33,8 +36,10 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 
 /**
@@ -158,11 +163,16 @@ public final class FinetuneJob {
     private FoldOutcome runFold(SparkSession spark, ModelZoo zoo, VersionInfo parent, String configJson,
             LabelledClips data, int fold, String modelName, String runId, String resumeId, List<ClipEntry> train,
             List<ClipEntry> val) throws IOException {
-        long stepsPerEpoch = ClipSelection.stepsPerEpoch(train.size(), cfg.worldSize(), cfg.batchSize());
+        Map<String, String> resumed = resumedFields(zoo, runId);
+        GlobalBatch batch = GlobalBatch.resolve(cfg.worldSize(), cfg.batchSize(),
+                StageKeys.globalBatch(cfg.values()), CheckpointFields.storedGlobalBatch(resumed),
+                FinetuneConfig.BATCH_SIZE);
+        long stepsPerEpoch = ClipSelection.stepsPerEpoch(train.size(), batch.microBatches(), cfg.batchSize());
         if (stepsPerEpoch < 1) {
             throw new ConfigException(FinetuneConfig.BATCH_SIZE, cfg.batchSize(), (fold >= 0 ? "fold " + fold
                     + " trains on " : "the train split has ") + train.size()
-                    + " clips, fewer than world-size x batch-size = " + (long) cfg.worldSize() * cfg.batchSize());
+                    + " clips, fewer than the global batch " + batch.microBatches() + " x batch-size = "
+                    + batch.clips());
         }
         long total = stepsPerEpoch * cfg.epochs();
         if (cfg.maxSteps() > 0) {
@@ -173,13 +183,14 @@ public final class FinetuneJob {
                 console.printf("finetune: resuming run %s from step %d%n", runId, c.step()));
         byte[] secret = Lineage.newSecret();
         String driverHost = BarrierStage.driverHost(spark);
-        console.printf("finetune: run %s%s, %d training clips, %d validation views, %d rank(s) x %d clips, "
-                        + "%d steps/epoch, %d steps%n", runId, fold >= 0 ? " (fold " + fold + ")" : "", train.size(),
-                val.size(), cfg.worldSize(), cfg.batchSize(), stepsPerEpoch, total);
+        console.printf("finetune: run %s%s, %d training clips, %d validation views, global batch %d (%d "
+                        + "micro-batches of %d on %d rank(s)), %d steps/epoch, %d steps%n", runId,
+                fold >= 0 ? " (fold " + fold + ")" : "", train.size(), val.size(), batch.clips(),
+                batch.microBatches(), cfg.batchSize(), cfg.worldSize(), stepsPerEpoch, total);
         ProgressPrinter printer = new ProgressPrinter(console, total, FinetuneJob::describeLine);
         List<RankResult> results;
         try (ProgressServer progress = new ProgressServer(driverHost, secret, printer::accept)) {
-            FinetunePlan first = new FinetunePlan(cfg, new RunPlan(runId, secret, stepsPerEpoch, total, warmup, 1,
+            FinetunePlan first = new FinetunePlan(cfg, new RunPlan(runId, secret, batch, stepsPerEpoch, total, warmup, 1,
                     driverHost, progress.port(), fault), parent.ref().toString(), configJson, data.space().kind(),
                     data.space().names(), train, val);
             results = BarrierStage.run(spark, cfg.stage(), RankResult.class,
@@ -196,6 +207,25 @@ public final class FinetuneJob {
         Map<String, Double> validation = new TreeMap<>(rank0.finalLosses());
         validation.remove("loss");
         return new FoldOutcome(fold, runId, version, results, total, validation);
+    }
+
+    /**
+     * The world-size-free fields of the run's newest checkpoint (empty for a new run), after checking that this
+     * run keeps the settings that fix its trajectory.
+     */
+    private Map<String, String> resumedFields(ModelZoo zoo, String runId) throws IOException {
+        Optional<Checkpoint> cp = zoo.checkpoints().latest(runId);
+        if (cp.isEmpty()) {
+            return Map.of();
+        }
+        Map<String, String> stored = RunCheckpoints.readMetadata(zoo, cp.get());
+        int g = StageKeys.globalBatch(cfg.values());
+        Map<String, CheckpointFields.Pin> pins = new LinkedHashMap<>();
+        pins.put(FinetuneConfig.BATCH_SIZE, new CheckpointFields.Pin(CheckpointFields.MICRO_BATCH, cfg.batchSize()));
+        pins.put(StageKeys.GLOBAL_BATCH, new CheckpointFields.Pin(CheckpointFields.GLOBAL_BATCH, g > 0 ? g : null));
+        pins.put(FinetuneConfig.SEED, new CheckpointFields.Pin(CheckpointFields.SEED, cfg.seed()));
+        CheckpointFields.checkResume(stored, "step " + cp.get().step() + " of run " + runId, pins);
+        return stored;
     }
 
     /** The console line of a metrics line: loss, lr and, at an epoch's end, the validation scores. */

@@ -64,8 +64,8 @@ record FinetunePlan(FinetuneConfig config, RunPlan run, String parent, String mo
     }
 
     @Override
-    public int microBatch() {
-        return config.batchSize();
+    public long seed() {
+        return config.seed();
     }
 
     @Override
@@ -84,7 +84,7 @@ record FinetunePlan(FinetuneConfig config, RunPlan run, String parent, String mo
 
     /** The runtime's options for this run. */
     FinetuneOptions options() {
-        long global = (long) config.worldSize() * config.batchSize();
+        long global = run.batch().clips();
         return new FinetuneOptions(ClipPredictor.task(space()), config.lr(), config.minLr(), run.warmupSteps(),
                 run.totalSteps(), global, new AdamW.Settings(config.beta1(), config.beta2(), 1e-8,
                         config.weightDecay()), config.layerDecay(), (float) config.dropPath(),

@@ -4,6 +4,9 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.hicmae.driver.config.ConfigException;
 import io.hicmae.driver.spark.BarrierStage;
+import io.hicmae.driver.spark.CheckpointFields;
+import io.hicmae.driver.spark.GlobalBatch;
+import io.hicmae.driver.spark.StageKeys;
 import io.hicmae.driver.spark.Lineage;
 import io.hicmae.driver.spark.ProgressPrinter;
 import io.hicmae.driver.spark.ProgressServer;
@@ -26,6 +29,7 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -66,12 +70,16 @@ public final class PretrainJob {
         Configuration hadoop = spark.sparkContext().hadoopConfiguration();
         try (ModelZoo zoo = ModelZoo.open(ModelZoo.rootUri(cfg.zoo()), hadoop)) {
             String runId = runId(zoo);
+            Map<String, String> resumed = resumedFields(zoo, runId);
+            GlobalBatch batch = GlobalBatch.resolve(cfg.worldSize(), cfg.batchSize(),
+                    StageKeys.globalBatch(cfg.values()), CheckpointFields.storedGlobalBatch(resumed),
+                    PretrainConfig.BATCH_SIZE);
             ClipIndex index = ClipIndex.build(cfg.data(), hadoop);
-            long stepsPerEpoch = index.stepsPerEpoch(cfg.worldSize(), cfg.batchSize());
+            long stepsPerEpoch = index.stepsPerEpoch(batch.microBatches(), cfg.batchSize());
             if (stepsPerEpoch < 1) {
                 throw new ConfigException(PretrainConfig.BATCH_SIZE, cfg.batchSize(), "the dataset " + cfg.data()
-                        + " has " + index.clipCount() + " clips, fewer than world-size x batch-size = "
-                        + (long) cfg.worldSize() * cfg.batchSize());
+                        + " has " + index.clipCount() + " clips, fewer than the global batch "
+                        + batch.microBatches() + " x batch-size = " + batch.clips());
             }
             long total = stepsPerEpoch * cfg.epochs();
             if (cfg.maxSteps() > 0) {
@@ -81,16 +89,16 @@ public final class PretrainJob {
             byte[] secret = Lineage.newSecret();
             String driverHost = BarrierStage.driverHost(spark);
 
-            console.printf("pretrain: run %s, %s, %d clips, %d rank(s) x %d clips, %d steps/epoch, %d steps%n",
-                    runId, cfg.modelConfig().name(), index.clipCount(), cfg.worldSize(), cfg.batchSize(),
-                    stepsPerEpoch, total);
+            console.printf("pretrain: run %s, %s, %d clips, global batch %d (%d micro-batches of %d on %d rank(s)), "
+                    + "%d steps/epoch, %d steps%n", runId, cfg.modelConfig().name(), index.clipCount(), batch.clips(),
+                    batch.microBatches(), cfg.batchSize(), cfg.worldSize(), stepsPerEpoch, total);
             ProgressPrinter printer = new ProgressPrinter(console, total, o -> String.format(
                     "loss %.4f (video %.4f, audio %.4f, contrastive %.4f) lr %.2e", o.get("loss").getAsDouble(),
                     o.get("video").getAsDouble(), o.get("audio").getAsDouble(), o.get("contrastive").getAsDouble(),
                     o.get("lr").getAsDouble()));
             List<RankResult> results;
             try (ProgressServer progress = new ProgressServer(driverHost, secret, printer::accept)) {
-                PretrainPlan plan = new PretrainPlan(cfg, new RunPlan(runId, secret, stepsPerEpoch, total, warmup, 1,
+                PretrainPlan plan = new PretrainPlan(cfg, new RunPlan(runId, secret, batch, stepsPerEpoch, total, warmup, 1,
                         driverHost, progress.port(), fault));
                 results = trainWithRetries(spark, plan, zoo);
             }
@@ -117,6 +125,26 @@ public final class PretrainJob {
             return given;
         }
         return Lineage.newRunId(cfg.model());
+    }
+
+    /**
+     * The world-size-free fields of the run's newest checkpoint (empty for a new run), after checking that this
+     * run keeps the settings that fix its trajectory.
+     */
+    private Map<String, String> resumedFields(ModelZoo zoo, String runId) throws IOException {
+        Optional<Checkpoint> cp = zoo.checkpoints().latest(runId);
+        if (cp.isEmpty()) {
+            return Map.of();
+        }
+        Map<String, String> stored = RunCheckpoints.readMetadata(zoo, cp.get());
+        int g = StageKeys.globalBatch(cfg.values());
+        Map<String, CheckpointFields.Pin> pins = new LinkedHashMap<>();
+        pins.put(PretrainConfig.BATCH_SIZE, new CheckpointFields.Pin(CheckpointFields.MICRO_BATCH, cfg.batchSize()));
+        pins.put(StageKeys.GLOBAL_BATCH, new CheckpointFields.Pin(CheckpointFields.GLOBAL_BATCH, g > 0 ? g : null));
+        pins.put(PretrainConfig.SEED, new CheckpointFields.Pin(CheckpointFields.SEED, cfg.seed()));
+        pins.put(PretrainConfig.PRESET, new CheckpointFields.Pin("preset", cfg.modelConfig().name()));
+        CheckpointFields.checkResume(stored, "step " + cp.get().step() + " of run " + runId, pins);
+        return stored;
     }
 
     /** Submits the barrier stage; on failure waits, re-checks the slots and resubmits from the last checkpoint. */

@@ -41,8 +41,8 @@ record PretrainPlan(PretrainConfig config, RunPlan run) implements TrainingSpec 
     }
 
     @Override
-    public int microBatch() {
-        return config.batchSize();
+    public long seed() {
+        return config.seed();
     }
 
     @Override

@@ -9,7 +9,8 @@ import java.io.Serializable;
  *
  * @param runId the run whose checkpoints the ranks resume from and write to
  * @param secret per-job secret every peer must prove before tensors flow
- * @param stepsPerEpoch optimiser steps per epoch, equal on every rank
+ * @param batch the global batch as micro-batches (the same on any world size)
+ * @param stepsPerEpoch optimiser steps per epoch: floor(clips / global batch)
  * @param totalSteps steps of the whole run
  * @param warmupSteps linear warm-up steps
  * @param attempt 1 for the first submission, then 2, 3, ... for the driver's retries
@@ -17,7 +18,7 @@ import java.io.Serializable;
  * @param progressPort its port
  * @param fault a failure to inject (tests only), or null
  */
-public record RunPlan(String runId, byte[] secret, long stepsPerEpoch, long totalSteps, long warmupSteps, int attempt,
+public record RunPlan(String runId, byte[] secret, GlobalBatch batch, long stepsPerEpoch, long totalSteps, long warmupSteps, int attempt,
         String progressHost, int progressPort, Fault fault) implements Serializable {
 
     private static final long serialVersionUID = 1L;
@@ -36,7 +37,7 @@ public record RunPlan(String runId, byte[] secret, long stepsPerEpoch, long tota
 
     /** The same plan for attempt {@code next}. */
     public RunPlan withAttempt(int next) {
-        return new RunPlan(runId, secret, stepsPerEpoch, totalSteps, warmupSteps, next, progressHost, progressPort,
+        return new RunPlan(runId, secret, batch, stepsPerEpoch, totalSteps, warmupSteps, next, progressHost, progressPort,
                 fault);
     }
 
@@ -48,6 +49,7 @@ public record RunPlan(String runId, byte[] secret, long stepsPerEpoch, long tota
     @Override
     public String toString() {
         return "RunPlan[run " + runId + ", attempt " + attempt + ", " + totalSteps + " steps (" + stepsPerEpoch
-                + "/epoch, warm-up " + warmupSteps + "), secret <hidden>]";
+                + "/epoch, warm-up " + warmupSteps + ") of " + batch.microBatches() + " x " + batch.microBatch()
+                + " clips, secret <hidden>]";
     }
 }

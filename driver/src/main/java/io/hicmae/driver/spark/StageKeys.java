@@ -23,6 +23,7 @@ public final class StageKeys {
     public static final String SLOT_WAIT_S = "slot-wait-s";
     public static final String CONNECT_TIMEOUT_S = "connect-timeout-s";
     public static final String IO_TIMEOUT_S = "io-timeout-s";
+    public static final String GLOBAL_BATCH = "global-batch";
 
     private StageKeys() {}
 
@@ -42,7 +43,16 @@ public final class StageKeys {
                         "How long to wait for world-size task slots before submitting")
                 .define(CONNECT_TIMEOUT_S, Integer.class, 60, between(1, 3600), "Deadline for the ranks' ring set-up")
                 .define(IO_TIMEOUT_S, Integer.class, 300, between(1, 86_400),
-                        "Deadline for each wait on a peer in the all-reduce (longer than one step on the slowest rank)");
+                        "Deadline for each wait on a peer in the all-reduce (longer than one step on the slowest rank)")
+                .define(GLOBAL_BATCH, Integer.class, 0, atLeast(0),
+                        "Clips per optimiser step over all ranks, a multiple of batch-size; each rank accumulates "
+                                + "(global-batch / batch-size) / world-size micro-batches (0: the resumed run's, "
+                                + "else world-size x batch-size)");
+    }
+
+    /** The configured global batch, or 0 when not given. */
+    public static int globalBatch(Map<String, Object> values) {
+        return (Integer) values.get(GLOBAL_BATCH);
     }
 
     /** The stage settings of a job's parsed values. */

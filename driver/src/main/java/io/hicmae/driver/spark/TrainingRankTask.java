@@ -24,9 +24,11 @@ import java.util.Map;
 /**
  * One rank of a training job's barrier stage, the loop every training job shares, run inside a Spark task:
  * device and CPUs, rendezvous through {@code allGather} and the ring, resume from the run's last checkpoint, then
- * per optimiser step: the job's micro-batch(es) ({@link RankStep#next}, {@link RankStep#computeGradients}), the
- * gradient all-reduce, the post-reduce update ({@link #update}), the job's end-of-epoch work, and on rank 0 the
- * metrics line, checkpoints and progress ({@link #report}). Everything the rank opens is closed in
+ * per optimiser step: the rank's M / W micro-batches ({@link RankStep#next}, {@link RankStep#computeGradients}) with
+ * their gradients and losses averaged ({@link GradientSum}), the all-reduce of both, the post-reduce update
+ * ({@link #update}), the job's end-of-epoch work, and on rank 0 the metrics line, checkpoints and progress
+ * ({@link #report}). The logged loss of a step is the mean over all its micro-batches on all ranks, so a step is
+ * the same on any world size dividing M. Everything the rank opens is closed in
  * {@code finally}; cleanup never hides the first error.
  */
 public final class TrainingRankTask extends AbstractFunction1<Iterator<Integer>, Iterator<RankResult>>
@@ -34,6 +36,8 @@ public final class TrainingRankTask extends AbstractFunction1<Iterator<Integer>,
 
     private static final long serialVersionUID = 1L;
     private static final Logger LOG = LogManager.getLogger(TrainingRankTask.class);
+    /** All-reduce tags of the per-step loss terms: apart from the gradients' (the step) and the jobs' (below 0). */
+    private static final long LOSS_TAG = 1L << 62;
 
     private final TrainingSpec spec;
 
@@ -69,9 +73,11 @@ public final class TrainingRankTask extends AbstractFunction1<Iterator<Integer>,
             List<String> metrics = new ArrayList<>();
             RunCheckpoints.restoreLatest(zoo, plan.runId(), trainer::restore, metrics);
             long resumedFrom = trainer.step();
-            LOG.info("rank {}/{} on {} at {}:{}, starting at step {} of {} (attempt {})", rank, world, device,
-                    RankSetup.host(ctx), ring.localAddress().getPort(), resumedFrom, plan.totalSteps(),
-                    plan.attempt());
+            int share = plan.batch().perRank(world);
+            LOG.info("rank {}/{} on {} at {}:{}, starting at step {} of {} (attempt {}), {} micro-batch(es) of {} "
+                    + "per step", rank, world, device, RankSetup.host(ctx), ring.localAddress().getPort(),
+                    resumedFrom, plan.totalSteps(), plan.attempt(), share, plan.batch().microBatch());
+            GradientSum sum = share > 1 ? new GradientSum(trainer.parameterCount()) : null;
             Map<String, Double> finalLosses = new LinkedHashMap<>();
             try (ProgressReporter progress = new ProgressReporter(rank == 0 ? plan.progressHost() : null,
                     plan.progressPort(), plan.secret())) {
@@ -80,7 +86,7 @@ public final class TrainingRankTask extends AbstractFunction1<Iterator<Integer>,
                 while (trainer.step() < plan.totalSteps()) {
                     long step = trainer.step();
                     injectFault(rank, step);
-                    StepOutcome out = step(job, ring, step);
+                    StepOutcome out = step(job, ring, step, share, sum);
                     long done = trainer.step();
                     Map<String, Double> epochValues = Map.of();
                     long validationNanos = 0;
@@ -97,7 +103,7 @@ public final class TrainingRankTask extends AbstractFunction1<Iterator<Integer>,
                         boolean checkpoint = done % spec.checkpointEvery() == 0 || done == plan.totalSteps()
                                 || (spec.checkpointEveryEpoch() && epochEnd);
                         report(job, zoo, trainer, metrics, progress, step, out, epochValues, validationNanos,
-                                checkpoint);
+                                checkpoint, world);
                     }
                 }
             }
@@ -106,25 +112,54 @@ public final class TrainingRankTask extends AbstractFunction1<Iterator<Integer>,
         }
     }
 
-    /** One optimiser step: data, forward and backward, the all-reduce and the update, timed. */
-    private <B> StepOutcome step(RankStep<B> job, RingAllReduce ring, long step) throws IOException {
+    /**
+     * One optimiser step, timed: this rank's {@code share} micro-batches (data, forward and backward; with more
+     * than one, their gradients and losses averaged through {@code sum}), the all-reduce of the gradients and of
+     * the loss terms, and the update.
+     */
+    private <B> StepOutcome step(RankStep<B> job, RingAllReduce ring, long step, int share, GradientSum sum)
+            throws IOException {
         AbstractTrainer<?> trainer = job.trainer();
-        long t0 = System.nanoTime();
-        B batch = job.next(step);
-        long t1 = System.nanoTime();
-        float[] losses;
+        long dataNanos = 0;
+        long computeNanos = 0;
+        float[] losses = null;
+        for (int i = 0; i < share; i++) {
+            long t0 = System.nanoTime();
+            B batch = job.next(step);
+            long t1 = System.nanoTime();
+            try (NDManager microManager = trainer.newStepManager()) {
+                float[] l = job.computeGradients(microManager, batch, step);
+                if (losses == null) {
+                    losses = l;
+                } else {
+                    for (int k = 0; k < l.length; k++) {
+                        losses[k] += l[k];
+                    }
+                }
+            }
+            if (sum != null) {
+                sum.add(trainer.gradients());
+            }
+            dataNanos += t1 - t0;
+            computeNanos += System.nanoTime() - t1;
+        }
+        if (sum != null) {
+            sum.writeMeanTo(trainer.gradients());
+            for (int k = 0; k < losses.length; k++) {
+                losses[k] /= share;
+            }
+        }
         Update u;
-        long t2;
+        long t2 = System.nanoTime();
         long t3;
         try (NDManager stepManager = trainer.newStepManager()) {
-            losses = job.computeGradients(stepManager, batch, step);
-            t2 = System.nanoTime();
             ring.allReduceMean(trainer.gradientBytes(), step);
+            ring.allReduceMean(losses, LOSS_TAG + step);
             t3 = System.nanoTime();
             u = update(trainer, stepManager);
         }
         long t4 = System.nanoTime();
-        return new StepOutcome(losses, u.lr(), u.gradNorm(), t1 - t0, t2 - t1, t3 - t2, t4 - t3);
+        return new StepOutcome(losses, u.lr(), u.gradNorm(), dataNanos, computeNanos, t3 - t2, t4 - t3);
     }
 
     /**
@@ -144,19 +179,21 @@ public final class TrainingRankTask extends AbstractFunction1<Iterator<Integer>,
      */
     private void report(RankStep<?> job, ModelZoo zoo, AbstractTrainer<?> trainer, List<String> metrics,
             ProgressReporter progress, long step, StepOutcome out, Map<String, Double> epochValues,
-            long validationNanos, boolean checkpoint) throws IOException {
-        metrics.add(metricsLine(job, step, out, epochValues, validationNanos, 0));
+            long validationNanos, boolean checkpoint, int world) throws IOException {
+        metrics.add(metricsLine(job, step, out, epochValues, validationNanos, 0, world));
         if (checkpoint) {
             long c0 = System.nanoTime();
-            RunCheckpoints.write(zoo, spec.run().runId(), trainer.state(), spec.checkpointMetadata(), metrics);
+            Map<String, String> metadata = new LinkedHashMap<>(spec.checkpointMetadata());
+            metadata.putAll(CheckpointFields.of(spec.run(), spec.seed(), trainer.step(), world));
+            RunCheckpoints.write(zoo, spec.run().runId(), trainer.state(), metadata, metrics);
             metrics.set(metrics.size() - 1,
-                    metricsLine(job, step, out, epochValues, validationNanos, System.nanoTime() - c0));
+                    metricsLine(job, step, out, epochValues, validationNanos, System.nanoTime() - c0, world));
         }
         progress.send(metrics.get(metrics.size() - 1));
     }
 
     private String metricsLine(RankStep<?> job, long step, StepOutcome out, Map<String, Double> epochValues,
-            long validationNanos, long checkpointNanos) {
+            long validationNanos, long checkpointNanos, int world) {
         RunPlan plan = spec.run();
         JsonObject o = new JsonObject();
         o.addProperty("step", step + 1);
@@ -165,7 +202,8 @@ public final class TrainingRankTask extends AbstractFunction1<Iterator<Integer>,
         job.addLosses(o, out.losses());
         o.addProperty("lr", out.lr());
         o.addProperty("grad_norm", out.gradNorm());
-        o.addProperty("clips", (long) spec.stage().worldSize() * spec.microBatch());
+        o.addProperty("clips", plan.batch().clips());
+        o.addProperty("world_size", world);
         o.addProperty("ms_data", out.dataNanos() / 1e6);
         o.addProperty("ms_compute", out.computeNanos() / 1e6);
         o.addProperty("ms_allreduce", out.allReduceNanos() / 1e6);

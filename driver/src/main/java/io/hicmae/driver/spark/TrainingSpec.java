@@ -26,8 +26,8 @@ public interface TrainingSpec extends Serializable {
     /** Whether every epoch's last step is checkpointed as well (fine-tuning: after its validation). */
     boolean checkpointEveryEpoch();
 
-    /** Clips one rank runs per forward pass (batch-size). */
-    int microBatch();
+    /** The run's seed (weights, data order, augmentation), recorded in its checkpoints. */
+    long seed();
 
     /** Metadata stored with each checkpoint's state (e.g. the preset or the parent version). */
     Map<String, String> checkpointMetadata();
