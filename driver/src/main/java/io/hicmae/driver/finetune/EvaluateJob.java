@@ -83,7 +83,7 @@ public final class EvaluateJob {
     /** A session for this job: see {@link BarrierStage#session} (a plain stage: one task per core in local mode). */
     public static SparkSession session(EvaluateConfig cfg) {
         return BarrierStage.session(new BarrierStage.Settings("evaluate", 1, cfg.device(), cfg.master(), 1,
-                Duration.ZERO, Duration.ZERO, Duration.ofSeconds(60), Duration.ofSeconds(60)),
+                Duration.ZERO, Duration.ZERO, Duration.ofSeconds(60), Duration.ofSeconds(60), 1, 1),
                 FinetuneKryoRegistrator.class);
     }
 

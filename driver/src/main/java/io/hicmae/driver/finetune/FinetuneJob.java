@@ -14,7 +14,7 @@ import io.hicmae.driver.spark.ProgressPrinter;
 import io.hicmae.driver.spark.ProgressServer;
 import io.hicmae.driver.spark.RankResult;
 import io.hicmae.driver.spark.RunPlan;
-import io.hicmae.driver.spark.TrainingRankTask;
+import io.hicmae.driver.spark.TrainingStage;
 import io.hicmae.driver.spark.RunCheckpoints;
 import io.hicmae.runtime.config.HicmaeConfig;
 import io.hicmae.runtime.data.LabelSpace;
@@ -36,10 +36,8 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.TreeMap;
 
 /**
@@ -163,7 +161,7 @@ public final class FinetuneJob {
     private FoldOutcome runFold(SparkSession spark, ModelZoo zoo, VersionInfo parent, String configJson,
             LabelledClips data, int fold, String modelName, String runId, String resumeId, List<ClipEntry> train,
             List<ClipEntry> val) throws IOException {
-        Map<String, String> resumed = resumedFields(zoo, runId);
+        Map<String, String> resumed = CheckpointFields.resume(zoo, runId, cfg, Map.of());
         GlobalBatch batch = GlobalBatch.resolve(cfg.worldSize(), cfg.batchSize(),
                 StageKeys.globalBatch(cfg.values()), CheckpointFields.storedGlobalBatch(resumed),
                 FinetuneConfig.BATCH_SIZE);
@@ -190,14 +188,11 @@ public final class FinetuneJob {
         ProgressPrinter printer = new ProgressPrinter(console, total, FinetuneJob::describeLine);
         List<RankResult> results;
         try (ProgressServer progress = new ProgressServer(driverHost, secret, printer::accept)) {
-            FinetunePlan first = new FinetunePlan(cfg, new RunPlan(runId, secret, batch, stepsPerEpoch, total, warmup, 1,
-                    driverHost, progress.port(), fault), parent.ref().toString(), configJson, data.space().kind(),
-                    data.space().names(), train, val);
-            results = BarrierStage.run(spark, cfg.stage(), RankResult.class,
-                    attempt -> new TrainingRankTask(first.withAttempt(attempt)),
-                    () -> zoo.checkpoints().latest(runId).map(c -> "step " + c.step()).orElse("the start"),
-                    console, "run " + runId + " failed; its checkpoints stay in " + zoo.root()
-                            + ", continue with --run-id " + resumeId);
+            FinetunePlan first = new FinetunePlan(cfg, new RunPlan(runId, secret, batch, stepsPerEpoch, total,
+                    warmup, 1, cfg.worldSize(), driverHost, progress.port(), fault), parent.ref().toString(),
+                    configJson, data.space().kind(), data.space().names(), train, val);
+            results = TrainingStage.run(spark, first, zoo, console, "run " + runId + " failed; its checkpoints stay "
+                    + "in " + zoo.root() + ", continue with --run-id " + resumeId);
         }
         Lineage.checkRanksAgree(results, RankResult::rank, RankResult::parameterDigest);
         RankResult rank0 = results.stream().filter(r -> r.rank() == 0).findFirst().orElseThrow();
@@ -207,25 +202,6 @@ public final class FinetuneJob {
         Map<String, Double> validation = new TreeMap<>(rank0.finalLosses());
         validation.remove("loss");
         return new FoldOutcome(fold, runId, version, results, total, validation);
-    }
-
-    /**
-     * The world-size-free fields of the run's newest checkpoint (empty for a new run), after checking that this
-     * run keeps the settings that fix its trajectory.
-     */
-    private Map<String, String> resumedFields(ModelZoo zoo, String runId) throws IOException {
-        Optional<Checkpoint> cp = zoo.checkpoints().latest(runId);
-        if (cp.isEmpty()) {
-            return Map.of();
-        }
-        Map<String, String> stored = RunCheckpoints.readMetadata(zoo, cp.get());
-        int g = StageKeys.globalBatch(cfg.values());
-        Map<String, CheckpointFields.Pin> pins = new LinkedHashMap<>();
-        pins.put(FinetuneConfig.BATCH_SIZE, new CheckpointFields.Pin(CheckpointFields.MICRO_BATCH, cfg.batchSize()));
-        pins.put(StageKeys.GLOBAL_BATCH, new CheckpointFields.Pin(CheckpointFields.GLOBAL_BATCH, g > 0 ? g : null));
-        pins.put(FinetuneConfig.SEED, new CheckpointFields.Pin(CheckpointFields.SEED, cfg.seed()));
-        CheckpointFields.checkResume(stored, "step " + cp.get().step() + " of run " + runId, pins);
-        return stored;
     }
 
     /** The console line of a metrics line: loss, lr and, at an epoch's end, the validation scores. */

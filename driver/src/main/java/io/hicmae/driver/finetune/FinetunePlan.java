@@ -1,6 +1,5 @@
 package io.hicmae.driver.finetune;
 
-import io.hicmae.driver.spark.BarrierStage;
 import io.hicmae.driver.spark.RankEnv;
 import io.hicmae.driver.spark.RankStep;
 import io.hicmae.driver.spark.RunPlan;
@@ -39,33 +38,14 @@ record FinetunePlan(FinetuneConfig config, RunPlan run, String parent, String mo
     }
 
     @Override
-    public FinetunePlan withAttempt(int attempt) {
-        return new FinetunePlan(config, run.withAttempt(attempt), parent, modelConfigJson, kind, names, train, val);
-    }
-
-    @Override
-    public BarrierStage.Settings stage() {
-        return config.stage();
-    }
-
-    @Override
-    public String zoo() {
-        return config.zoo();
-    }
-
-    @Override
-    public int checkpointEvery() {
-        return config.checkpointEvery();
+    public FinetunePlan forAttempt(int attempt, int worldSize) {
+        return new FinetunePlan(config, run.forAttempt(attempt, worldSize), parent, modelConfigJson, kind, names,
+                train, val);
     }
 
     @Override
     public boolean checkpointEveryEpoch() {
         return true;
-    }
-
-    @Override
-    public long seed() {
-        return config.seed();
     }
 
     @Override

@@ -12,7 +12,7 @@ import io.hicmae.driver.spark.ProgressPrinter;
 import io.hicmae.driver.spark.ProgressServer;
 import io.hicmae.driver.spark.RankResult;
 import io.hicmae.driver.spark.RunPlan;
-import io.hicmae.driver.spark.TrainingRankTask;
+import io.hicmae.driver.spark.TrainingStage;
 import io.hicmae.driver.spark.RunCheckpoints;
 import io.hicmae.runtime.data.ClipIndex;
 import io.hicmae.zoo.Checkpoint;
@@ -29,7 +29,6 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -70,7 +69,8 @@ public final class PretrainJob {
         Configuration hadoop = spark.sparkContext().hadoopConfiguration();
         try (ModelZoo zoo = ModelZoo.open(ModelZoo.rootUri(cfg.zoo()), hadoop)) {
             String runId = runId(zoo);
-            Map<String, String> resumed = resumedFields(zoo, runId);
+            Map<String, String> resumed = CheckpointFields.resume(zoo, runId, cfg, Map.of(PretrainConfig.PRESET,
+                    new CheckpointFields.Pin("preset", cfg.modelConfig().name())));
             GlobalBatch batch = GlobalBatch.resolve(cfg.worldSize(), cfg.batchSize(),
                     StageKeys.globalBatch(cfg.values()), CheckpointFields.storedGlobalBatch(resumed),
                     PretrainConfig.BATCH_SIZE);
@@ -98,8 +98,8 @@ public final class PretrainJob {
                     o.get("lr").getAsDouble()));
             List<RankResult> results;
             try (ProgressServer progress = new ProgressServer(driverHost, secret, printer::accept)) {
-                PretrainPlan plan = new PretrainPlan(cfg, new RunPlan(runId, secret, batch, stepsPerEpoch, total, warmup, 1,
-                        driverHost, progress.port(), fault));
+                PretrainPlan plan = new PretrainPlan(cfg, new RunPlan(runId, secret, batch, stepsPerEpoch, total,
+                        warmup, 1, cfg.worldSize(), driverHost, progress.port(), fault));
                 results = trainWithRetries(spark, plan, zoo);
             }
             Lineage.checkRanksAgree(results, RankResult::rank, RankResult::parameterDigest);
@@ -127,35 +127,12 @@ public final class PretrainJob {
         return Lineage.newRunId(cfg.model());
     }
 
-    /**
-     * The world-size-free fields of the run's newest checkpoint (empty for a new run), after checking that this
-     * run keeps the settings that fix its trajectory.
-     */
-    private Map<String, String> resumedFields(ModelZoo zoo, String runId) throws IOException {
-        Optional<Checkpoint> cp = zoo.checkpoints().latest(runId);
-        if (cp.isEmpty()) {
-            return Map.of();
-        }
-        Map<String, String> stored = RunCheckpoints.readMetadata(zoo, cp.get());
-        int g = StageKeys.globalBatch(cfg.values());
-        Map<String, CheckpointFields.Pin> pins = new LinkedHashMap<>();
-        pins.put(PretrainConfig.BATCH_SIZE, new CheckpointFields.Pin(CheckpointFields.MICRO_BATCH, cfg.batchSize()));
-        pins.put(StageKeys.GLOBAL_BATCH, new CheckpointFields.Pin(CheckpointFields.GLOBAL_BATCH, g > 0 ? g : null));
-        pins.put(PretrainConfig.SEED, new CheckpointFields.Pin(CheckpointFields.SEED, cfg.seed()));
-        pins.put(PretrainConfig.PRESET, new CheckpointFields.Pin("preset", cfg.modelConfig().name()));
-        CheckpointFields.checkResume(stored, "step " + cp.get().step() + " of run " + runId, pins);
-        return stored;
-    }
-
     /** Submits the barrier stage; on failure waits, re-checks the slots and resubmits from the last checkpoint. */
     private List<RankResult> trainWithRetries(SparkSession spark, PretrainPlan first, ModelZoo zoo)
             throws IOException {
         String runId = first.run().runId();
-        return BarrierStage.run(spark, cfg.stage(), RankResult.class,
-                attempt -> new TrainingRankTask(first.withAttempt(attempt)),
-                () -> zoo.checkpoints().latest(runId).map(c -> "step " + c.step()).orElse("the start"),
-                console, "run " + runId + " failed; its checkpoints stay in " + zoo.root()
-                        + ", continue with --resume " + runId);
+        return TrainingStage.run(spark, first, zoo, console, "run " + runId + " failed; its checkpoints stay in "
+                + zoo.root() + ", continue with --resume " + runId);
     }
 
     /** Publishes the final checkpoint's parameters as a zoo version with lineage, metrics and the model card. */

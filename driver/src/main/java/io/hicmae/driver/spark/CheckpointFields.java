@@ -1,10 +1,14 @@
 package io.hicmae.driver.spark;
 
 import io.hicmae.driver.config.ConfigException;
+import io.hicmae.zoo.Checkpoint;
+import io.hicmae.zoo.ModelZoo;
 
+import java.io.IOException;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * The world-size-free part of a training checkpoint, stored in its state file's metadata beside the parameters,
@@ -41,6 +45,27 @@ public final class CheckpointFields {
         m.put(TOTAL_STEPS, Long.toString(plan.totalSteps()));
         m.put(WORLD_SIZE, Integer.toString(worldSize));
         return m;
+    }
+
+    /**
+     * The fields of run {@code runId}'s newest checkpoint (empty for a new run), after checking that {@code cfg}
+     * keeps what fixes the trajectory: batch-size, global-batch (when given), seed, and the job's {@code extra} pins.
+     */
+    public static Map<String, String> resume(ModelZoo zoo, String runId, TrainingConfig cfg, Map<String, Pin> extra)
+            throws IOException {
+        Optional<Checkpoint> cp = zoo.checkpoints().latest(runId);
+        if (cp.isEmpty()) {
+            return Map.of();
+        }
+        Map<String, String> stored = RunCheckpoints.readMetadata(zoo, cp.get());
+        int g = StageKeys.globalBatch(cfg.values());
+        Map<String, Pin> pins = new LinkedHashMap<>();
+        pins.put("batch-size", new Pin(MICRO_BATCH, cfg.batchSize()));
+        pins.put(StageKeys.GLOBAL_BATCH, new Pin(GLOBAL_BATCH, g > 0 ? g : null));
+        pins.put("seed", new Pin(SEED, cfg.seed()));
+        pins.putAll(extra);
+        checkResume(stored, "step " + cp.get().step() + " of run " + runId, pins);
+        return stored;
     }
 
     /** The stored global batch, or null for a checkpoint written before it was recorded. */

@@ -16,6 +16,7 @@ import scala.runtime.AbstractFunction1;
 import java.io.IOException;
 import java.io.Serializable;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -38,6 +39,9 @@ public final class TrainingRankTask extends AbstractFunction1<Iterator<Integer>,
     private static final Logger LOG = LogManager.getLogger(TrainingRankTask.class);
     /** All-reduce tags of the per-step loss terms: apart from the gradients' (the step) and the jobs' (below 0). */
     private static final long LOSS_TAG = 1L << 62;
+    /** Tries of one checkpoint upload before the rank reports it failed, and the wait after the first. */
+    private static final int CHECKPOINT_ATTEMPTS = 3;
+    private static final Duration CHECKPOINT_BACKOFF = Duration.ofSeconds(1);
 
     private final TrainingSpec spec;
 
@@ -60,7 +64,7 @@ public final class TrainingRankTask extends AbstractFunction1<Iterator<Integer>,
         RunPlan plan = spec.run();
         BarrierStage.Settings stage = spec.stage();
         int rank = ctx.partitionId();
-        int world = stage.worldSize();
+        int world = plan.worldSize();
         Device device = RankSetup.device(ctx, stage.device());
         RankSetup.useTaskCpus(ctx);
 
@@ -79,6 +83,12 @@ public final class TrainingRankTask extends AbstractFunction1<Iterator<Integer>,
                     resumedFrom, plan.totalSteps(), plan.attempt(), share, plan.batch().microBatch());
             GradientSum sum = share > 1 ? new GradientSum(trainer.parameterCount()) : null;
             Map<String, Double> finalLosses = new LinkedHashMap<>();
+            Duration checkpointWait = checkpointWait(stage);
+            String stopped = null;
+            Preemption.install();
+            Preemption.enter();
+            CheckpointWriter writer = rank == 0 ? new CheckpointWriter(zoo, plan.runId(), spec.asyncCheckpoints(),
+                    CHECKPOINT_ATTEMPTS, CHECKPOINT_BACKOFF) : null;
             try (ProgressReporter progress = new ProgressReporter(rank == 0 ? plan.progressHost() : null,
                     plan.progressPort(), plan.secret())) {
                 job.seek(trainer.step());
@@ -99,16 +109,32 @@ public final class TrainingRankTask extends AbstractFunction1<Iterator<Integer>,
                     }
                     finalLosses = new LinkedHashMap<>(job.lossMap(out.losses()));
                     finalLosses.putAll(lastEpochValues);
+                    if (done < plan.totalSteps() && done % stage.noticeEvery() == 0) {
+                        stopped = agreeOnNotice(ctx, rank);
+                    }
                     if (rank == 0) {
                         boolean checkpoint = done % spec.checkpointEvery() == 0 || done == plan.totalSteps()
-                                || (spec.checkpointEveryEpoch() && epochEnd);
-                        report(job, zoo, trainer, metrics, progress, step, out, epochValues, validationNanos,
-                                checkpoint, world);
+                                || (spec.checkpointEveryEpoch() && epochEnd) || stopped != null;
+                        report(job, writer, trainer, metrics, progress, step, out, epochValues, validationNanos,
+                                checkpoint, world, checkpointWait);
+                    }
+                    if (stopped != null) {
+                        LOG.warn("rank {}: stopping after step {} at its checkpoint: {}", rank, done, stopped);
+                        break;
                     }
                 }
+                if (writer != null) {
+                    writer.flush(checkpointWait); // the driver publishes the last checkpoint
+                }
+            } finally {
+                if (writer != null) {
+                    // A failure of this rank's own lets the last snapshot land; a cancelled stage abandons it.
+                    writer.close(ctx.isInterrupted() || Thread.currentThread().isInterrupted(), checkpointWait);
+                }
+                Preemption.release();
             }
             return new RankResult(rank, device.toString(), RankSetup.assignedGpu(ctx), resumedFrom, trainer.step(),
-                    finalLosses, RankSetup.digest(trainer.state().parameters()));
+                    finalLosses, RankSetup.digest(trainer.state().parameters()), stopped);
         }
     }
 
@@ -174,22 +200,29 @@ public final class TrainingRankTask extends AbstractFunction1<Iterator<Integer>,
     }
 
     /**
-     * Rank 0's end of a step: the metrics line, the checkpoint when due (its line then carries the write's time)
+     * Rank 0's end of a step: the metrics line, the checkpoint when due (its line then carries the training
+     * thread's stall for it: the whole write when synchronous, the copy to host memory when not)
      * and the progress line to the driver. Extension point of the progress channel.
      */
-    private void report(RankStep<?> job, ModelZoo zoo, AbstractTrainer<?> trainer, List<String> metrics,
+    private void report(RankStep<?> job, CheckpointWriter writer, AbstractTrainer<?> trainer, List<String> metrics,
             ProgressReporter progress, long step, StepOutcome out, Map<String, Double> epochValues,
-            long validationNanos, boolean checkpoint, int world) throws IOException {
+            long validationNanos, boolean checkpoint, int world, Duration checkpointWait) throws IOException {
         metrics.add(metricsLine(job, step, out, epochValues, validationNanos, 0, world));
         if (checkpoint) {
             long c0 = System.nanoTime();
             Map<String, String> metadata = new LinkedHashMap<>(spec.checkpointMetadata());
             metadata.putAll(CheckpointFields.of(spec.run(), spec.seed(), trainer.step(), world));
-            RunCheckpoints.write(zoo, spec.run().runId(), trainer.state(), metadata, metrics);
+            writer.submit(trainer.state(), metadata, metrics, checkpointWait);
             metrics.set(metrics.size() - 1,
                     metricsLine(job, step, out, epochValues, validationNanos, System.nanoTime() - c0, world));
         }
         progress.send(metrics.get(metrics.size() - 1));
+    }
+
+    /** How long rank 0 waits for a checkpoint upload: the io deadline, and at least 10 minutes. */
+    private static Duration checkpointWait(BarrierStage.Settings stage) {
+        Duration min = Duration.ofMinutes(10);
+        return stage.ioTimeout().compareTo(min) > 0 ? stage.ioTimeout() : min;
     }
 
     private String metricsLine(RankStep<?> job, long step, StepOutcome out, Map<String, Double> epochValues,
@@ -216,10 +249,32 @@ public final class TrainingRankTask extends AbstractFunction1<Iterator<Integer>,
         return o.toString();
     }
 
+    /**
+     * The step-boundary collective: every rank says whether its executor got a preemption notice
+     * ({@link Preemption}); one barrier round trip ({@code allGather}), so all ranks take the same decision even
+     * when the noticed executor is not rank 0's.
+     *
+     * @return the first notice, naming its rank and host, or null when none
+     */
+    private static String agreeOnNotice(BarrierTaskContext ctx, int rank) {
+        String mine = Preemption.requested();
+        String[] all = ctx.allGather(mine == null ? "" : "rank " + rank + " on " + RankSetup.host(ctx) + ": " + mine);
+        for (String s : all) {
+            if (!s.isEmpty()) {
+                return s;
+            }
+        }
+        return null;
+    }
+
     private void injectFault(int rank, long step) {
         RunPlan plan = spec.run();
         RunPlan.Fault f = plan.fault();
         if (f != null && f.rank() == rank && f.step() == step && f.attempt() == plan.attempt()) {
+            if (f.preempt()) {
+                Preemption.request("injected preemption notice at step " + step + " on attempt " + plan.attempt());
+                return;
+            }
             throw new IllegalStateException("injected fault: rank " + rank + " fails at step " + step
                     + " on attempt " + plan.attempt());
         }

@@ -114,6 +114,40 @@ class ElasticResumeTest {
         assertEquals(4, metrics(onFour).get(3).get("world_size").getAsInt());
     }
 
+    @Test
+    void anElasticRunShrinksToTheFreeSlotsAndAPreemptionNoticeStopsItAtACheckpoint() throws Exception {
+        Path zoo = dir.resolve("elastic");
+        java.io.ByteArrayOutputStream console = new java.io.ByteArrayOutputStream();
+        // 8 micro-batches of 2 per step, world-size 8 on 4 slots: after 1 s it goes on with 4 ranks. A notice at
+        // step index 1 of attempt 1 stops the stage after step 2, checkpointed; attempt 2 finishes. (In local mode
+        // every rank shares the JVM, and so the notice: whichever rank reports it first is named.)
+        PretrainJob.Outcome out = new PretrainJob(config(zoo, "world-size", "8", "min-world-size", "2",
+                "global-batch", "16", "epochs", "4", "checkpoint-every", "100", "slot-wait-s", "1"),
+                new PrintStream(console, true, java.nio.charset.StandardCharsets.UTF_8),
+                new RunPlan.Fault(1, 1, 1, true)).run(spark);
+        String log = console.toString(java.nio.charset.StandardCharsets.UTF_8);
+        System.out.print(log);
+        assertTrue(log.contains("pretrain: resizing from 8 to 4 rank(s): the cluster offers 4 task slot(s) after "
+                + "waiting 1 s for 8"), log);
+        assertTrue(log.contains("pretrain: attempt 1 stopped at a checkpoint (rank ")
+                && log.contains("injected preemption notice at step 1 on attempt 1); resuming from step 2"), log);
+        assertEquals(4, out.steps());
+        assertEquals(4, out.ranks().size());
+        for (var r : out.ranks()) {
+            assertEquals(2, r.resumedFrom(), "rank " + r.rank());
+            assertEquals(null, r.stopped());
+        }
+        try (ModelZoo z = ModelZoo.open(zoo.toString())) {
+            assertEquals(List.of(2L, 4L), z.checkpoints().list("elastic").stream().map(Checkpoint::step).toList(),
+                    "the stop's checkpoint and the last");
+        }
+        List<JsonObject> m = metrics(zoo);
+        for (int s = 0; s < 4; s++) {
+            assertEquals(s + 1, m.get(s).get("step").getAsInt(), "contiguous steps");
+            assertEquals(4, m.get(s).get("world_size").getAsInt());
+        }
+    }
+
     /** Resume refuses settings that would change the trajectory, before anything runs. */
     private static void assertRefusals(Path zoo) {
         String[][] cases = {
