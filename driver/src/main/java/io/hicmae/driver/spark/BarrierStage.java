@@ -42,12 +42,13 @@ public final class BarrierStage {
      * @param slotWait how long to wait for world-size concurrent task slots
      * @param connectTimeout deadline of the ranks' ring set-up
      * @param ioTimeout deadline of each wait on a peer in the all-reduce
+     * @param ringPorts the ports a rank's ring listener may bind, on the executor's address
      * @param minWorldSize the smallest world size an elastic run goes on with (0 or worldSize: not elastic)
      * @param noticeEvery steps between the ranks' agreement on a preemption notice
      */
     public record Settings(String job, int worldSize, String device, String master, int maxAttempts,
-            Duration retryBackoff, Duration slotWait, Duration connectTimeout, Duration ioTimeout, int minWorldSize,
-            int noticeEvery) implements Serializable {
+            Duration retryBackoff, Duration slotWait, Duration connectTimeout, Duration ioTimeout, PortRange ringPorts,
+            int minWorldSize, int noticeEvery) implements Serializable {
         private static final long serialVersionUID = 1L;
 
         /** Whether the run may go on with fewer ranks than world-size. */
@@ -114,6 +115,7 @@ public final class BarrierStage {
             registrators.add(r.getName());
         }
         conf.setIfMissing("spark.kryo.registrator", String.join(",", registrators));
+        SparkSecurity.apply(conf, System.getenv());
         return SparkSession.builder().config(conf).getOrCreate();
     }
 

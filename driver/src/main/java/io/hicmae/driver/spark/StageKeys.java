@@ -1,6 +1,7 @@
 package io.hicmae.driver.spark;
 
 import io.hicmae.driver.config.ConfigDef;
+import io.hicmae.driver.config.ConfigException;
 
 import java.time.Duration;
 import java.util.Map;
@@ -27,6 +28,7 @@ public final class StageKeys {
     public static final String ASYNC_CHECKPOINTS = "async-checkpoints";
     public static final String MIN_WORLD_SIZE = "min-world-size";
     public static final String NOTICE_EVERY = "notice-every";
+    public static final String RING_PORTS = "ring-ports";
 
     private StageKeys() {}
 
@@ -60,7 +62,18 @@ public final class StageKeys {
                                 + "else world-size x batch-size)")
                 .define(ASYNC_CHECKPOINTS, Boolean.class, true, null,
                         "Write checkpoints in the background: training stalls only to copy the state to host memory "
-                                + "(false: write on the training thread)");
+                                + "(false: write on the training thread)")
+                .define(RING_PORTS, String.class, "0", StageKeys::validPortRange,
+                        "Ports of each rank's ring listener: 0 for any free port, or LO-HI (e.g. 40100-40199) so a "
+                                + "firewall or NetworkPolicy can admit them; it binds to the executor's address only");
+    }
+
+    private static void validPortRange(String key, Object value) {
+        try {
+            PortRange.parse(value.toString());
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(key, value, "must be 0 (any free port), PORT or LO-HI with 1024 <= LO <= HI <= 65535");
+        }
     }
 
     /** The configured global batch, or 0 when not given. */
@@ -81,6 +94,7 @@ public final class StageKeys {
                 Duration.ofSeconds((Integer) values.get(SLOT_WAIT_S)),
                 Duration.ofSeconds((Integer) values.get(CONNECT_TIMEOUT_S)),
                 Duration.ofSeconds((Integer) values.get(IO_TIMEOUT_S)),
+                PortRange.parse((String) values.get(RING_PORTS)),
                 Math.max(0, (Integer) values.get(MIN_WORLD_SIZE)), (Integer) values.get(NOTICE_EVERY));
     }
 }

@@ -15,7 +15,6 @@ import scala.runtime.AbstractFunction1;
 
 import java.io.IOException;
 import java.io.Serializable;
-import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -68,7 +67,7 @@ public final class TrainingRankTask extends AbstractFunction1<Iterator<Integer>,
         Device device = RankSetup.device(ctx, stage.device());
         RankSetup.useTaskCpus(ctx);
 
-        try (RingAllReduce ring = RingAllReduce.bind(new InetSocketAddress(0));
+        try (RingAllReduce ring = RankSetup.bindRing(ctx, stage.ringPorts());
                 ModelZoo zoo = ModelZoo.open(spec.zoo());
                 RankStep<?> job = spec.open(new RankEnv(rank, world, device, zoo, new Configuration()))) {
             AbstractTrainer<?> trainer = job.trainer();
