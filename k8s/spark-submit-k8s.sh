@@ -56,6 +56,7 @@ exec "$SPARK_HOME/bin/spark-submit" \
   --conf spark.driver.memory=2g \
   --conf spark.driver.memoryOverhead=512m \
   --conf spark.executor.instances="$executors" \
+  --conf spark.decommission.enabled=true \
   --conf spark.executor.cores="$cores" \
   --conf spark.kubernetes.executor.request.cores="$cores" \
   --conf spark.kubernetes.executor.limit.cores="$cores" \

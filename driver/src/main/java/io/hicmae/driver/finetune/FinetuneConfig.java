@@ -4,6 +4,7 @@ import io.hicmae.driver.config.ConfigDef;
 import io.hicmae.driver.config.ConfigException;
 import io.hicmae.driver.spark.BarrierStage;
 import io.hicmae.driver.spark.StageKeys;
+import io.hicmae.driver.spark.TrainingConfig;
 import io.hicmae.runtime.finetune.Mixup;
 import io.hicmae.zoo.ModelRef;
 
@@ -20,7 +21,7 @@ import static io.hicmae.driver.config.ConfigDef.matches;
  * Defaults are the authors' fine-tuning recipe (spec §11.2); {@code --linear-probe} switches to the probe's
  * defaults (head only, no weight decay, no mixup, smoothing or stochastic depth) for every key the user left unset.
  */
-public final class FinetuneConfig implements Serializable {
+public final class FinetuneConfig implements TrainingConfig {
 
     private static final long serialVersionUID = 1L;
 
@@ -156,11 +157,13 @@ public final class FinetuneConfig implements Serializable {
     }
 
     /** The values in force, by key (for logs and the run's metadata). */
+    @Override
     public Map<String, Object> values() {
         return new LinkedHashMap<>(values);
     }
 
     /** How the barrier stage runs: ranks, device, master, retries, deadlines. */
+    @Override
     public BarrierStage.Settings stage() {
         return StageKeys.settings("finetune", values);
     }
@@ -174,6 +177,7 @@ public final class FinetuneConfig implements Serializable {
         return stage().worldSize();
     }
 
+    @Override
     public String zoo() {
         return (String) values.get(ZOO);
     }
@@ -224,6 +228,7 @@ public final class FinetuneConfig implements Serializable {
         return (Integer) values.get(EPOCHS);
     }
 
+    @Override
     public int batchSize() {
         return (Integer) values.get(BATCH_SIZE);
     }
@@ -273,10 +278,12 @@ public final class FinetuneConfig implements Serializable {
         return new Mixup.Settings((Double) values.get(MIXUP), (Double) values.get(CUTMIX), 1.0, 0.5);
     }
 
+    @Override
     public long seed() {
         return (Long) values.get(SEED);
     }
 
+    @Override
     public int checkpointEvery() {
         return (Integer) values.get(CHECKPOINT_EVERY);
     }

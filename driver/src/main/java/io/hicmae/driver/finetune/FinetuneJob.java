@@ -6,13 +6,16 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.hicmae.driver.config.ConfigException;
 import io.hicmae.driver.spark.BarrierStage;
+import io.hicmae.driver.spark.CheckpointFields;
+import io.hicmae.driver.spark.GlobalBatch;
+import io.hicmae.driver.spark.StageKeys;
 import io.hicmae.driver.spark.Lineage;
 import io.hicmae.driver.spark.LiveProgress;
 import io.hicmae.driver.spark.ProgressPrinter;
 import io.hicmae.driver.spark.RankResult;
 import io.hicmae.driver.spark.RunPlan;
 import io.hicmae.driver.spark.RunStatusWriter;
-import io.hicmae.driver.spark.TrainingRankTask;
+import io.hicmae.driver.spark.TrainingStage;
 import io.hicmae.driver.spark.RunCheckpoints;
 import io.hicmae.runtime.config.HicmaeConfig;
 import io.hicmae.runtime.data.LabelSpace;
@@ -168,11 +171,16 @@ public final class FinetuneJob {
     private FoldOutcome runLeasedFold(SparkSession spark, ModelZoo zoo, VersionInfo parent, String configJson,
             LabelledClips data, int fold, String modelName, String runId, String resumeId, List<ClipEntry> train,
             List<ClipEntry> val) throws IOException {
-        long stepsPerEpoch = ClipSelection.stepsPerEpoch(train.size(), cfg.worldSize(), cfg.batchSize());
+        Map<String, String> resumed = CheckpointFields.resume(zoo, runId, cfg, Map.of());
+        GlobalBatch batch = GlobalBatch.resolve(cfg.worldSize(), cfg.batchSize(),
+                StageKeys.globalBatch(cfg.values()), CheckpointFields.storedGlobalBatch(resumed),
+                FinetuneConfig.BATCH_SIZE);
+        long stepsPerEpoch = ClipSelection.stepsPerEpoch(train.size(), batch.microBatches(), cfg.batchSize());
         if (stepsPerEpoch < 1) {
             throw new ConfigException(FinetuneConfig.BATCH_SIZE, cfg.batchSize(), (fold >= 0 ? "fold " + fold
                     + " trains on " : "the train split has ") + train.size()
-                    + " clips, fewer than world-size x batch-size = " + (long) cfg.worldSize() * cfg.batchSize());
+                    + " clips, fewer than the global batch " + batch.microBatches() + " x batch-size = "
+                    + batch.clips());
         }
         long total = stepsPerEpoch * cfg.epochs();
         if (cfg.maxSteps() > 0) {
@@ -183,9 +191,10 @@ public final class FinetuneJob {
                 console.printf("finetune: resuming run %s from step %d%n", runId, c.step()));
         byte[] secret = Lineage.newSecret();
         String driverHost = BarrierStage.driverHost(spark);
-        console.printf("finetune: run %s%s, %d training clips, %d validation views, %d rank(s) x %d clips, "
-                        + "%d steps/epoch, %d steps%n", runId, fold >= 0 ? " (fold " + fold + ")" : "", train.size(),
-                val.size(), cfg.worldSize(), cfg.batchSize(), stepsPerEpoch, total);
+        console.printf("finetune: run %s%s, %d training clips, %d validation views, global batch %d (%d "
+                        + "micro-batches of %d on %d rank(s)), %d steps/epoch, %d steps%n", runId,
+                fold >= 0 ? " (fold " + fold + ")" : "", train.size(), val.size(), batch.clips(),
+                batch.microBatches(), cfg.batchSize(), cfg.worldSize(), stepsPerEpoch, total);
         ProgressPrinter printer = new ProgressPrinter(console, total, FinetuneJob::describeLine);
         RunStatusWriter status = RunStatusWriter.start(zoo, spark.sparkContext(), runId, modelName, total,
                 cfg.worldSize());
@@ -193,17 +202,11 @@ public final class FinetuneJob {
             List<RankResult> results;
             try (LiveProgress live = LiveProgress.start(spark, cfg.stage(), runId, secret,
                     List.of(printer::accept, status::accept))) {
-                FinetunePlan first = new FinetunePlan(cfg, new RunPlan(runId, secret, stepsPerEpoch, total, warmup,
-                        1, driverHost, live.port(), fault), parent.ref().toString(), configJson, data.space().kind(),
-                        data.space().names(), train, val);
-                results = BarrierStage.run(spark, cfg.stage(), RankResult.class,
-                        attempt -> {
-                            live.attempt(attempt);
-                            return new TrainingRankTask(first.withAttempt(attempt));
-                        },
-                        () -> zoo.checkpoints().latest(runId).map(c -> "step " + c.step()).orElse("the start"),
-                        console, "run " + runId + " failed; its checkpoints stay in " + zoo.root()
-                                + ", continue with --run-id " + resumeId);
+                FinetunePlan first = new FinetunePlan(cfg, new RunPlan(runId, secret, batch, stepsPerEpoch, total,
+                        warmup, 1, cfg.worldSize(), driverHost, live.port(), fault), parent.ref().toString(),
+                        configJson, data.space().kind(), data.space().names(), train, val);
+                results = TrainingStage.run(spark, first, zoo, console, "run " + runId + " failed; its checkpoints "
+                        + "stay in " + zoo.root() + ", continue with --run-id " + resumeId, live::attempt);
             }
             Lineage.checkRanksAgree(results, RankResult::rank, RankResult::parameterDigest);
             RankResult rank0 = results.stream().filter(r -> r.rank() == 0).findFirst().orElseThrow();

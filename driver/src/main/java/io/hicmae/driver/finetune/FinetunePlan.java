@@ -1,6 +1,5 @@
 package io.hicmae.driver.finetune;
 
-import io.hicmae.driver.spark.BarrierStage;
 import io.hicmae.driver.spark.RankEnv;
 import io.hicmae.driver.spark.RankStep;
 import io.hicmae.driver.spark.RunPlan;
@@ -39,13 +38,9 @@ record FinetunePlan(FinetuneConfig config, RunPlan run, String parent, String mo
     }
 
     @Override
-    public FinetunePlan withAttempt(int attempt) {
-        return new FinetunePlan(config, run.withAttempt(attempt), parent, modelConfigJson, kind, names, train, val);
-    }
-
-    @Override
-    public BarrierStage.Settings stage() {
-        return config.stage();
+    public FinetunePlan forAttempt(int attempt, int worldSize) {
+        return new FinetunePlan(config, run.forAttempt(attempt, worldSize), parent, modelConfigJson, kind, names,
+                train, val);
     }
 
     @Override
@@ -54,23 +49,8 @@ record FinetunePlan(FinetuneConfig config, RunPlan run, String parent, String mo
     }
 
     @Override
-    public String zoo() {
-        return config.zoo();
-    }
-
-    @Override
-    public int checkpointEvery() {
-        return config.checkpointEvery();
-    }
-
-    @Override
     public boolean checkpointEveryEpoch() {
         return true;
-    }
-
-    @Override
-    public int microBatch() {
-        return config.batchSize();
     }
 
     @Override
@@ -89,7 +69,7 @@ record FinetunePlan(FinetuneConfig config, RunPlan run, String parent, String mo
 
     /** The runtime's options for this run. */
     FinetuneOptions options() {
-        long global = (long) config.worldSize() * config.batchSize();
+        long global = run.batch().clips();
         return new FinetuneOptions(ClipPredictor.task(space()), config.lr(), config.minLr(), run.warmupSteps(),
                 run.totalSteps(), global, new AdamW.Settings(config.beta1(), config.beta2(), 1e-8,
                         config.weightDecay()), config.layerDecay(), (float) config.dropPath(),

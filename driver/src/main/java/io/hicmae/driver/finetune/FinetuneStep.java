@@ -18,13 +18,16 @@ import io.hicmae.runtime.train.AbstractTrainer;
 
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
  * Fine-tuning's part of a rank of the shared loop: a {@link FinetuneTrainer} with the parent's encoders and fusion
- * weights, this rank's clips in the epoch order, augmentation and mixup on the host ({@link FinetuneBatchAssembler}),
+ * weights, the micro-batches of this rank's slots in the shared epoch order ({@link ClipIndex#restrict} to the
+ * training clips, {@link ClipIndex#servingOrder}), augmentation and mixup on the host
+ * ({@link FinetuneBatchAssembler}) from generators keyed by (seed, epoch, slot, step), never by the rank,
  * and after every epoch the validation all ranks run together: each predicts every world-size-th validation view,
  * one all-reduce gathers the outputs, and every rank computes the same per-video scores. Loss terms: loss.
  */
@@ -33,8 +36,12 @@ final class FinetuneStep implements RankStep<FinetuneStep.MicroBatch> {
     private static final long BATCH_TAG = 0x66742d6261746368L;
     private static final long DROP_PATH_TAG = 0x66742d64726f70L;
 
+    /** Row groups whose clips are shuffled together in a slot's epoch order. */
+    static final int WINDOW_ROW_GROUPS = 2;
+
     /** One micro-batch's stored clips, labels and where it sits in the epoch (its randomness key). */
-    record MicroBatch(List<byte[]> frames, List<short[]> pcm, List<ClipEntry> labels, int epoch, int stepInEpoch) {}
+    record MicroBatch(List<byte[]> frames, List<short[]> pcm, List<ClipEntry> labels, int epoch, int slot,
+            int stepInEpoch) {}
 
     private final FinetunePlan plan;
     private final RankEnv env;
@@ -42,17 +49,24 @@ final class FinetuneStep implements RankStep<FinetuneStep.MicroBatch> {
     private final FinetuneBatchAssembler assembler;
     private final PlannedClipReader trainClips;
     private final PlannedClipReader valClips;
-    private int orderEpoch = -1;
-    private int[] order;
+    private final ClipIndex trainIndex;
+    private final Map<Long, ClipEntry> byPosition = new HashMap<>();
+    private int plannedEpoch = -1;
+    private int plannedFrom;
+    private long[] planned;
+    /** Micro-batches of the current step already served. */
+    private int part;
 
-    private FinetuneStep(FinetunePlan plan, RankEnv env, FinetuneTrainer trainer, PlannedClipReader trainClips,
-            PlannedClipReader valClips) {
+    private FinetuneStep(FinetunePlan plan, RankEnv env, FinetuneTrainer trainer, ClipIndex trainIndex,
+            PlannedClipReader trainClips, PlannedClipReader valClips) {
         this.plan = plan;
         this.env = env;
         this.trainer = trainer;
         this.assembler = ClipPredictor.assembler(trainer, plan.options());
+        this.trainIndex = trainIndex;
         this.trainClips = trainClips;
         this.valClips = valClips;
+        plan.train().forEach(e -> byPosition.put(e.position(), e));
     }
 
     static FinetuneStep open(FinetunePlan plan, RankEnv env) throws IOException {
@@ -63,11 +77,12 @@ final class FinetuneStep implements RankStep<FinetuneStep.MicroBatch> {
         try {
             // The parent's encoders and fusion by the authors' keys; head and fc_norm stay fresh.
             RunCheckpoints.withVersionWeights(env.zoo(), plan.parent(), trainer::loadPretrained);
-            trainClips = new PlannedClipReader(ClipIndex.build(cfg.train(), env.hadoop()), env.hadoop(),
-                    ClipGeometry.STORED);
+            ClipIndex index = ClipIndex.build(cfg.train(), env.hadoop());
+            trainClips = new PlannedClipReader(index, env.hadoop(), ClipGeometry.STORED);
             PlannedClipReader valClips = new PlannedClipReader(ClipIndex.build(cfg.val(), env.hadoop()),
                     env.hadoop(), ClipGeometry.STORED);
-            return new FinetuneStep(plan, env, trainer, trainClips, valClips);
+            long[] positions = plan.train().stream().mapToLong(ClipEntry::position).toArray();
+            return new FinetuneStep(plan, env, trainer, index.restrict(positions), trainClips, valClips);
         } catch (IOException | RuntimeException e) {
             try (FinetuneTrainer t = trainer; PlannedClipReader r = trainClips) {
                 throw e;
@@ -82,42 +97,48 @@ final class FinetuneStep implements RankStep<FinetuneStep.MicroBatch> {
 
     @Override
     public void seek(long step) {
-        orderEpoch = -1;
+        plannedEpoch = -1;
+        part = 0;
     }
 
+    /** The micro-batch of this rank's next slot at {@code step}; the epoch's reads are planned on its first. */
     @Override
     public MicroBatch next(long step) throws IOException {
         int b = plan.config().batchSize();
-        long perEpoch = plan.run().stepsPerEpoch();
+        int slots = plan.run().batch().microBatches();
+        int share = plan.run().batch().perRank(env.worldSize());
+        int firstSlot = env.rank() * share;
+        int perEpoch = Math.toIntExact(plan.run().stepsPerEpoch());
         int epoch = plan.run().epochOf(step);
         int s = (int) (step % perEpoch);
-        if (epoch != orderEpoch) {
-            order = ClipSelection.epochOrder(plan.train(), plan.config().seed(), epoch, env.rank(), env.worldSize());
-            long[] positions = new long[(int) perEpoch * b];
-            for (int i = 0; i < positions.length; i++) {
-                positions[i] = plan.train().get(order[i]).position();
-            }
-            trainClips.plan(positions);
-            orderEpoch = epoch;
+        if (epoch != plannedEpoch) {
+            planned = trainIndex.servingOrder(plan.config().seed(), epoch, firstSlot, share, slots, b, s, perEpoch,
+                    WINDOW_ROW_GROUPS);
+            trainClips.plan(planned);
+            plannedEpoch = epoch;
+            plannedFrom = s;
         }
+        int first = ((s - plannedFrom) * share + part) * b;
         List<byte[]> frames = new ArrayList<>(b);
         List<short[]> pcm = new ArrayList<>(b);
         List<ClipEntry> labels = new ArrayList<>(b);
-        for (int i = s * b; i < (s + 1) * b; i++) {
+        for (int i = first; i < first + b; i++) {
             StoredClip c = trainClips.get(i);
             frames.add(c.frames());
             pcm.add(c.pcm());
-            labels.add(plan.train().get(order[i]));
+            labels.add(byPosition.get(planned[i]));
         }
-        return new MicroBatch(frames, pcm, labels, epoch, s);
+        MicroBatch mb = new MicroBatch(frames, pcm, labels, epoch, firstSlot + part, s);
+        part = (part + 1) % share;
+        return mb;
     }
 
     @Override
     public float[] computeGradients(NDManager sm, MicroBatch mb, long step) {
         long seed = plan.config().seed();
-        SplittableRandom rng = new SplittableRandom(Seeds.mix(BATCH_TAG, seed, mb.epoch(), env.rank(),
+        SplittableRandom rng = new SplittableRandom(Seeds.mix(BATCH_TAG, seed, mb.epoch(), mb.slot(),
                 mb.stepInEpoch()));
-        long dropSeed = Seeds.mix(DROP_PATH_TAG, seed, mb.epoch(), env.rank(), mb.stepInEpoch());
+        long dropSeed = Seeds.mix(DROP_PATH_TAG, seed, mb.epoch(), mb.slot(), mb.stepInEpoch());
         FinetuneBatch batch;
         if (mb.labels().get(0).isCategorical()) {
             long[] y = mb.labels().stream().mapToLong(ClipEntry::category).toArray();

@@ -4,6 +4,7 @@ import io.hicmae.driver.config.ConfigDef;
 import io.hicmae.driver.config.ConfigException;
 import io.hicmae.driver.spark.BarrierStage;
 import io.hicmae.driver.spark.StageKeys;
+import io.hicmae.driver.spark.TrainingConfig;
 import io.hicmae.runtime.config.HicmaeConfig;
 
 import java.io.Serializable;
@@ -20,7 +21,7 @@ import static io.hicmae.driver.config.ConfigDef.matches;
  * The pre-training job's configuration: one typed object, parsed and validated on the driver before any executor
  * is asked for. Every key, its default and its documentation live in {@link #DEF}; errors name the key and value.
  */
-public final class PretrainConfig implements Serializable {
+public final class PretrainConfig implements TrainingConfig {
 
     private static final long serialVersionUID = 1L;
 
@@ -117,6 +118,7 @@ public final class PretrainConfig implements Serializable {
     }
 
     /** The values in force, by key (for logs and the run's metadata). */
+    @Override
     public Map<String, Object> values() {
         return new LinkedHashMap<>(values);
     }
@@ -125,6 +127,7 @@ public final class PretrainConfig implements Serializable {
         return (String) values.get(DATA);
     }
 
+    @Override
     public String zoo() {
         return (String) values.get(ZOO);
     }
@@ -153,6 +156,7 @@ public final class PretrainConfig implements Serializable {
     }
 
     /** How the barrier stage runs: ranks, device, master, retries, deadlines. */
+    @Override
     public BarrierStage.Settings stage() {
         return StageKeys.settings("pretrain", values);
     }
@@ -166,6 +170,7 @@ public final class PretrainConfig implements Serializable {
         return (Integer) values.get(EPOCHS);
     }
 
+    @Override
     public int batchSize() {
         return (Integer) values.get(BATCH_SIZE);
     }
@@ -206,10 +211,12 @@ public final class PretrainConfig implements Serializable {
         return (Double) values.get(CONTRASTIVE_WEIGHT);
     }
 
+    @Override
     public long seed() {
         return (Long) values.get(SEED);
     }
 
+    @Override
     public int checkpointEvery() {
         return (Integer) values.get(CHECKPOINT_EVERY);
     }

@@ -4,12 +4,15 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.hicmae.driver.config.ConfigException;
 import io.hicmae.driver.spark.BarrierStage;
+import io.hicmae.driver.spark.CheckpointFields;
+import io.hicmae.driver.spark.GlobalBatch;
+import io.hicmae.driver.spark.StageKeys;
 import io.hicmae.driver.spark.Lineage;
 import io.hicmae.driver.spark.LiveProgress;
 import io.hicmae.driver.spark.ProgressPrinter;
 import io.hicmae.driver.spark.RankResult;
 import io.hicmae.driver.spark.RunPlan;
-import io.hicmae.driver.spark.TrainingRankTask;
+import io.hicmae.driver.spark.TrainingStage;
 import io.hicmae.driver.spark.RunCheckpoints;
 import io.hicmae.driver.spark.RunStatusWriter;
 import io.hicmae.runtime.data.ClipIndex;
@@ -69,12 +72,17 @@ public final class PretrainJob {
                 // zoo helper (#15 item 3): one writer per run; the ranks' checkpoint writes carry the lease epoch.
                 RunCheckpoints.Lease lease = RunCheckpoints.lease(spark, zoo, runId(zoo), "pretrain")) {
             String runId = lease.runId();
+            Map<String, String> resumed = CheckpointFields.resume(zoo, runId, cfg, Map.of(PretrainConfig.PRESET,
+                    new CheckpointFields.Pin("preset", cfg.modelConfig().name())));
+            GlobalBatch batch = GlobalBatch.resolve(cfg.worldSize(), cfg.batchSize(),
+                    StageKeys.globalBatch(cfg.values()), CheckpointFields.storedGlobalBatch(resumed),
+                    PretrainConfig.BATCH_SIZE);
             ClipIndex index = ClipIndex.build(cfg.data(), hadoop);
-            long stepsPerEpoch = index.stepsPerEpoch(cfg.worldSize(), cfg.batchSize());
+            long stepsPerEpoch = index.stepsPerEpoch(batch.microBatches(), cfg.batchSize());
             if (stepsPerEpoch < 1) {
                 throw new ConfigException(PretrainConfig.BATCH_SIZE, cfg.batchSize(), "the dataset " + cfg.data()
-                        + " has " + index.clipCount() + " clips, fewer than world-size x batch-size = "
-                        + (long) cfg.worldSize() * cfg.batchSize());
+                        + " has " + index.clipCount() + " clips, fewer than the global batch "
+                        + batch.microBatches() + " x batch-size = " + batch.clips());
             }
             long total = stepsPerEpoch * cfg.epochs();
             if (cfg.maxSteps() > 0) {
@@ -84,9 +92,9 @@ public final class PretrainJob {
             byte[] secret = Lineage.newSecret();
             String driverHost = BarrierStage.driverHost(spark);
 
-            console.printf("pretrain: run %s, %s, %d clips, %d rank(s) x %d clips, %d steps/epoch, %d steps%n",
-                    runId, cfg.modelConfig().name(), index.clipCount(), cfg.worldSize(), cfg.batchSize(),
-                    stepsPerEpoch, total);
+            console.printf("pretrain: run %s, %s, %d clips, global batch %d (%d micro-batches of %d on %d rank(s)), "
+                    + "%d steps/epoch, %d steps%n", runId, cfg.modelConfig().name(), index.clipCount(), batch.clips(),
+                    batch.microBatches(), cfg.batchSize(), cfg.worldSize(), stepsPerEpoch, total);
             ProgressPrinter printer = new ProgressPrinter(console, total, o -> String.format(
                     "loss %.4f (video %.4f, audio %.4f, contrastive %.4f) lr %.2e", o.get("loss").getAsDouble(),
                     o.get("video").getAsDouble(), o.get("audio").getAsDouble(), o.get("contrastive").getAsDouble(),
@@ -97,8 +105,8 @@ public final class PretrainJob {
                 List<RankResult> results;
                 try (LiveProgress live = LiveProgress.start(spark, cfg.stage(), runId, secret,
                         List.of(printer::accept, status::accept))) {
-                    PretrainPlan plan = new PretrainPlan(cfg, new RunPlan(runId, secret, stepsPerEpoch, total, warmup,
-                            1, driverHost, live.port(), fault));
+                    PretrainPlan plan = new PretrainPlan(cfg, new RunPlan(runId, secret, batch, stepsPerEpoch, total,
+                            warmup, 1, cfg.worldSize(), driverHost, live.port(), fault));
                     results = trainWithRetries(spark, plan, zoo, live);
                 }
                 Lineage.checkRanksAgree(results, RankResult::rank, RankResult::parameterDigest);
@@ -137,14 +145,8 @@ public final class PretrainJob {
     private List<RankResult> trainWithRetries(SparkSession spark, PretrainPlan first, ModelZoo zoo,
             LiveProgress live) throws IOException {
         String runId = first.run().runId();
-        return BarrierStage.run(spark, cfg.stage(), RankResult.class,
-                attempt -> {
-                    live.attempt(attempt);
-                    return new TrainingRankTask(first.withAttempt(attempt));
-                },
-                () -> zoo.checkpoints().latest(runId).map(c -> "step " + c.step()).orElse("the start"),
-                console, "run " + runId + " failed; its checkpoints stay in " + zoo.root()
-                        + ", continue with --resume " + runId);
+        return TrainingStage.run(spark, first, zoo, console, "run " + runId + " failed; its checkpoints stay in "
+                + zoo.root() + ", continue with --resume " + runId, live::attempt);
     }
 
     /** Publishes the final checkpoint's parameters as a zoo version with lineage, metrics and the model card. */

@@ -1,6 +1,5 @@
 package io.hicmae.driver.pretrain;
 
-import io.hicmae.driver.spark.BarrierStage;
 import io.hicmae.driver.spark.RankEnv;
 import io.hicmae.driver.spark.RankStep;
 import io.hicmae.driver.spark.RunPlan;
@@ -21,23 +20,8 @@ record PretrainPlan(PretrainConfig config, RunPlan run) implements TrainingSpec 
     private static final long serialVersionUID = 1L;
 
     @Override
-    public BarrierStage.Settings stage() {
-        return config.stage();
-    }
-
-    @Override
     public io.hicmae.runtime.allreduce.WireDtype allReduceDtype() {
         return config.allReduceDtype();
-    }
-
-    @Override
-    public String zoo() {
-        return config.zoo();
-    }
-
-    @Override
-    public int checkpointEvery() {
-        return config.checkpointEvery();
     }
 
     @Override
@@ -46,18 +30,13 @@ record PretrainPlan(PretrainConfig config, RunPlan run) implements TrainingSpec 
     }
 
     @Override
-    public int microBatch() {
-        return config.batchSize();
-    }
-
-    @Override
     public Map<String, String> checkpointMetadata() {
         return Map.of("run", run.runId(), "preset", config.modelConfig().name());
     }
 
     @Override
-    public PretrainPlan withAttempt(int attempt) {
-        return new PretrainPlan(config, run.withAttempt(attempt));
+    public PretrainPlan forAttempt(int attempt, int worldSize) {
+        return new PretrainPlan(config, run.forAttempt(attempt, worldSize));
     }
 
     @Override

@@ -21,8 +21,9 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Pre-training's part of a rank of the shared loop: a {@link PretrainTrainer} initialised from the seed, and this
- * rank's batches from a {@link PrefetchingLoader} (crop, fbank with gain, masks on a background thread). Loss terms:
+ * Pre-training's part of a rank of the shared loop: a {@link PretrainTrainer} initialised from the seed, and the
+ * micro-batches of this rank's slots from a {@link PrefetchingLoader} (crop, fbank with gain, masks on a background
+ * thread, keyed by slot and step, not by rank). Loss terms:
  * loss, video, audio, contrastive, then one per contrastive layer.
  */
 final class PretrainStep implements RankStep<HostBatch> {
@@ -40,13 +41,13 @@ final class PretrainStep implements RankStep<HostBatch> {
     static PretrainStep open(PretrainPlan plan, RankEnv env) throws IOException {
         PretrainConfig cfg = plan.config();
         TrainOptions options = new TrainOptions(cfg.lr(), cfg.minLr(), plan.run().warmupSteps(),
-                plan.run().totalSteps(), (long) env.worldSize() * cfg.batchSize(), cfg.clipGrad(),
+                plan.run().totalSteps(), plan.run().batch().clips(), cfg.clipGrad(),
                 new AdamW.Settings(cfg.beta1(), cfg.beta2(), 1e-8, cfg.weightDecay()));
         PretrainTrainer trainer = new PretrainTrainer(cfg.modelConfig(), options, env.device(), cfg.seed());
         try {
             ClipIndex index = ClipIndex.build(cfg.data(), env.hadoop());
-            LoaderOptions lo = new LoaderOptions(env.rank(), env.worldSize(), cfg.batchSize(), cfg.seed(),
-                    cfg.prefetch(), 4, ClipGeometry.STORED);
+            LoaderOptions lo = new LoaderOptions(env.rank(), env.worldSize(), plan.run().batch().microBatches(),
+                    cfg.batchSize(), cfg.seed(), cfg.prefetch(), 4, ClipGeometry.STORED);
             return new PretrainStep(plan, trainer, new PrefetchingLoader(index, cfg.modelConfig(), lo, env.hadoop()));
         } catch (IOException | RuntimeException e) {
             trainer.close();

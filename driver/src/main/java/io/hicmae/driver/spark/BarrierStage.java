@@ -16,6 +16,7 @@ import java.io.Serializable;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.IntPredicate;
 import java.util.stream.IntStream;
 
 /**
@@ -44,26 +45,46 @@ public final class BarrierStage {
      * @param ringPorts the ports a rank's ring listener may bind, on the executor's address
      * @param progressPorts the ports the driver's progress listener may bind
      * @param tensorboard the directory (path or URI) of TensorBoard event files, or null for none
+     * @param minWorldSize the smallest world size an elastic run goes on with (0 or worldSize: not elastic)
+     * @param noticeEvery steps between the ranks' agreement on a preemption notice
      */
     public record Settings(String job, int worldSize, String device, String master, int maxAttempts,
             Duration retryBackoff, Duration slotWait, Duration connectTimeout, Duration ioTimeout, PortRange ringPorts,
-            PortRange progressPorts, String tensorboard) implements Serializable {
+            PortRange progressPorts, String tensorboard, int minWorldSize, int noticeEvery) implements Serializable {
         private static final long serialVersionUID = 1L;
 
-        /** Settings whose progress listener binds any free port, without TensorBoard files. */
+        /** Settings of a plain (not elastic) stage whose progress listener binds any free port, without TensorBoard. */
         public Settings(String job, int worldSize, String device, String master, int maxAttempts,
                 Duration retryBackoff, Duration slotWait, Duration connectTimeout, Duration ioTimeout,
                 PortRange ringPorts) {
             this(job, worldSize, device, master, maxAttempts, retryBackoff, slotWait, connectTimeout, ioTimeout,
-                    ringPorts, PortRange.ANY, null);
+                    ringPorts, PortRange.ANY, null, 0, 1);
+        }
+
+        /** Whether the run may go on with fewer ranks than world-size. */
+        public boolean elastic() {
+            return minWorldSize > 0 && minWorldSize < worldSize;
         }
     }
 
-    /** Builds the rank function of one attempt (1, 2, ...). */
+    /** Builds the rank function of one attempt (1, 2, ...) on {@code worldSize} ranks. */
     @FunctionalInterface
     public interface Attempt<T> {
-        AbstractFunction1<Iterator<Integer>, Iterator<T>> task(int attempt);
+        AbstractFunction1<Iterator<Integer>, Iterator<T>> task(int attempt, int worldSize);
     }
+
+    /**
+     * How a job's results say that its stage stopped early at a checkpoint (e.g. preempted), to be resubmitted
+     * without counting as a failure.
+     */
+    @FunctionalInterface
+    public interface Stopped<T> {
+        /** Why the stage stopped, or null when the results are final. */
+        String reason(List<T> results);
+    }
+
+    /** Most stops (preemptions) one run is resubmitted after: every loop has a bound. */
+    private static final int MAX_STOPS = 1000;
 
     /** Describes where a resubmitted attempt resumes (e.g. "step 2" or "the start"), read after a failure. */
     @FunctionalInterface
@@ -114,55 +135,90 @@ public final class BarrierStage {
     }
 
     /**
-     * Runs the barrier stage until one attempt succeeds: world-size tasks, rank = partition id, each returning one
-     * result. A failed attempt is reported on the console with where the next one resumes; after the last one the
-     * error names the attempts, {@code giveUpHint} (what the user can do) and the root cause.
+     * Runs the barrier stage until one attempt's results are final: world-size tasks, rank = partition id, each
+     * returning one result. A failed attempt is reported on the console with where the next one resumes; after the
+     * last one the error names the attempts, {@code giveUpHint} (what the user can do) and the root cause. A stage
+     * that stopped at a checkpoint ({@code stopped}) is resubmitted without counting as a failed attempt. An elastic
+     * run ({@link Settings#elastic()}) picks each attempt's world size from the free slots: world-size when they
+     * come within slot-wait, else the largest size >= min-world-size that {@code fits}; each resize is printed
+     * with its reason.
      *
+     * @param fits the world sizes the run can take (e.g. those dividing the micro-batches of a step)
      * @return the ranks' results in rank order
      */
     public static <T extends Serializable> List<T> run(SparkSession spark, Settings s, Class<T> type,
-            Attempt<T> attempts, ResumePoint resume, PrintStream console, String giveUpHint) throws IOException {
+            Attempt<T> attempts, Stopped<T> stopped, IntPredicate fits, ResumePoint resume, PrintStream console,
+            String giveUpHint) throws IOException {
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         // Survivors of a failed attempt must give up their slots at once: cancel interrupts their threads.
         jsc.setLocalProperty("spark.job.interruptOnCancel", "true");
         Exception lastError = null;
-        for (int attempt = 1; attempt <= s.maxAttempts(); attempt++) {
-            waitForSlots(jsc, s);
+        int world = s.worldSize();
+        int failures = 0;
+        int stops = 0;
+        for (int attempt = 1; failures < s.maxAttempts() && stops <= MAX_STOPS; attempt++) {
+            int next = worldSize(jsc, s, fits);
+            if (next != world) {
+                console.printf("%s: resizing from %d to %d rank(s): %s%n", s.job(), world, next, next < world
+                        ? "the cluster offers " + slots(jsc) + " task slot(s) after waiting "
+                                + s.slotWait().toSeconds() + " s for " + s.worldSize()
+                        : "the cluster offers " + slots(jsc) + " task slot(s) again");
+                world = next;
+            }
             try {
-                List<T> out = jsc.parallelize(IntStream.range(0, s.worldSize()).boxed().toList(), s.worldSize())
+                List<T> out = new ArrayList<>(jsc.parallelize(IntStream.range(0, world).boxed().toList(), world)
                         .rdd()
                         .barrier()
-                        .mapPartitions(attempts.task(attempt), false, ClassTag$.MODULE$.apply(type))
+                        .mapPartitions(attempts.task(attempt, world), false, ClassTag$.MODULE$.apply(type))
                         .toJavaRDD()
-                        .collect();
-                return new ArrayList<>(out);
+                        .collect());
+                String why = stopped.reason(out);
+                if (why == null) {
+                    return out;
+                }
+                stops++;
+                console.printf("%s: attempt %d stopped at a checkpoint (%s); resuming from %s%n", s.job(), attempt,
+                        why, resume.describe());
             } catch (Exception e) { // SparkException is checked but Scala throws it undeclared
                 lastError = e;
-                if (attempt == s.maxAttempts()) {
+                failures++;
+                if (failures == s.maxAttempts()) {
                     break;
                 }
-                console.printf("%s: attempt %d of %d failed (%s); resuming from %s in %d ms%n", s.job(), attempt,
+                console.printf("%s: attempt %d of %d failed (%s); resuming from %s in %d ms%n", s.job(), failures,
                         s.maxAttempts(), rootMessage(e), resume.describe(), s.retryBackoff().toMillis());
                 LOG.warn("attempt {} failed", attempt, e);
                 sleep(s.retryBackoff().toMillis());
             }
         }
-        throw new IllegalStateException(giveUpHint + " after " + s.maxAttempts() + " attempt(s): "
-                + rootMessage(lastError), lastError);
+        throw new IllegalStateException(giveUpHint + " after " + failures + " failed attempt(s) and " + stops
+                + " stop(s): " + rootMessage(lastError), lastError);
     }
 
-    /** Blocks until the cluster offers world-size concurrent task slots, or fails after slot-wait. */
-    private static void waitForSlots(JavaSparkContext jsc, Settings s) {
+    /**
+     * Blocks until the cluster offers world-size concurrent task slots and returns world-size; after slot-wait an
+     * elastic run returns the largest world size >= min-world-size that fits the free slots, other runs fail.
+     */
+    private static int worldSize(JavaSparkContext jsc, Settings s, IntPredicate fits) {
         long deadline = System.nanoTime() + s.slotWait().toNanos();
         int slots = slots(jsc);
         while (slots < s.worldSize()) {
             if (System.nanoTime() > deadline) {
+                if (s.elastic()) {
+                    for (int w = Math.min(slots, s.worldSize()); w >= s.minWorldSize(); w--) {
+                        if (fits.test(w)) {
+                            return w;
+                        }
+                    }
+                }
                 throw new IllegalStateException("the cluster offers " + slots + " task slot(s) but world-size is "
-                        + s.worldSize() + " (waited " + s.slotWait().toSeconds() + " s; see slot-wait-s)");
+                        + s.worldSize() + (s.elastic() ? " and min-world-size " + s.minWorldSize() : "")
+                        + " (waited " + s.slotWait().toSeconds() + " s; see slot-wait-s)");
             }
             sleep(500);
             slots = slots(jsc);
         }
+        return s.worldSize();
     }
 
     private static int slots(JavaSparkContext jsc) {

@@ -14,9 +14,11 @@ import java.util.Map;
  * @param steps the step count it ended at
  * @param finalLosses its last step's loss terms
  * @param parameterDigest SHA-256 of its parameters in key order
+ * @param stopped why the stage stopped early at a checkpoint boundary (e.g. a preempted executor), or null when it
+ *     ran to the end
  */
-public record RankResult(int rank, String device, String assignedGpu, long resumedFrom, long steps, Map<String, Double> finalLosses,
-        String parameterDigest) implements Serializable {
+public record RankResult(int rank, String device, String assignedGpu, long resumedFrom, long steps,
+        Map<String, Double> finalLosses, String parameterDigest, String stopped) implements Serializable {
 
     private static final long serialVersionUID = 1L;
 }

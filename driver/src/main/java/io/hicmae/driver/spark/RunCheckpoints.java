@@ -176,6 +176,35 @@ public final class RunCheckpoints {
         }
     }
 
+    /**
+     * The metadata of a checkpoint's state ({@link CheckpointFields}, the step, the job's keys), read from the
+     * safetensors header only: the tensors are not fetched.
+     */
+    public static Map<String, String> readMetadata(ModelZoo zoo, Checkpoint cp) throws IOException {
+        String origin = cp.location() + "/" + STATE_FILE;
+        try (InputStream in = zoo.checkpoints().open(cp, STATE_FILE)) {
+            byte[] len = in.readNBytes(8);
+            long n = len.length == 8 ? java.nio.ByteBuffer.wrap(len).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong()
+                    : -1;
+            if (n < 2 || n > 100_000_000) {
+                throw new IOException(origin + ": not a safetensors file (header length " + n + ")");
+            }
+            byte[] header = in.readNBytes((int) n);
+            if (header.length != n) {
+                throw new IOException(origin + ": truncated header (" + header.length + " of " + n + " bytes)");
+            }
+            Map<String, String> out = new LinkedHashMap<>();
+            com.google.gson.JsonElement md = com.google.gson.JsonParser.parseString(
+                    new String(header, StandardCharsets.UTF_8)).getAsJsonObject().get("__metadata__");
+            if (md != null && md.isJsonObject()) {
+                md.getAsJsonObject().entrySet().forEach(e -> out.put(e.getKey(), e.getValue().getAsString()));
+            }
+            return out;
+        } catch (RuntimeException e) {
+            throw new IOException(origin + ": unreadable header: " + e.getMessage(), e);
+        }
+    }
+
     /** The metrics lines of a checkpoint, blank lines dropped. */
     public static List<String> readMetrics(ModelZoo zoo, Checkpoint cp) throws IOException {
         try (InputStream in = zoo.checkpoints().open(cp, METRICS_FILE)) {

@@ -25,6 +25,10 @@ public final class StageKeys {
     public static final String SLOT_WAIT_S = "slot-wait-s";
     public static final String CONNECT_TIMEOUT_S = "connect-timeout-s";
     public static final String IO_TIMEOUT_S = "io-timeout-s";
+    public static final String GLOBAL_BATCH = "global-batch";
+    public static final String ASYNC_CHECKPOINTS = "async-checkpoints";
+    public static final String MIN_WORLD_SIZE = "min-world-size";
+    public static final String NOTICE_EVERY = "notice-every";
     public static final String RING_PORTS = "ring-ports";
     public static final String PROGRESS_PORT = "progress-port";
     public static final String TENSORBOARD = "tensorboard";
@@ -45,10 +49,24 @@ public final class StageKeys {
                 .define(RETRY_BACKOFF_MS, Long.class, 2000L, between(0, 3_600_000),
                         "Wait before resubmitting a failed stage")
                 .define(SLOT_WAIT_S, Integer.class, 120, between(1, 86_400),
-                        "How long to wait for world-size task slots before submitting")
+                        "How long to wait for world-size task slots before submitting (elastic: before shrinking)")
+                .define(MIN_WORLD_SIZE, Integer.class, 0, atLeast(0),
+                        "Elastic: when world-size slots do not come back within slot-wait-s, go on with the largest "
+                                + "world size >= this that divides the micro-batches of a step (0: world-size, not "
+                                + "elastic)")
+                .define(NOTICE_EVERY, Integer.class, 1, between(1, 1_000_000),
+                        "Steps between the ranks' agreement (one barrier round trip) on a preemption notice; the "
+                                + "run checkpoints and stops at the first boundary after one")
                 .define(CONNECT_TIMEOUT_S, Integer.class, 60, between(1, 3600), "Deadline for the ranks' ring set-up")
                 .define(IO_TIMEOUT_S, Integer.class, 300, between(1, 86_400),
                         "Deadline for each wait on a peer in the all-reduce (longer than one step on the slowest rank)")
+                .define(GLOBAL_BATCH, Integer.class, 0, atLeast(0),
+                        "Clips per optimiser step over all ranks, a multiple of batch-size; each rank accumulates "
+                                + "(global-batch / batch-size) / world-size micro-batches (0: the resumed run's, "
+                                + "else world-size x batch-size)")
+                .define(ASYNC_CHECKPOINTS, Boolean.class, true, null,
+                        "Write checkpoints in the background: training stalls only to copy the state to host memory "
+                                + "(false: write on the training thread)")
                 .define(RING_PORTS, String.class, "0", StageKeys::validPortRange,
                         "Ports of each rank's ring listener: 0 for any free port, or LO-HI (e.g. 40100-40199) so a "
                                 + "firewall or NetworkPolicy can admit them; it binds to the executor's address only")
@@ -76,6 +94,16 @@ public final class StageKeys {
         }
     }
 
+    /** The configured global batch, or 0 when not given. */
+    public static int globalBatch(Map<String, Object> values) {
+        return (Integer) values.get(GLOBAL_BATCH);
+    }
+
+    /** Whether checkpoints are written in the background. */
+    public static boolean asyncCheckpoints(Map<String, Object> values) {
+        return (Boolean) values.get(ASYNC_CHECKPOINTS);
+    }
+
     /** The stage settings of a job's parsed values. */
     public static BarrierStage.Settings settings(String job, Map<String, Object> values) {
         return new BarrierStage.Settings(job, (Integer) values.get(WORLD_SIZE), (String) values.get(DEVICE),
@@ -85,6 +113,7 @@ public final class StageKeys {
                 Duration.ofSeconds((Integer) values.get(CONNECT_TIMEOUT_S)),
                 Duration.ofSeconds((Integer) values.get(IO_TIMEOUT_S)),
                 PortRange.parse((String) values.get(RING_PORTS)),
-                PortRange.parse((String) values.get(PROGRESS_PORT)), (String) values.get(TENSORBOARD));
+                PortRange.parse((String) values.get(PROGRESS_PORT)), (String) values.get(TENSORBOARD),
+                Math.max(0, (Integer) values.get(MIN_WORLD_SIZE)), (Integer) values.get(NOTICE_EVERY));
     }
 }

@@ -15,6 +15,7 @@ import scala.runtime.AbstractFunction1;
 
 import java.io.IOException;
 import java.io.Serializable;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -23,9 +24,11 @@ import java.util.Map;
 /**
  * One rank of a training job's barrier stage, the loop every training job shares, run inside a Spark task:
  * device and CPUs, rendezvous through {@code allGather} and the ring, resume from the run's last checkpoint, then
- * per optimiser step: the job's micro-batch(es) ({@link RankStep#next}, {@link RankStep#computeGradients}), the
- * gradient all-reduce, the post-reduce update ({@link #update}), the job's end-of-epoch work, and on rank 0 the
- * metrics line, checkpoints and progress ({@link #report}). Everything the rank opens is closed in
+ * per optimiser step: the rank's M / W micro-batches ({@link RankStep#next}, {@link RankStep#computeGradients}) with
+ * their gradients and losses averaged ({@link GradientSum}), the all-reduce of both, the post-reduce update
+ * ({@link #update}), the job's end-of-epoch work, and on rank 0 the metrics line, checkpoints and progress
+ * ({@link #report}). The logged loss of a step is the mean over all its micro-batches on all ranks, so a step is
+ * the same on any world size dividing M. Everything the rank opens is closed in
  * {@code finally}; cleanup never hides the first error.
  */
 public final class TrainingRankTask extends AbstractFunction1<Iterator<Integer>, Iterator<RankResult>>
@@ -33,6 +36,11 @@ public final class TrainingRankTask extends AbstractFunction1<Iterator<Integer>,
 
     private static final long serialVersionUID = 1L;
     private static final Logger LOG = LogManager.getLogger(TrainingRankTask.class);
+    /** All-reduce tags of the per-step loss terms: apart from the gradients' (the step) and the jobs' (below 0). */
+    private static final long LOSS_TAG = 1L << 62;
+    /** Tries of one checkpoint upload before the rank reports it failed, and the wait after the first. */
+    private static final int CHECKPOINT_ATTEMPTS = 3;
+    private static final Duration CHECKPOINT_BACKOFF = Duration.ofSeconds(1);
 
     private final TrainingSpec spec;
 
@@ -58,7 +66,7 @@ public final class TrainingRankTask extends AbstractFunction1<Iterator<Integer>,
         RunPlan plan = spec.run();
         BarrierStage.Settings stage = spec.stage();
         int rank = ctx.partitionId();
-        int world = stage.worldSize();
+        int world = plan.worldSize();
         Device device = RankSetup.device(ctx, stage.device());
         RankSetup.useTaskCpus(ctx);
 
@@ -72,10 +80,18 @@ public final class TrainingRankTask extends AbstractFunction1<Iterator<Integer>,
             RunCheckpoints.restoreLatest(zoo, plan.runId(), trainer::restore, metrics);
             long resumedFrom = trainer.step();
             this.resumedFrom = resumedFrom;
-            LOG.info("rank {}/{} on {} at {}:{}, starting at step {} of {} (attempt {})", rank, world, device,
-                    RankSetup.host(ctx), ring.localAddress().getPort(), resumedFrom, plan.totalSteps(),
-                    plan.attempt());
+            int share = plan.batch().perRank(world);
+            LOG.info("rank {}/{} on {} at {}:{}, starting at step {} of {} (attempt {}), {} micro-batch(es) of {} "
+                    + "per step", rank, world, device, RankSetup.host(ctx), ring.localAddress().getPort(),
+                    resumedFrom, plan.totalSteps(), plan.attempt(), share, plan.batch().microBatch());
+            GradientSum sum = share > 1 ? new GradientSum(trainer.parameterCount()) : null;
             Map<String, Double> finalLosses = new LinkedHashMap<>();
+            Duration checkpointWait = checkpointWait(stage);
+            String stopped = null;
+            Preemption.install();
+            Preemption.enter();
+            CheckpointWriter writer = rank == 0 ? new CheckpointWriter(zoo, plan.runId(), spec.asyncCheckpoints(),
+                    CHECKPOINT_ATTEMPTS, CHECKPOINT_BACKOFF) : null;
             try (ProgressReporter progress = new ProgressReporter(rank == 0 ? plan.progressHost() : null,
                     plan.progressPort(), plan.secret())) {
                 job.seek(trainer.step());
@@ -83,7 +99,7 @@ public final class TrainingRankTask extends AbstractFunction1<Iterator<Integer>,
                 while (trainer.step() < plan.totalSteps()) {
                     long step = trainer.step();
                     injectFault(rank, step);
-                    StepOutcome out = step(job, ring, step);
+                    StepOutcome out = step(job, ring, step, share, sum);
                     long done = trainer.step();
                     Map<String, Double> epochValues = Map.of();
                     long validationNanos = 0;
@@ -96,38 +112,83 @@ public final class TrainingRankTask extends AbstractFunction1<Iterator<Integer>,
                     }
                     finalLosses = new LinkedHashMap<>(job.lossMap(out.losses()));
                     finalLosses.putAll(lastEpochValues);
+                    if (done < plan.totalSteps() && done % stage.noticeEvery() == 0) {
+                        stopped = agreeOnNotice(ctx, rank);
+                    }
                     if (rank == 0) {
                         boolean checkpoint = done % spec.checkpointEvery() == 0 || done == plan.totalSteps()
-                                || (spec.checkpointEveryEpoch() && epochEnd);
-                        report(job, zoo, trainer, metrics, progress, step, out, epochValues, validationNanos,
-                                checkpoint);
+                                || (spec.checkpointEveryEpoch() && epochEnd) || stopped != null;
+                        report(job, writer, trainer, metrics, progress, step, out, epochValues, validationNanos,
+                                checkpoint, world, checkpointWait);
+                    }
+                    if (stopped != null) {
+                        LOG.warn("rank {}: stopping after step {} at its checkpoint: {}", rank, done, stopped);
+                        break;
                     }
                 }
+                if (writer != null) {
+                    writer.flush(checkpointWait); // the driver publishes the last checkpoint
+                }
+            } finally {
+                if (writer != null) {
+                    // A failure of this rank's own lets the last snapshot land; a cancelled stage abandons it.
+                    writer.close(ctx.isInterrupted() || Thread.currentThread().isInterrupted(), checkpointWait);
+                }
+                Preemption.release();
             }
             return new RankResult(rank, device.toString(), RankSetup.assignedGpu(ctx), resumedFrom, trainer.step(),
-                    finalLosses, RankSetup.digest(trainer.state().parameters()));
+                    finalLosses, RankSetup.digest(trainer.state().parameters()), stopped);
         }
     }
 
-    /** One optimiser step: data, forward and backward, the all-reduce and the update, timed. */
-    private <B> StepOutcome step(RankStep<B> job, RingAllReduce ring, long step) throws IOException {
+    /**
+     * One optimiser step, timed: this rank's {@code share} micro-batches (data, forward and backward; with more
+     * than one, their gradients and losses averaged through {@code sum}), the all-reduce of the gradients and of
+     * the loss terms, and the update.
+     */
+    private <B> StepOutcome step(RankStep<B> job, RingAllReduce ring, long step, int share, GradientSum sum)
+            throws IOException {
         AbstractTrainer<?> trainer = job.trainer();
-        long t0 = System.nanoTime();
-        B batch = job.next(step);
-        long t1 = System.nanoTime();
-        float[] losses;
+        long dataNanos = 0;
+        long computeNanos = 0;
+        float[] losses = null;
+        for (int i = 0; i < share; i++) {
+            long t0 = System.nanoTime();
+            B batch = job.next(step);
+            long t1 = System.nanoTime();
+            try (NDManager microManager = trainer.newStepManager()) {
+                float[] l = job.computeGradients(microManager, batch, step);
+                if (losses == null) {
+                    losses = l;
+                } else {
+                    for (int k = 0; k < l.length; k++) {
+                        losses[k] += l[k];
+                    }
+                }
+            }
+            if (sum != null) {
+                sum.add(trainer.gradients());
+            }
+            dataNanos += t1 - t0;
+            computeNanos += System.nanoTime() - t1;
+        }
+        if (sum != null) {
+            sum.writeMeanTo(trainer.gradients());
+            for (int k = 0; k < losses.length; k++) {
+                losses[k] /= share;
+            }
+        }
         Update u;
-        long t2;
+        long t2 = System.nanoTime();
         long t3;
         try (NDManager stepManager = trainer.newStepManager()) {
-            losses = job.computeGradients(stepManager, batch, step);
-            t2 = System.nanoTime();
             ring.allReduceMean(trainer.gradientBytes(), step);
+            ring.allReduceMean(losses, LOSS_TAG + step);
             t3 = System.nanoTime();
             u = update(trainer, stepManager);
         }
         long t4 = System.nanoTime();
-        return new StepOutcome(losses, u.lr(), u.gradNorm(), t1 - t0, t2 - t1, t3 - t2, t4 - t3);
+        return new StepOutcome(losses, u.lr(), u.gradNorm(), dataNanos, computeNanos, t3 - t2, t4 - t3);
     }
 
     /**
@@ -142,24 +203,33 @@ public final class TrainingRankTask extends AbstractFunction1<Iterator<Integer>,
     }
 
     /**
-     * Rank 0's end of a step: the metrics line, the checkpoint when due (its line then carries the write's time)
+     * Rank 0's end of a step: the metrics line, the checkpoint when due (its line then carries the training
+     * thread's stall for it: the whole write when synchronous, the copy to host memory when not)
      * and the progress line to the driver. Extension point of the progress channel.
      */
-    private void report(RankStep<?> job, ModelZoo zoo, AbstractTrainer<?> trainer, List<String> metrics,
+    private void report(RankStep<?> job, CheckpointWriter writer, AbstractTrainer<?> trainer, List<String> metrics,
             ProgressReporter progress, long step, StepOutcome out, Map<String, Double> epochValues,
-            long validationNanos, boolean checkpoint) throws IOException {
-        metrics.add(metricsLine(job, step, out, epochValues, validationNanos, 0));
+            long validationNanos, boolean checkpoint, int world, Duration checkpointWait) throws IOException {
+        metrics.add(metricsLine(job, step, out, epochValues, validationNanos, 0, world));
         if (checkpoint) {
             long c0 = System.nanoTime();
-            RunCheckpoints.write(zoo, spec.run().runId(), trainer.state(), spec.checkpointMetadata(), metrics);
+            Map<String, String> metadata = new LinkedHashMap<>(spec.checkpointMetadata());
+            metadata.putAll(CheckpointFields.of(spec.run(), spec.seed(), trainer.step(), world));
+            writer.submit(trainer.state(), metadata, metrics, checkpointWait);
             metrics.set(metrics.size() - 1,
-                    metricsLine(job, step, out, epochValues, validationNanos, System.nanoTime() - c0));
+                    metricsLine(job, step, out, epochValues, validationNanos, System.nanoTime() - c0, world));
         }
         progress.send(metrics.get(metrics.size() - 1));
     }
 
+    /** How long rank 0 waits for a checkpoint upload: the io deadline, and at least 10 minutes. */
+    private static Duration checkpointWait(BarrierStage.Settings stage) {
+        Duration min = Duration.ofMinutes(10);
+        return stage.ioTimeout().compareTo(min) > 0 ? stage.ioTimeout() : min;
+    }
+
     private String metricsLine(RankStep<?> job, long step, StepOutcome out, Map<String, Double> epochValues,
-            long validationNanos, long checkpointNanos) {
+            long validationNanos, long checkpointNanos, int world) {
         RunPlan plan = spec.run();
         JsonObject o = new JsonObject();
         o.addProperty("step", step + 1);
@@ -168,7 +238,8 @@ public final class TrainingRankTask extends AbstractFunction1<Iterator<Integer>,
         job.addLosses(o, out.losses());
         o.addProperty("lr", out.lr());
         o.addProperty("grad_norm", out.gradNorm());
-        o.addProperty("clips", (long) spec.stage().worldSize() * spec.microBatch());
+        o.addProperty("clips", plan.batch().clips());
+        o.addProperty("world_size", world);
         o.addProperty("ms_data", out.dataNanos() / 1e6);
         o.addProperty("ms_compute", out.computeNanos() / 1e6);
         o.addProperty("ms_allreduce", out.allReduceNanos() / 1e6);
@@ -185,10 +256,32 @@ public final class TrainingRankTask extends AbstractFunction1<Iterator<Integer>,
         return o.toString();
     }
 
+    /**
+     * The step-boundary collective: every rank says whether its executor got a preemption notice
+     * ({@link Preemption}); one barrier round trip ({@code allGather}), so all ranks take the same decision even
+     * when the noticed executor is not rank 0's.
+     *
+     * @return the first notice, naming its rank and host, or null when none
+     */
+    private static String agreeOnNotice(BarrierTaskContext ctx, int rank) {
+        String mine = Preemption.requested();
+        String[] all = ctx.allGather(mine == null ? "" : "rank " + rank + " on " + RankSetup.host(ctx) + ": " + mine);
+        for (String s : all) {
+            if (!s.isEmpty()) {
+                return s;
+            }
+        }
+        return null;
+    }
+
     private void injectFault(int rank, long step) {
         RunPlan plan = spec.run();
         RunPlan.Fault f = plan.fault();
         if (f != null && f.rank() == rank && f.step() == step && f.attempt() == plan.attempt()) {
+            if (f.preempt()) {
+                Preemption.request("injected preemption notice at step " + step + " on attempt " + plan.attempt());
+                return;
+            }
             throw new IllegalStateException("injected fault: rank " + rank + " fails at step " + step
                     + " on attempt " + plan.attempt());
         }

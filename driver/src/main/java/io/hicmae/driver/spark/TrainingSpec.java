@@ -11,11 +11,16 @@ import java.util.Map;
  */
 public interface TrainingSpec extends Serializable {
 
+    /** The job's validated configuration. */
+    TrainingConfig config();
+
     /** The run, its step arithmetic and this attempt. */
     RunPlan run();
 
     /** The stage's settings: world size, device, deadlines. */
-    BarrierStage.Settings stage();
+    default BarrierStage.Settings stage() {
+        return config().stage();
+    }
 
     /** How gradients travel between ranks ({@code allreduce-dtype}); fp32 unless the job says otherwise. */
     default io.hicmae.runtime.allreduce.WireDtype allReduceDtype() {
@@ -23,22 +28,33 @@ public interface TrainingSpec extends Serializable {
     }
 
     /** The model zoo holding the run's checkpoints. */
-    String zoo();
+    default String zoo() {
+        return config().zoo();
+    }
 
     /** Steps between checkpoints (the last step is always checkpointed). */
-    int checkpointEvery();
+    default int checkpointEvery() {
+        return config().checkpointEvery();
+    }
 
     /** Whether every epoch's last step is checkpointed as well (fine-tuning: after its validation). */
     boolean checkpointEveryEpoch();
 
-    /** Clips one rank runs per forward pass (batch-size). */
-    int microBatch();
+    /** Whether rank 0 writes checkpoints in the background ({@link CheckpointWriter}). */
+    default boolean asyncCheckpoints() {
+        return StageKeys.asyncCheckpoints(config().values());
+    }
+
+    /** The run's seed (weights, data order, augmentation), recorded in its checkpoints. */
+    default long seed() {
+        return config().seed();
+    }
 
     /** Metadata stored with each checkpoint's state (e.g. the preset or the parent version). */
     Map<String, String> checkpointMetadata();
 
-    /** The same spec for attempt {@code attempt}. */
-    TrainingSpec withAttempt(int attempt);
+    /** The same spec for attempt {@code attempt} on {@code worldSize} ranks. */
+    TrainingSpec forAttempt(int attempt, int worldSize);
 
     /**
      * Builds this rank's step: its trainer on {@code env.device()} (initialised as the job starts, e.g. from a

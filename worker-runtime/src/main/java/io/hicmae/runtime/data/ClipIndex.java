@@ -14,16 +14,21 @@ import java.util.SplittableRandom;
  * {@link #rowGroupOf(long)} and {@link #rowOf(long)}. Every rank must build the index from the same finished dataset,
  * so all ranks see the same positions.
  *
- * <p>The order of epoch e for seed s ({@link #epochOrder}), with N clips, n ranks and k = floor(N / n):
+ * <p>The order of epoch e for seed s ({@link #epochOrder}), with N clips, n slots and k = floor(N / n). A slot is a
+ * stream of micro-batches (one per step): with one micro-batch per rank per step, slot r is rank r; with more, each
+ * rank runs several slots, and any number of ranks dividing n reads the same clips in the same order:
  *
  * <ol>
  *   <li>The row groups are permuted by a generator seeded from (s, e) and their rows concatenated in row order.
- *   <li>Rank r takes the contiguous slice [r k, (r + 1) k) of that sequence, so every rank gets exactly k clips and
- *       the ranks' slices are disjoint. The last N - n k clips of the sequence are dropped; which clips those are
+ *   <li>Slot r takes the contiguous slice [r k, (r + 1) k) of that sequence, so every slot gets exactly k clips and
+ *       the slots' slices are disjoint. The last N - n k clips of the sequence are dropped; which clips those are
  *       changes with the permutation, i.e. with the epoch.
- *   <li>Within its slice, a rank shuffles the clips of each run of {@code shuffleRowGroups} consecutive row groups
+ *   <li>Within its slice, a slot shuffles the clips of each run of {@code shuffleRowGroups} consecutive row groups
  *       (a shuffle window) with a generator seeded from (s, e, r, window).
  * </ol>
+ *
+ * <p>{@link #restrict} gives the same order over a subset of the clips (fine-tuning's training split or folds): the
+ * row groups keep their places in the permutation, each contributing only its selected rows.
  *
  * <p>Why not the strided split [r, r + n, r + 2n, ...] of a clip-level permutation: clips live in row groups that are
  * fetched whole (a row group is Parquet's unit of I/O), so a clip-level permutation would fetch a row group per clip,
@@ -40,19 +45,64 @@ public final class ClipIndex {
     private final int[] groupFile;
     private final int[] groupBlock;
     private final int[] groupRows;
+    /** The rows of each row group that the order uses, ascending; null: all rows. */
+    private final int[][] selected;
     private final long clips;
 
-    private ClipIndex(String dataset, List<String> files, int[] groupFile, int[] groupBlock, int[] groupRows) {
+    private ClipIndex(String dataset, List<String> files, int[] groupFile, int[] groupBlock, int[] groupRows,
+            int[][] selected) {
         this.dataset = dataset;
         this.files = List.copyOf(files);
         this.groupFile = groupFile;
         this.groupBlock = groupBlock;
         this.groupRows = groupRows;
+        this.selected = selected;
         long n = 0;
-        for (int r : groupRows) {
-            n += r;
+        for (int g = 0; g < groupRows.length; g++) {
+            n += selectedRows(g);
         }
         this.clips = n;
+    }
+
+    /**
+     * The same dataset with only {@code positions} in the order ({@link #epochOrder}, {@link #clipCount()},
+     * {@link #stepsPerEpoch}); files and row groups stay as they are.
+     *
+     * @throws IllegalArgumentException when a position is not in the dataset or is given twice
+     */
+    public ClipIndex restrict(long[] positions) {
+        int[] counts = new int[groupRows.length];
+        long[] sorted = positions.clone();
+        java.util.Arrays.sort(sorted);
+        for (int i = 0; i < sorted.length; i++) {
+            int g = rowGroupOf(sorted[i]);
+            int row = rowOf(sorted[i]);
+            if (g < 0 || g >= groupRows.length || row < 0 || row >= groupRows[g]) {
+                throw new IllegalArgumentException("position " + sorted[i] + " (row group " + g + ", row " + row
+                        + ") is not in " + dataset);
+            }
+            if (i > 0 && sorted[i] == sorted[i - 1]) {
+                throw new IllegalArgumentException("position " + sorted[i] + " is selected twice");
+            }
+            counts[g]++;
+        }
+        int[][] rows = new int[groupRows.length][];
+        int i = 0;
+        for (int g = 0; g < rows.length; g++) {
+            rows[g] = new int[counts[g]];
+            for (int r = 0; r < counts[g]; r++) {
+                rows[g][r] = rowOf(sorted[i++]);
+            }
+        }
+        return new ClipIndex(dataset, files, groupFile, groupBlock, groupRows, rows);
+    }
+
+    private int selectedRows(int g) {
+        return selected == null ? groupRows[g] : selected[g].length;
+    }
+
+    private int selectedRow(int g, int i) {
+        return selected == null ? i : selected[g][i];
     }
 
     /**
@@ -84,7 +134,7 @@ public final class ClipIndex {
                 g++;
             }
         }
-        ClipIndex index = new ClipIndex(datasetUri, files, groupFile, groupBlock, groupRows);
+        ClipIndex index = new ClipIndex(datasetUri, files, groupFile, groupBlock, groupRows, null);
         if (index.clips == 0) {
             throw new ClipFormatException(datasetUri, "holds no clip (" + files.size() + " data files)");
         }
@@ -101,7 +151,7 @@ public final class ClipIndex {
         return files;
     }
 
-    /** N: clips in the dataset. */
+    /** N: clips in the dataset (or in the {@link #restrict restricted} selection). */
     public long clipCount() {
         return clips;
     }
@@ -121,7 +171,7 @@ public final class ClipIndex {
         return groupBlock[rowGroup];
     }
 
-    /** Rows in a global row group. */
+    /** Rows stored in a global row group (selected or not). */
     public int rowsOf(int rowGroup) {
         return groupRows[rowGroup];
     }
@@ -141,7 +191,7 @@ public final class ClipIndex {
         return (int) position;
     }
 
-    /** k = floor(N / ranks): clips each rank reads per epoch. */
+    /** k = floor(N / ranks): clips each rank (or slot) reads per epoch. */
     public long clipsPerRank(int ranks) {
         checkRanks(0, ranks);
         return clips / ranks;
@@ -157,8 +207,33 @@ public final class ClipIndex {
     }
 
     /**
-     * The k clip positions rank {@code rank} reads in epoch {@code epoch}, in reading order (see the class comment).
-     * A pure function of its arguments and the index.
+     * What one rank reads in epoch {@code epoch} from step {@code fromStep} on, in serving order: for each step s in
+     * [fromStep, steps), the {@code batch} clips of each of the slots [firstSlot, firstSlot + count) in slot order,
+     * slot j's micro-batch of step s being clips [s batch, (s + 1) batch) of its {@link #epochOrder}.
+     *
+     * @param slots micro-batches per step over all ranks
+     * @param steps steps of the epoch, at most floor(k / batch)
+     */
+    public long[] servingOrder(long seed, int epoch, int firstSlot, int count, int slots, int batch, int fromStep,
+            int steps, int shuffleRowGroups) {
+        long[][] orders = new long[count][];
+        for (int j = 0; j < count; j++) {
+            orders[j] = epochOrder(seed, epoch, firstSlot + j, slots, shuffleRowGroups);
+        }
+        long[] out = new long[Math.multiplyExact(Math.multiplyExact(steps - fromStep, count), batch)];
+        int n = 0;
+        for (int s = fromStep; s < steps; s++) {
+            for (int j = 0; j < count; j++) {
+                System.arraycopy(orders[j], s * batch, out, n, batch);
+                n += batch;
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The k clip positions slot (or rank) {@code rank} of {@code ranks} reads in epoch {@code epoch}, in reading
+     * order (see the class comment). A pure function of its arguments and the index.
      *
      * @param shuffleRowGroups row groups per shuffle window, at least 1
      */
@@ -182,11 +257,11 @@ public final class ClipIndex {
         for (int i = 0; i < groups.length && n < order.length; i++) {
             int g = groups[i];
             long from = Math.max(begin - seen, 0);
-            long to = Math.min(begin + k - seen, groupRows[g]);
+            long to = Math.min(begin + k - seen, selectedRows(g));
             for (long row = from; row < to; row++) {
-                order[n++] = position(g, (int) row);
+                order[n++] = position(g, selectedRow(g, (int) row));
             }
-            seen += groupRows[g];
+            seen += selectedRows(g);
         }
 
         int windowStart = 0;

@@ -10,7 +10,6 @@ import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -18,15 +17,17 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 /**
- * One rank's pre-training batches, prepared ahead on a background thread: the thread reads this rank's clips in the
- * {@link ClipIndex#epochOrder epoch order}, crops the frames ({@link MultiScaleCrop} to the config's frame side),
+ * One rank's pre-training micro-batches, prepared ahead on a background thread: the thread reads the clips of this
+ * rank's slots ({@link LoaderOptions}) in the {@link ClipIndex#epochOrder epoch order}, crops the frames ({@link MultiScaleCrop} to the config's frame side),
  * computes the fbank with the gain augmentation and draws the masks ({@link BatchAssembler#prepare}), and queues
  * {@link HostBatch}es (at most {@link LoaderOptions#prefetchBatches()}). The training thread takes them with
  * {@link #next(Duration)} and makes the NDArrays itself with {@link HostBatch#toPretrainBatch}.
  *
- * <p>Batches run through the epochs without end: epoch e, steps 0 .. {@link #stepsPerEpoch()} - 1, then epoch e + 1.
- * Every random draw of step s of epoch e on rank r comes from a generator seeded by (seed, e, r, s), so a run resumed
- * with {@link #seek(int, int)} at step k sees exactly the batches an uninterrupted run sees from step k.
+ * <p>Batches run through the epochs without end: epoch e, steps 0 .. {@link #stepsPerEpoch()} - 1, then epoch e + 1;
+ * within a step, one micro-batch per slot of this rank, in slot order. Every random draw of the micro-batch of slot j
+ * at step s of epoch e comes from a generator seeded by (seed, e, j, s), never by the rank, so a run resumed with
+ * {@link #seek(int, int)} at step k, on any number of ranks dividing the slots, sees exactly the micro-batches an
+ * uninterrupted run sees from step k.
  *
  * <p>Memory: the clips of about {@code 2 shuffleRowGroups} row groups (only this rank's rows), plus
  * {@code prefetchBatches + 1} batches of host arrays. A row group is loaded on the first clip that needs it and
@@ -55,6 +56,8 @@ public final class PrefetchingLoader implements AutoCloseable {
 
     private int epoch;
     private int step;
+    /** Micro-batches of the current step already returned (0 .. slotsPerRank - 1). */
+    private int part;
     private Producer producer;
     private IOException failure;
     private long lastWaitNanos;
@@ -84,14 +87,14 @@ public final class PrefetchingLoader implements AutoCloseable {
         this.frames = config.numFrames();
         this.crop = new MultiScaleCrop(g.width(), g.height(), config.imgSize());
         this.assembler = new BatchAssembler(config, true);
-        this.stepsPerEpoch = index.stepsPerEpoch(options.ranks(), options.batchSize());
+        this.stepsPerEpoch = index.stepsPerEpoch(options.slots(), options.batchSize());
         if (stepsPerEpoch == 0) {
             throw new IllegalArgumentException(index.dataset() + " holds " + index.clipCount() + " clips, fewer than "
-                    + options.ranks() + " ranks x batch-size " + options.batchSize() + " for one step");
+                    + options.slots() + " micro-batches x batch-size " + options.batchSize() + " for one step");
         }
     }
 
-    /** floor(N / (ranks batch)): the same on every rank. */
+    /** floor(N / (slots batch)): the same on every rank. */
     public int stepsPerEpoch() {
         return stepsPerEpoch;
     }
@@ -122,6 +125,7 @@ public final class PrefetchingLoader implements AutoCloseable {
         stopProducer();
         this.epoch = epoch;
         this.step = stepInEpoch;
+        this.part = 0;
         this.failure = null;
     }
 
@@ -162,9 +166,12 @@ public final class PrefetchingLoader implements AutoCloseable {
                     + " failed: " + f.cause.getMessage(), f.cause);
             throw failure;
         }
-        if (++step == stepsPerEpoch) {
-            step = 0;
-            epoch++;
+        if (++part == options.slotsPerRank()) {
+            part = 0;
+            if (++step == stepsPerEpoch) {
+                step = 0;
+                epoch++;
+            }
         }
         return (HostBatch) item;
     }
@@ -249,13 +256,13 @@ public final class PrefetchingLoader implements AutoCloseable {
             try (PlannedClipReader shards = new PlannedClipReader(index, conf, options.geometry())) {
                 this.shards = shards;
                 for (;; e++, s = 0) {
-                    long[] order = index.epochOrder(options.seed(), e, options.rank(), options.ranks(),
-                            options.shuffleRowGroups());
                     int from = s;
-                    shards.plan(Arrays.copyOfRange(order, from * options.batchSize(),
-                            stepsPerEpoch * options.batchSize()));
+                    shards.plan(index.servingOrder(options.seed(), e, options.firstSlot(), options.slotsPerRank(),
+                            options.slots(), options.batchSize(), from, stepsPerEpoch, options.shuffleRowGroups()));
                     for (; s < stepsPerEpoch; s++) {
-                        queue.put(batch(e, s, from, shards));
+                        for (int k = 0; k < options.slotsPerRank(); k++) {
+                            queue.put(batch(e, s, k, from, shards));
+                        }
                     }
                 }
             } catch (Throwable t) {
@@ -269,15 +276,17 @@ public final class PrefetchingLoader implements AutoCloseable {
             }
         }
 
-        /** Clips of steps [s, stepsPerEpoch) of the epoch, planned from step s on: clip i of step s' is at (s' - s) b + i. */
-        private HostBatch batch(int e, int s, int from, PlannedClipReader shards) throws IOException {
+        /** The micro-batch of this rank's k-th slot at step s, from the plan made at step {@code from}. */
+        private HostBatch batch(int e, int s, int k, int from, PlannedClipReader shards) throws IOException {
             int b = options.batchSize();
-            SplittableRandom rng = new SplittableRandom(Seeds.mix(Seeds.STEP, options.seed(), e, options.rank(), s));
+            int slot = options.firstSlot() + k;
+            SplittableRandom rng = new SplittableRandom(Seeds.mix(Seeds.STEP, options.seed(), e, slot, s));
             List<String> ids = new ArrayList<>(b);
             List<byte[]> cropped = new ArrayList<>(b);
             List<short[]> pcm = new ArrayList<>(b);
+            int first = ((s - from) * options.slotsPerRank() + k) * b;
             for (int i = 0; i < b; i++) {
-                StoredClip c = shards.get((s - from) * b + i);
+                StoredClip c = shards.get(first + i);
                 ids.add(c.clipId());
                 cropped.add(crop.apply(c.frames(), frames, rng));
                 pcm.add(c.pcm());

@@ -66,6 +66,58 @@ class ClipIndexTest {
     }
 
     @Test
+    void aRestrictedIndexOrdersOnlyItsClipsAndTheFullSelectionChangesNothing() {
+        long[] all = allPositions().stream().mapToLong(Long::longValue).toArray();
+        ClipIndex same = index.restrict(all);
+        assertArrayEquals(index.epochOrder(3, 1, 1, 3, 2), same.epochOrder(3, 1, 1, 3, 2));
+        Arrays.sort(all);
+        long[] odd = java.util.stream.IntStream.range(0, all.length).filter(i -> i % 2 == 1).mapToLong(i -> all[i])
+                .toArray();
+        Set<Long> selected = new HashSet<>();
+        Arrays.stream(odd).forEach(selected::add);
+        assertEquals(CLIPS / 2, odd.length);
+        ClipIndex sub = index.restrict(odd);
+        assertEquals(odd.length, sub.clipCount());
+        Set<Long> served = new HashSet<>();
+        for (int slot = 0; slot < 2; slot++) {
+            for (long p : sub.epochOrder(3, 0, slot, 2, 2)) {
+                assertTrue(selected.contains(p), "position " + p + " was not selected");
+                assertTrue(served.add(p), "position " + p + " served twice");
+            }
+        }
+        assertEquals(odd.length - odd.length % 2, served.size());
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> index.restrict(new long[] {odd[0], odd[0]}));
+        assertTrue(e.getMessage().contains("twice"), e.getMessage());
+    }
+
+    @Test
+    void anyRankCountDividingTheSlotsServesTheSameMicroBatches() {
+        int slots = 4;
+        int batch = 2;
+        int steps = index.stepsPerEpoch(slots, batch); // floor(23 / 8) = 2
+        long[] one = index.servingOrder(9, 1, 0, slots, slots, batch, 0, steps, 2);
+        for (int ranks : new int[] {2, 4}) {
+            int share = slots / ranks;
+            long[][] perRank = new long[ranks][];
+            for (int r = 0; r < ranks; r++) {
+                perRank[r] = index.servingOrder(9, 1, r * share, share, slots, batch, 0, steps, 2);
+            }
+            for (int s = 0; s < steps; s++) {
+                for (int j = 0; j < slots; j++) {
+                    int r = j / share;
+                    long[] expected = Arrays.copyOfRange(one, (s * slots + j) * batch, (s * slots + j + 1) * batch);
+                    int at = (s * share + j % share) * batch;
+                    assertArrayEquals(expected, Arrays.copyOfRange(perRank[r], at, at + batch),
+                            "step " + s + " slot " + j + " on " + ranks + " ranks");
+                }
+            }
+        }
+        long[] resumed = index.servingOrder(9, 1, 0, slots, slots, batch, 1, steps, 2);
+        assertArrayEquals(Arrays.copyOfRange(one, slots * batch, one.length), resumed, "planned from step 1");
+    }
+
+    @Test
     void stepsPerEpochAreFloorOfClipsOverRanksTimesBatch() {
         assertEquals(5, index.stepsPerEpoch(2, 2)); // floor(23 / 4)
         assertEquals(3, index.stepsPerEpoch(3, 2)); // floor(23 / 6)
