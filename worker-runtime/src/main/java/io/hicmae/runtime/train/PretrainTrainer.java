@@ -36,9 +36,9 @@ public final class PretrainTrainer extends AbstractTrainer<HicmaePretrainModel> 
      * The batch's arrays must belong to {@code stepManager} (or one of its parents).
      */
     public StepLosses computeGradients(NDManager stepManager, PretrainBatch batch) {
-        PretrainLoss loss = Autograd.record(
+        PretrainLoss loss = recordForward(
                 () -> PretrainLoss.compute(config, batch, model.forward(store, batch, true, Trace.OFF)));
-        Autograd.backward(loss.total());
+        backward(loss.total());
         collectGradients(stepManager);
         return StepLosses.of(loss);
     }
