@@ -82,6 +82,7 @@ final class FinetuneRankTask extends AbstractFunction1<Iterator<Integer>, Iterat
         try (RingAllReduce ring = RingAllReduce.bind(new InetSocketAddress(0));
                 FinetuneTrainer trainer = new FinetuneTrainer(model, options, device, cfg.seed());
                 ModelZoo zoo = ModelZoo.open(cfg.zoo())) {
+            trainer.use(io.hicmae.driver.config.StepKeys.policy(cfg.step(), device));
             // The parent's encoders and fusion by the authors' keys; head and fc_norm stay fresh.
             RunCheckpoints.withVersionWeights(zoo, plan.parent(), trainer::loadPretrained);
             RankSetup.connectRing(ctx, ring, plan.secret(), RankSetup.layoutHash(trainer.state().parameters()),
@@ -129,7 +130,7 @@ final class FinetuneRankTask extends AbstractFunction1<Iterator<Integer>, Iterat
                     }
                     long t1 = System.nanoTime();
                     float loss;
-                    double lr;
+                    io.hicmae.runtime.train.StepOutcome outcome;
                     long t2;
                     long t3;
                     try (NDManager sm = trainer.newStepManager()) {
@@ -140,21 +141,23 @@ final class FinetuneRankTask extends AbstractFunction1<Iterator<Integer>, Iterat
                         t2 = System.nanoTime();
                         ring.allReduceMean(trainer.gradientBytes(), step);
                         t3 = System.nanoTime();
-                        lr = trainer.applyGradients(sm);
+                        outcome = trainer.finishStep(sm);
                     }
                     long t4 = System.nanoTime();
                     JsonObject line = new JsonObject();
                     line.addProperty("step", step + 1);
                     line.addProperty("total_steps", plan.totalSteps());
                     line.addProperty("epoch", epoch);
-                    line.addProperty("loss", loss);
-                    line.addProperty("lr", lr);
+                    io.hicmae.runtime.train.StepMetrics.put(line, "loss", loss);
+                    io.hicmae.runtime.train.StepMetrics.putOutcome(line, outcome);
                     line.addProperty("clips", (long) world * b);
                     line.addProperty("ms_data", (t1 - t0) / 1e6);
                     line.addProperty("ms_compute", (t2 - t1) / 1e6);
                     line.addProperty("ms_allreduce", (t3 - t2) / 1e6);
                     line.addProperty("ms_optimizer", (t4 - t3) / 1e6);
-                    last.put("loss", (double) loss);
+                    if (Float.isFinite(loss)) {
+                        last.put("loss", (double) loss); // metadata.json: never a NaN number
+                    }
                     boolean epochEnd = trainer.step() % plan.stepsPerEpoch() == 0
                             || trainer.step() == plan.totalSteps();
                     if (epochEnd) {

@@ -94,6 +94,7 @@ public final class PretrainConfig implements Serializable {
 
     static {
         StageKeys.define(DEF);
+        io.hicmae.driver.config.StepKeys.define(DEF);
     }
 
     private final Map<String, Object> values;
@@ -199,6 +200,11 @@ public final class PretrainConfig implements Serializable {
 
     public double contrastiveWeight() {
         return (Double) values.get(CONTRASTIVE_WEIGHT);
+    }
+
+    /** Precision and the non-finite limit of the post-reduce step ({@link io.hicmae.driver.config.StepKeys}). */
+    public io.hicmae.driver.config.StepKeys.Settings step() {
+        return io.hicmae.driver.config.StepKeys.settings(values);
     }
 
     public long seed() {

@@ -16,7 +16,10 @@ import io.hicmae.runtime.data.LoaderOptions;
 import io.hicmae.runtime.data.PrefetchingLoader;
 import io.hicmae.runtime.optim.AdamW;
 import io.hicmae.runtime.train.PretrainTrainer;
+import io.hicmae.driver.config.StepKeys;
 import io.hicmae.runtime.train.StepLosses;
+import io.hicmae.runtime.train.StepMetrics;
+import io.hicmae.runtime.train.StepOutcome;
 import io.hicmae.runtime.train.TrainOptions;
 import io.hicmae.zoo.ModelZoo;
 import org.apache.hadoop.conf.Configuration;
@@ -76,6 +79,7 @@ final class RankTask extends AbstractFunction1<Iterator<Integer>, Iterator<RankR
         try (RingAllReduce ring = RingAllReduce.bind(new InetSocketAddress(0));
                 PretrainTrainer trainer = new PretrainTrainer(model, options, device, cfg.seed());
                 ModelZoo zoo = ModelZoo.open(cfg.zoo())) {
+            trainer.use(StepKeys.policy(cfg.step(), device));
             RankSetup.connectRing(ctx, ring, plan.secret(), RankSetup.layoutHash(trainer.state().parameters()),
                     cfg.stage().connectTimeout(), cfg.stage().ioTimeout());
 
@@ -103,20 +107,18 @@ final class RankTask extends AbstractFunction1<Iterator<Integer>, Iterator<RankR
                     long t1 = System.nanoTime();
                     long t2;
                     long t3;
-                    double lr;
-                    double gradNorm;
+                    StepOutcome outcome;
                     try (NDManager stepManager = trainer.newStepManager()) {
                         last = trainer.computeGradients(stepManager, host0.toPretrainBatch(stepManager));
                         t2 = System.nanoTime();
                         ring.allReduceMean(trainer.gradientBytes(), step);
                         t3 = System.nanoTime();
-                        gradNorm = trainer.gradientNorm();
-                        lr = trainer.applyGradients(stepManager);
+                        outcome = trainer.finishStep(stepManager);
                     }
                     long t4 = System.nanoTime();
                     long t5 = t4;
                     if (rank == 0) {
-                        String line = metricsLine(step + 1, last, lr, gradNorm, t0, t1, t2, t3, t4, 0);
+                        String line = metricsLine(step + 1, last, outcome, t0, t1, t2, t3, t4, 0);
                         boolean checkpoint = trainer.step() % cfg.checkpointEvery() == 0
                                 || trainer.step() == plan.totalSteps();
                         if (checkpoint) {
@@ -124,7 +126,7 @@ final class RankTask extends AbstractFunction1<Iterator<Integer>, Iterator<RankR
                             writeCheckpoint(zoo, trainer, metrics);
                             t5 = System.nanoTime();
                             metrics.set(metrics.size() - 1,
-                                    metricsLine(step + 1, last, lr, gradNorm, t0, t1, t2, t3, t4, t5 - t4));
+                                    metricsLine(step + 1, last, outcome, t0, t1, t2, t3, t4, t5 - t4));
                         } else {
                             metrics.add(line);
                         }
@@ -151,23 +153,22 @@ final class RankTask extends AbstractFunction1<Iterator<Integer>, Iterator<RankR
                 Map.of("run", plan.runId(), "preset", trainer.config().name()), metrics);
     }
 
-    private String metricsLine(long step, StepLosses l, double lr, double gradNorm, long t0, long t1, long t2,
+    private String metricsLine(long step, StepLosses l, StepOutcome outcome, long t0, long t1, long t2,
             long t3, long t4, long checkpointNanos) {
         JsonObject o = new JsonObject();
         o.addProperty("step", step);
         o.addProperty("total_steps", plan.totalSteps());
         o.addProperty("epoch", (step - 1) / plan.stepsPerEpoch());
-        o.addProperty("loss", l.total());
-        o.addProperty("video", l.video());
-        o.addProperty("audio", l.audio());
-        o.addProperty("contrastive", l.contrastive());
+        StepMetrics.put(o, "loss", l.total());
+        StepMetrics.put(o, "video", l.video());
+        StepMetrics.put(o, "audio", l.audio());
+        StepMetrics.put(o, "contrastive", l.contrastive());
         JsonArray layers = new JsonArray();
         for (float f : l.contrastiveLayers()) {
-            layers.add(f);
+            layers.add(Float.isFinite(f) ? new com.google.gson.JsonPrimitive(f) : com.google.gson.JsonNull.INSTANCE);
         }
         o.add("contrastive_layers", layers);
-        o.addProperty("lr", lr);
-        o.addProperty("grad_norm", gradNorm);
+        StepMetrics.putOutcome(o, outcome);
         o.addProperty("clips", (long) plan.config().worldSize() * plan.config().batchSize());
         o.addProperty("ms_data", (t1 - t0) / 1e6);
         o.addProperty("ms_compute", (t2 - t1) / 1e6);
@@ -177,6 +178,7 @@ final class RankTask extends AbstractFunction1<Iterator<Integer>, Iterator<RankR
         return o.toString();
     }
 
+    /** The final loss terms for metadata.json; a non-finite term is left out (JSON has no NaN). */
     static Map<String, Double> lossMap(StepLosses l) {
         Map<String, Double> m = new LinkedHashMap<>();
         m.put("loss", (double) l.total());
@@ -186,6 +188,7 @@ final class RankTask extends AbstractFunction1<Iterator<Integer>, Iterator<RankR
         for (int k = 0; k < l.contrastiveLayers().length; k++) {
             m.put("contrastive_layer" + k, (double) l.contrastiveLayers()[k]);
         }
+        m.values().removeIf(v -> !Double.isFinite(v));
         return m;
     }
 }
