@@ -1,5 +1,7 @@
 package io.hicmae.runtime.train;
 
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
 import com.google.gson.JsonNull;
 import com.google.gson.JsonObject;
 
@@ -19,6 +21,28 @@ public final class StepMetrics {
         } else {
             line.add(key, JsonNull.INSTANCE);
         }
+    }
+
+    /** Replaces every NaN or infinite number in {@code line} (top level and inside arrays) with null. */
+    public static void nullNonFinite(JsonObject line) {
+        for (String key : line.keySet()) {
+            JsonElement e = line.get(key);
+            if (nonFinite(e)) {
+                line.add(key, JsonNull.INSTANCE);
+            } else if (e.isJsonArray()) {
+                JsonArray a = e.getAsJsonArray();
+                for (int i = 0; i < a.size(); i++) {
+                    if (nonFinite(a.get(i))) {
+                        a.set(i, JsonNull.INSTANCE);
+                    }
+                }
+            }
+        }
+    }
+
+    private static boolean nonFinite(JsonElement e) {
+        return e.isJsonPrimitive() && e.getAsJsonPrimitive().isNumber()
+                && !Double.isFinite(e.getAsJsonPrimitive().getAsDouble());
     }
 
     /**

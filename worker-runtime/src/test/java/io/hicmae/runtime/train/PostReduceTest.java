@@ -143,15 +143,26 @@ class PostReduceTest {
             assertEquals(1e38, o.lossScale());
             assertEquals(5e37, t.lossScale());
             assertArrayEquals(before, flat(t, true));
-            // The scale keeps halving until the backward pass fits, then the step applies.
-            StepOutcome last = o;
-            for (int s = 0; s < 150 && !last.applied(); s++) {
-                last = InProcessRanks.step(List.of(t), null).get(0);
-            }
-            assertTrue(last.applied(), "no clean step after halving the scale 150 times");
-            assertTrue(Double.isFinite(last.gradNorm()) && last.gradNorm() > 0);
-            assertTrue(last.lossScale() < 1e38);
+            StepOutcome again = InProcessRanks.step(List.of(t), null).get(0);
+            assertEquals(StepOutcome.Skip.OVERFLOW, again.skip());
+            assertEquals(2.5e37, t.lossScale(), "halved again");
+            assertEquals(2, t.skippedSteps(), "both counted as skips, neither toward max-nonfinite-steps (0)");
         }
+    }
+
+    @Test
+    void lossScalerGrowsAfterItsIntervalOfCleanSteps() {
+        LossScaler s = new LossScaler(new LossScaler.Settings(1024, 2, 0.5, 3));
+        s.update(true);
+        s.update(true);
+        assertEquals(1024, s.scale());
+        s.update(true);
+        assertEquals(2048, s.scale(), "x2 after 3 clean steps");
+        s.update(true);
+        s.update(false);
+        assertEquals(1024, s.scale(), "x0.5 on an overflow");
+        assertEquals(0, s.cleanSteps(), "an overflow restarts the interval");
+        assertThrows(IllegalArgumentException.class, () -> new LossScaler.Settings(0, 2, 0.5, 3));
     }
 
     @Test
