@@ -158,6 +158,15 @@ public final class FinetuneJob {
     private FoldOutcome runFold(SparkSession spark, ModelZoo zoo, VersionInfo parent, String configJson,
             LabelledClips data, int fold, String modelName, String runId, String resumeId, List<ClipEntry> train,
             List<ClipEntry> val) throws IOException {
+        // zoo helper (#15 item 3): one writer per run; the ranks' checkpoint writes carry the lease epoch.
+        try (RunCheckpoints.Lease lease = RunCheckpoints.lease(spark, zoo, runId, "finetune")) {
+            return runLeasedFold(spark, zoo, parent, configJson, data, fold, modelName, runId, resumeId, train, val);
+        }
+    }
+
+    private FoldOutcome runLeasedFold(SparkSession spark, ModelZoo zoo, VersionInfo parent, String configJson,
+            LabelledClips data, int fold, String modelName, String runId, String resumeId, List<ClipEntry> train,
+            List<ClipEntry> val) throws IOException {
         long stepsPerEpoch = ClipSelection.stepsPerEpoch(train.size(), cfg.worldSize(), cfg.batchSize());
         if (stepsPerEpoch < 1) {
             throw new ConfigException(FinetuneConfig.BATCH_SIZE, cfg.batchSize(), (fold >= 0 ? "fold " + fold

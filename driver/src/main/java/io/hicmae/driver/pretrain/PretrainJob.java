@@ -64,8 +64,10 @@ public final class PretrainJob {
 
     public Outcome run(SparkSession spark) throws IOException {
         Configuration hadoop = spark.sparkContext().hadoopConfiguration();
-        try (ModelZoo zoo = ModelZoo.open(ModelZoo.rootUri(cfg.zoo()), hadoop)) {
-            String runId = runId(zoo);
+        try (ModelZoo zoo = ModelZoo.open(ModelZoo.rootUri(cfg.zoo()), hadoop);
+                // zoo helper (#15 item 3): one writer per run; the ranks' checkpoint writes carry the lease epoch.
+                RunCheckpoints.Lease lease = RunCheckpoints.lease(spark, zoo, runId(zoo), "pretrain")) {
+            String runId = lease.runId();
             ClipIndex index = ClipIndex.build(cfg.data(), hadoop);
             long stepsPerEpoch = index.stepsPerEpoch(cfg.worldSize(), cfg.batchSize());
             if (stepsPerEpoch < 1) {

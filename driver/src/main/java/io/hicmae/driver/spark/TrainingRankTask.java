@@ -65,7 +65,7 @@ public final class TrainingRankTask extends AbstractFunction1<Iterator<Integer>,
                 RankStep<?> job = spec.open(new RankEnv(rank, world, device, zoo, new Configuration()))) {
             AbstractTrainer<?> trainer = job.trainer();
             RankSetup.connectRing(ctx, ring, plan.secret(), RankSetup.layoutHash(trainer.state().parameters()),
-                    stage.connectTimeout(), stage.ioTimeout());
+                    stage.connectTimeout(), stage.ioTimeout(), plan.runId(), plan.attempt(), spec.allReduceDtype());
             List<String> metrics = new ArrayList<>();
             RunCheckpoints.restoreLatest(zoo, plan.runId(), trainer::restore, metrics);
             long resumedFrom = trainer.step();
