@@ -2,7 +2,9 @@ package io.hicmae.driver.bench;
 
 import io.hicmae.runtime.bench.StepBenchmark;
 import io.hicmae.runtime.config.HicmaeConfig;
+import io.hicmae.runtime.nn.Precision;
 import io.hicmae.runtime.train.Devices;
+import io.hicmae.runtime.train.StepPolicy;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -25,8 +27,9 @@ public final class BenchCommand implements Runnable {
 
     /** Times training steps. */
     @Command(name = "step", mixinStandardHelpOptions = true, showDefaultValues = true,
-            description = "Median and p90 ms per training step (forward + backward + AdamW), clips/s, peak RSS, and "
-                    + "the step's FLOP rate as a fraction of a large matmul through the same engine.")
+            description = "Median and p90 ms per training step (forward + backward + AdamW), its split (forward, "
+                    + "backward, optimiser), clips/s, peak RSS, and the step's FLOP rate as a fraction of a large fp32 "
+                    + "matmul through the same engine.")
     static final class Step implements Callable<Integer> {
         @Option(names = "--preset", defaultValue = "small", description = "tiny, demo, small, base.")
         String preset;
@@ -43,14 +46,30 @@ public final class BenchCommand implements Runnable {
         @Option(names = "--device", defaultValue = "auto", description = "auto, cpu, gpu or gpu:N.")
         String device;
 
+        @Option(names = "--precision", defaultValue = "auto",
+                description = "fp32, fp16 (matmuls, convolutions, attention in fp16, loss scaling) or auto "
+                        + "(fp16 on a GPU, fp32 on the CPU).")
+        String precision;
+
+        @Option(names = "--optimizer", defaultValue = "fused",
+                description = "fused (one pass over the flat buffer, CPU) or ops (per-parameter engine operations, "
+                        + "the pre-fusion code).")
+        String optimizer;
+
         @Override
         public Integer call() {
             if (batch < 2 || steps < 1 || warmup < 0) {
                 throw new IllegalArgumentException("Invalid value for configuration batch/steps/warmup: batch >= 2, "
                         + "steps >= 1, warmup >= 0 (got " + batch + ", " + steps + ", " + warmup + ")");
             }
-            StepBenchmark.run(HicmaeConfig.preset(preset), batch, warmup, steps, Devices.select(device))
-                    .print(System.out);
+            if (!optimizer.equals("fused") && !optimizer.equals("ops")) {
+                throw new IllegalArgumentException(
+                        "Invalid value " + optimizer + " for configuration optimizer: must be fused or ops");
+            }
+            ai.djl.Device d = Devices.select(device);
+            StepPolicy policy = StepPolicy.defaults().withPrecision(Precision.parse(precision, d))
+                    .withOptimizer(StepPolicy.OptimizerKind.valueOf(optimizer.toUpperCase(java.util.Locale.ROOT)));
+            StepBenchmark.run(HicmaeConfig.preset(preset), batch, warmup, steps, d, policy).print(System.out);
             return 0;
         }
     }

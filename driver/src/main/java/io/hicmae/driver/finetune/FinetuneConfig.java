@@ -104,6 +104,7 @@ public final class FinetuneConfig implements TrainingConfig {
 
     static {
         StageKeys.define(DEF);
+        io.hicmae.driver.config.StepKeys.define(DEF);
     }
 
     /** Keys whose default differs for the linear probe, with the probe's value. */
@@ -276,6 +277,11 @@ public final class FinetuneConfig implements TrainingConfig {
     /** Mixup and cutmix as configured (upstream prob 1, switch 0.5). */
     public Mixup.Settings mixup() {
         return new Mixup.Settings((Double) values.get(MIXUP), (Double) values.get(CUTMIX), 1.0, 0.5);
+    }
+
+    /** Precision and the non-finite limit of the post-reduce step ({@link io.hicmae.driver.config.StepKeys}). */
+    public io.hicmae.driver.config.StepKeys.Settings step() {
+        return io.hicmae.driver.config.StepKeys.settings(values);
     }
 
     @Override

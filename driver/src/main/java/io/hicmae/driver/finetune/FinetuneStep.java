@@ -73,6 +73,7 @@ final class FinetuneStep implements RankStep<FinetuneStep.MicroBatch> {
         FinetuneConfig cfg = plan.config();
         HicmaeConfig model = HicmaeConfig.fromJson(plan.modelConfigJson(), plan.parent() + "/config.json");
         FinetuneTrainer trainer = new FinetuneTrainer(model, plan.options(), env.device(), cfg.seed());
+        trainer.use(io.hicmae.driver.config.StepKeys.policy(cfg.step(), env.device())); // precision, non-finite limit
         PlannedClipReader trainClips = null;
         try {
             // The parent's encoders and fusion by the authors' keys; head and fc_norm stay fresh.

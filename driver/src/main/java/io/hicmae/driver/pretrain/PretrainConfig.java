@@ -95,6 +95,7 @@ public final class PretrainConfig implements TrainingConfig {
 
     static {
         StageKeys.define(DEF);
+        io.hicmae.driver.config.StepKeys.define(DEF);
     }
 
     private final Map<String, Object> values;
@@ -209,6 +210,11 @@ public final class PretrainConfig implements TrainingConfig {
 
     public double contrastiveWeight() {
         return (Double) values.get(CONTRASTIVE_WEIGHT);
+    }
+
+    /** Precision and the non-finite limit of the post-reduce step ({@link io.hicmae.driver.config.StepKeys}). */
+    public io.hicmae.driver.config.StepKeys.Settings step() {
+        return io.hicmae.driver.config.StepKeys.settings(values);
     }
 
     @Override

@@ -44,6 +44,7 @@ final class PretrainStep implements RankStep<HostBatch> {
                 plan.run().totalSteps(), plan.run().batch().clips(), cfg.clipGrad(),
                 new AdamW.Settings(cfg.beta1(), cfg.beta2(), 1e-8, cfg.weightDecay()));
         PretrainTrainer trainer = new PretrainTrainer(cfg.modelConfig(), options, env.device(), cfg.seed());
+        trainer.use(io.hicmae.driver.config.StepKeys.policy(cfg.step(), env.device())); // precision, non-finite limit
         try {
             ClipIndex index = ClipIndex.build(cfg.data(), env.hadoop());
             LoaderOptions lo = new LoaderOptions(env.rank(), env.worldSize(), plan.run().batch().microBatches(),

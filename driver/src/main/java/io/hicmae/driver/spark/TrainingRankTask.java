@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonObject;
 import io.hicmae.runtime.allreduce.RingAllReduce;
 import io.hicmae.runtime.train.AbstractTrainer;
+import io.hicmae.runtime.train.StepMetrics;
 import io.hicmae.zoo.ModelZoo;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.logging.log4j.LogManager;
@@ -115,6 +116,7 @@ public final class TrainingRankTask extends AbstractFunction1<Iterator<Integer>,
                     if (done < plan.totalSteps() && done % stage.noticeEvery() == 0) {
                         stopped = agreeOnNotice(ctx, rank);
                     }
+                    finalLosses.values().removeIf(v -> v == null || !Double.isFinite(v)); // metadata.json: no NaN
                     if (rank == 0) {
                         boolean checkpoint = done % spec.checkpointEvery() == 0 || done == plan.totalSteps()
                                 || (spec.checkpointEveryEpoch() && epochEnd) || stopped != null;
@@ -178,7 +180,7 @@ public final class TrainingRankTask extends AbstractFunction1<Iterator<Integer>,
                 losses[k] /= share;
             }
         }
-        Update u;
+        io.hicmae.runtime.train.StepOutcome u;
         long t2 = System.nanoTime();
         long t3;
         try (NDManager stepManager = trainer.newStepManager()) {
@@ -188,18 +190,16 @@ public final class TrainingRankTask extends AbstractFunction1<Iterator<Integer>,
             u = update(trainer, stepManager);
         }
         long t4 = System.nanoTime();
-        return new StepOutcome(losses, u.lr(), u.gradNorm(), dataNanos, computeNanos, t3 - t2, t4 - t3);
+        return new StepOutcome(losses, u, dataNanos, computeNanos, t3 - t2, t4 - t3);
     }
 
     /**
-     * What follows the all-reduce, in the one order every job and precision shares (see ../shared/wave-2.md): the
-     * reduced gradients' norm (and, where added, the finite check and fp16 unscale), then clipping and the optimiser
-     * inside {@link AbstractTrainer#applyGradients}. Extension point of the post-reduce order.
+     * What follows the all-reduce, in the one order every job and precision shares (see ../shared/wave-2.md),
+     * {@link AbstractTrainer#finishStep}: the reduced gradients' norm and finite check, the fp16 unscale and overflow
+     * skip, clipping, the fused optimiser. Extension point of the post-reduce order.
      */
-    private static Update update(AbstractTrainer<?> trainer, NDManager stepManager) {
-        double gradNorm = trainer.gradientNorm();
-        double lr = trainer.applyGradients(stepManager);
-        return new Update(lr, gradNorm);
+    private static io.hicmae.runtime.train.StepOutcome update(AbstractTrainer<?> trainer, NDManager stepManager) {
+        return trainer.finishStep(stepManager);
     }
 
     /**
@@ -236,8 +236,8 @@ public final class TrainingRankTask extends AbstractFunction1<Iterator<Integer>,
         o.addProperty("total_steps", plan.totalSteps());
         o.addProperty("epoch", plan.epochOf(step));
         job.addLosses(o, out.losses());
-        o.addProperty("lr", out.lr());
-        o.addProperty("grad_norm", out.gradNorm());
+        StepMetrics.nullNonFinite(o); // JSON has no NaN: a non-finite loss term is written as null
+        StepMetrics.putOutcome(o, out.update());
         o.addProperty("clips", plan.batch().clips());
         o.addProperty("world_size", world);
         o.addProperty("ms_data", out.dataNanos() / 1e6);
@@ -287,10 +287,7 @@ public final class TrainingRankTask extends AbstractFunction1<Iterator<Integer>,
         }
     }
 
-    /** The scheduled lr of a step and its reduced gradients' norm. */
-    private record Update(double lr, double gradNorm) {}
-
-    /** One step's loss terms, update and phase times. */
-    private record StepOutcome(float[] losses, double lr, double gradNorm, long dataNanos, long computeNanos,
-            long allReduceNanos, long optimizerNanos) {}
+    /** One step's loss terms, post-reduce outcome (lr, norm, skip, loss scale) and phase times. */
+    private record StepOutcome(float[] losses, io.hicmae.runtime.train.StepOutcome update, long dataNanos,
+            long computeNanos, long allReduceNanos, long optimizerNanos) {}
 }

@@ -9,6 +9,7 @@ import io.hicmae.runtime.data.GeneratedClips;
 import io.hicmae.runtime.model.PretrainBatch;
 import io.hicmae.runtime.optim.AdamW;
 import io.hicmae.runtime.train.PretrainTrainer;
+import io.hicmae.runtime.train.StepPolicy;
 import io.hicmae.runtime.train.TrainOptions;
 
 import java.io.IOException;
@@ -28,11 +29,18 @@ public final class StepBenchmark {
 
     /** Results of {@link #run}. */
     public record Result(String preset, int batch, int steps, double medianMs, double p90Ms, double clipsPerSecond,
-            long peakRssBytes, double stepGflops, double matmulGflops) {
+            long peakRssBytes, double stepGflops, double matmulGflops, String precision, String optimizer,
+            double forwardMs, double backwardMs, double optimizerMs, long skipped) {
 
         public void print(PrintStream out) {
-            out.printf("preset %s, batch %d, %d timed steps%n", preset, batch, steps);
+            out.printf("preset %s, batch %d, %d timed steps, precision %s, optimizer %s%n", preset, batch, steps,
+                    precision, optimizer);
             out.printf("step ms: median %.1f, p90 %.1f%n", medianMs, p90Ms);
+            out.printf("split ms (medians): forward %.1f, backward %.1f, optimiser %.1f (%.0f%% of the step)%n",
+                    forwardMs, backwardMs, optimizerMs, 100 * optimizerMs / medianMs);
+            if (skipped > 0) {
+                out.printf("skipped steps (fp16 overflow or non-finite): %d%n", skipped);
+            }
             out.printf("clips/s: %.2f%n", clipsPerSecond);
             out.printf("peak RSS: %.0f MiB%n", peakRssBytes / 1048576.0);
             out.printf("step rate: %.1f GFLOP/s = %.0f%% of a %s matmul (%.1f GFLOP/s)%n", stepGflops,
@@ -42,8 +50,14 @@ public final class StepBenchmark {
 
     private StepBenchmark() {}
 
-    /** Times {@code steps} steps after {@code warmup} untimed ones. */
+    /** Times {@code steps} steps after {@code warmup} untimed ones, fp32 with the fused AdamW. */
     public static Result run(HicmaeConfig config, int batch, int warmup, int steps, Device device) {
+        return run(config, batch, warmup, steps, device, StepPolicy.defaults());
+    }
+
+    /** Times {@code steps} steps after {@code warmup} untimed ones under {@code policy} (precision, optimiser). */
+    public static Result run(HicmaeConfig config, int batch, int warmup, int steps, Device device,
+            StepPolicy policy) {
         TrainOptions options = new TrainOptions(3e-4, 1e-5, 0, warmup + steps, 256, 0, AdamW.Settings.pretraining());
         GeneratedClips clips = new GeneratedClips(config, 1, 8);
         BatchAssembler assembler = new BatchAssembler(config, true);
@@ -55,27 +69,47 @@ public final class StepBenchmark {
             pcm.add(c.pcm());
         }
         double[] ms = new double[steps];
+        double[] fwd = new double[steps];
+        double[] bwd = new double[steps];
+        double[] opt = new double[steps];
+        long skipped;
         try (PretrainTrainer trainer = new PretrainTrainer(config, options, device, 1)) {
+            trainer.use(policy);
             SplittableRandom rng = new SplittableRandom(5);
             for (int s = 0; s < warmup + steps; s++) {
                 try (NDManager step = trainer.newStepManager()) {
                     PretrainBatch b = assembler.assemble(step, frames, pcm, rng);
                     long t0 = System.nanoTime();
                     trainer.computeGradients(step, b);
-                    trainer.applyGradients(step);
                     long t1 = System.nanoTime();
+                    trainer.finishStep(step);
+                    long t2 = System.nanoTime();
                     if (s >= warmup) {
-                        ms[s - warmup] = (t1 - t0) / 1e6;
+                        int i = s - warmup;
+                        ms[i] = (t2 - t0) / 1e6;
+                        long[] split = trainer.lastSplitNanos();
+                        fwd[i] = split[0] / 1e6;
+                        bwd[i] = split[1] / 1e6;
+                        opt[i] = (t2 - t1) / 1e6;
                     }
                 }
             }
+            skipped = trainer.skippedSteps();
         }
         double[] sorted = ms.clone();
         Arrays.sort(sorted);
         double median = percentile(sorted, 0.5);
         double stepGflops = FlopCount.pretrainStep(config, batch) / (median / 1e3) / 1e9;
         return new Result(config.name(), batch, steps, median, percentile(sorted, 0.9), batch / (median / 1e3),
-                peakRss(), stepGflops, matmulGflops(device));
+                peakRss(), stepGflops, matmulGflops(device), policy.precision().option(),
+                policy.optimizer().name().toLowerCase(java.util.Locale.ROOT), median(fwd), median(bwd), median(opt),
+                skipped);
+    }
+
+    private static double median(double[] values) {
+        double[] sorted = values.clone();
+        Arrays.sort(sorted);
+        return percentile(sorted, 0.5);
     }
 
     /**

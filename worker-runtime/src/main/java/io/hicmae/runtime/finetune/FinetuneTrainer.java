@@ -107,11 +107,11 @@ public final class FinetuneTrainer extends AbstractTrainer<HicmaeFinetuneModel> 
             throw new IllegalArgumentException(
                     "targets have shape " + batch.targets().getShape() + ", expected " + expected);
         }
-        Supplier<NDArray> forward = () -> Autograd.record(() -> loss(
+        Supplier<NDArray> forward = () -> recordForward(() -> loss(
                 model.forward(store, batch.video(), batch.audio(), !options.linearProbe(), Trace.OFF), // (B, Q|D)
                 batch.targets()));
         NDArray loss = options.dropPath() > 0 ? EngineRandom.seeded(batch.dropPathSeed(), forward) : forward.get();
-        Autograd.backward(loss);
+        backward(loss);
         collectGradients(stepManager);
         return loss.getFloat();
     }
@@ -129,7 +129,7 @@ public final class FinetuneTrainer extends AbstractTrainer<HicmaeFinetuneModel> 
      */
     public NDArray predict(NDArray video, NDArray audio) {
         NDArray[] out = new NDArray[1];
-        Autograd.untracked(() -> out[0] = model.forward(store, video, audio, false, Trace.OFF));
+        out[0] = untrackedForward(() -> model.forward(store, video, audio, false, Trace.OFF));
         return out[0];
     }
 

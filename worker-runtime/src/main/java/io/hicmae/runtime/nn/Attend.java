@@ -9,10 +9,15 @@ final class Attend {
 
     private Attend() {}
 
-    /** softmax(q k^T) v for pre-scaled q: q (B, H, N, D), k and v (B, H, M, D) -> (B, H, N, D). */
+    /**
+     * softmax(q k^T) v for pre-scaled q: q (B, H, N, D), k and v (B, H, M, D) -> (B, H, N, D). Under
+     * {@link Precision#FP16} both products run in fp16 and the softmax in fp32. (DJL 0.36's PyTorch JNI has no
+     * {@code scaled_dot_product_attention}, so there is no fused kernel to call.)
+     */
     static NDArray softmaxAttention(NDArray q, NDArray k, NDArray v) {
-        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)); // (B, H, N, M)
-        return scores.softmax(-1).matMul(v);
+        NDArray scores = Precision.full(Precision.compute(q).matMul(Precision.compute(k).transpose(0, 1, 3, 2)));
+        NDArray probabilities = scores.softmax(-1); // (B, H, N, M), fp32
+        return Precision.full(Precision.compute(probabilities).matMul(Precision.compute(v)));
     }
 
     /**

@@ -26,14 +26,21 @@ public final class Linear extends HicmaeBlock {
             ParameterStore store, NDList inputs, boolean training, PairList<String, Object> params) {
         NDArray x = inputs.singletonOrThrow(); // (..., in)
         NDArray w = value(store, weight, x, training);
-        return bias == null
-                ? ai.djl.nn.core.Linear.linear(x, w)
-                : ai.djl.nn.core.Linear.linear(x, w, value(store, bias, x, training)); // (..., out)
+        NDArray b = bias == null ? null : value(store, bias, x, training);
+        return new NDList(apply(x, w, b)); // (..., out)
     }
 
     /** Applies the layer with an extra bias vector (the attention's q/v biases), as {@code F.linear(x, W, b)}. */
     NDArray forwardWithBias(ParameterStore store, NDArray x, NDArray extraBias, boolean training) {
-        return ai.djl.nn.core.Linear.linear(x, value(store, weight, x, training), extraBias).singletonOrThrow();
+        return apply(x, value(store, weight, x, training), extraBias);
+    }
+
+    /** {@code F.linear} in the thread's {@link Precision}: fp16 operands and an fp32 result under fp16. */
+    private static NDArray apply(NDArray x, NDArray w, NDArray b) {
+        NDList y = b == null
+                ? ai.djl.nn.core.Linear.linear(Precision.compute(x), Precision.compute(w, x))
+                : ai.djl.nn.core.Linear.linear(Precision.compute(x), Precision.compute(w, x), Precision.compute(b, x));
+        return Precision.full(y.singletonOrThrow());
     }
 
     @Override

@@ -66,7 +66,11 @@ public final class PatchEmbed extends HicmaeBlock {
             NDArray x = inputs.singletonOrThrow();
             NDArray w = value(store, weight, x, training);
             NDArray b = value(store, bias, x, training);
-            return kernel.dimension() == 3 ? Conv3d.conv3d(x, w, b, kernel) : Conv2d.conv2d(x, w, b, kernel);
+            NDArray xc = Precision.compute(x);
+            NDArray wc = Precision.compute(w, x);
+            NDArray bc = Precision.compute(b, x);
+            NDList y = kernel.dimension() == 3 ? Conv3d.conv3d(xc, wc, bc, kernel) : Conv2d.conv2d(xc, wc, bc, kernel);
+            return new NDList(Precision.full(y.singletonOrThrow()));
         }
 
         @Override

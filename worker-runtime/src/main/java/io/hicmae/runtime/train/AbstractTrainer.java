@@ -6,8 +6,10 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
+import ai.djl.ndarray.types.DataType;
 import io.hicmae.runtime.model.StateDict;
 import io.hicmae.runtime.nn.HicmaeBlock;
+import io.hicmae.runtime.nn.Precision;
 import io.hicmae.runtime.optim.AdamW;
 import io.hicmae.runtime.optim.LrSchedule;
 
@@ -18,7 +20,11 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Predicate;
+import java.util.function.Supplier;
 import java.util.function.ToDoubleFunction;
+
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
 
 /**
  * One rank's training state and the half of a step that pre-training and fine-tuning share: the trained parameters'
@@ -26,6 +32,13 @@ import java.util.function.ToDoubleFunction;
  * count and the state a checkpoint saves. A subclass adds the forward and backward that fill the buffer.
  * Parameters and moments live in the trainer's manager; everything else of a step lives in the step manager the
  * caller opens with {@link #newStepManager()} and closes when the step ends.
+ *
+ * <p>After the all-reduce, {@link #finishStep} runs the one post-reduce order of every job: the global gradient norm
+ * and finite check over the reduced buffer; in fp16 the unscale, where an inf/NaN is an overflow the loss scaler
+ * skips (lowering the scale); in fp32 a non-finite buffer skips the step and counts toward
+ * {@link StepPolicy#maxNonFiniteSteps()} in a row, beyond which the attempt fails
+ * ({@link NonFiniteGradientsException}); clipping (never with a non-finite norm); then AdamW. Every rank holds the
+ * same reduced buffer, so every rank takes the same decision.
  *
  * @param <M> the model
  */
@@ -40,7 +53,18 @@ public abstract class AbstractTrainer<M extends HicmaeBlock> implements AutoClos
     private final LrSchedule schedule;
     private final double clipGrad;
     private final GradientBuffer gradients;
+    private final NDArray counters; // (4) int64: AdamW steps, scaler clean steps, skipped steps, reserved
+    private final NDArray scaleState; // (1) float64: the loss scale
+    private StepPolicy policy = StepPolicy.defaults();
+    private LossScaler scaler = new LossScaler(policy.scaler());
+    private int nonFiniteInARow;
+    private long skippedSteps;
     private long step;
+
+    private static final Logger LOG = LogManager.getLogger(AbstractTrainer.class);
+    /** Checkpoint keys of the post-reduce state beside the moments (absent in older checkpoints). */
+    static final String COUNTERS_KEY = "optim.counters";
+    static final String SCALE_KEY = "optim.loss_scale";
 
     /**
      * Initialises {@code model} on {@code device} from {@code seed} (the same seed gives the same weights on every
@@ -71,6 +95,51 @@ public abstract class AbstractTrainer<M extends HicmaeBlock> implements AutoClos
         this.schedule = schedule;
         this.clipGrad = clipGrad;
         this.gradients = new GradientBuffer(parameters);
+        this.counters = manager.zeros(new Shape(4), DataType.INT64);
+        this.scaleState = manager.zeros(new Shape(1), DataType.FLOAT64);
+    }
+
+    /**
+     * Sets the precision, the non-finite limit, the loss scaler and the optimiser implementation; call before the
+     * first step (a restored checkpoint's loss scale is kept).
+     */
+    public void use(StepPolicy p) {
+        this.policy = p;
+        this.scaler = new LossScaler(p.scaler());
+    }
+
+    public StepPolicy policy() {
+        return policy;
+    }
+
+    /** The current loss scale (1 in fp32). */
+    public double lossScale() {
+        return policy.precision() == Precision.FP16 ? scaler.scale() : 1.0;
+    }
+
+    /** Runs a forward pass with gradient recording on, in the policy's precision. */
+    protected <T> T recordForward(Supplier<T> forward) {
+        return Precision.with(policy.precision(), () -> Autograd.record(forward));
+    }
+
+    /** Runs an evaluation forward pass without gradient recording, in the policy's precision. */
+    protected <T> T untrackedForward(Supplier<T> forward) {
+        Object[] out = new Object[1];
+        Autograd.untracked(() -> out[0] = Precision.with(policy.precision(), forward));
+        @SuppressWarnings("unchecked")
+        T t = (T) out[0];
+        return t;
+    }
+
+    /** Back-propagates the loss, multiplied by the loss scale in fp16 (the gradients are unscaled after the reduce). */
+    protected void backward(NDArray loss) {
+        if (policy.precision() == Precision.FP16) {
+            // Recorded, or the scaled loss would have no path back to the parameters.
+            NDArray scaled = Autograd.record(() -> loss.mul(scaler.scale()));
+            Autograd.backward(scaled);
+        } else {
+            Autograd.backward(loss);
+        }
     }
 
     public M model() {
@@ -121,16 +190,69 @@ public abstract class AbstractTrainer<M extends HicmaeBlock> implements AutoClos
         throw new IllegalArgumentException("no trained parameter " + key);
     }
 
-    /**
-     * One optimiser step with the (all-reduced) gradient buffer at this step's scheduled lr, each parameter's lr
-     * times its scale; clips the global norm first when the trainer was given a clip. Returns the scheduled lr.
-     */
+    /** {@link #finishStep}, returning only the scheduled lr. */
     public double applyGradients(NDManager stepManager) {
+        return finishStep(stepManager).lr();
+    }
+
+    /**
+     * The post-reduce half of a step on the (all-reduced) gradient buffer, in the one order every job uses: global
+     * norm and finite check, fp16 unscale and overflow skip, clip, AdamW at this step's scheduled lr (each parameter's
+     * lr times its scale). A skipped step still counts as a step (its batch is consumed) but changes no parameter,
+     * moment or AdamW step count.
+     *
+     * @throws NonFiniteGradientsException when this is one non-finite step in a row more than the policy allows
+     */
+    public StepOutcome finishStep(NDManager stepManager) {
         double lr = schedule.at(step);
-        List<NDArray> perParameter = gradients.perParameter(stepManager, clipGrad);
-        Autograd.untracked(() -> optimizer.step(perParameter, lr, stepManager));
+        boolean fp16 = policy.precision() == Precision.FP16;
+        double scale = fp16 ? scaler.scale() : 1.0;
+        double raw = gradients.norm(); // the finite check: NaN or inf exactly when an element is
+        double norm = raw / scale;
+        StepOutcome.Skip skip = null;
+        if (!Double.isFinite(raw)) {
+            skippedSteps++;
+            if (fp16) {
+                skip = StepOutcome.Skip.OVERFLOW;
+                scaler.update(false);
+                LOG.info("step {}: fp16 overflow at loss scale {}; step skipped, scale now {}", step + 1, scale,
+                        scaler.scale());
+            } else {
+                skip = StepOutcome.Skip.NONFINITE;
+                nonFiniteInARow++;
+                long bad = gradients.firstNonFinite();
+                String key = keys.get(gradients.parameterAt(bad));
+                if (nonFiniteInARow > policy.maxNonFiniteSteps()) {
+                    throw new NonFiniteGradientsException(step, nonFiniteInARow, policy.maxNonFiniteSteps(), key,
+                            gradients.buffer().get(Math.toIntExact(bad)));
+                }
+                LOG.warn("step {}: non-finite reduced gradients (first: {}); optimiser step skipped ({} in a row, "
+                        + "max-nonfinite-steps {})", step + 1, key, nonFiniteInARow, policy.maxNonFiniteSteps());
+            }
+        } else {
+            nonFiniteInARow = 0;
+            double multiplier = 1.0 / scale;
+            if (clipGrad > 0 && norm > clipGrad) {
+                multiplier *= clipGrad / (norm + 1e-6);
+            }
+            double factor = multiplier;
+            if (policy.optimizer() == StepPolicy.OptimizerKind.FUSED && optimizer.canFuse()) {
+                optimizer.begin(lr, factor).apply(gradients.buffer(), 0, gradients.size());
+            } else {
+                List<NDArray> perParameter = gradients.perParameter(stepManager, factor);
+                Autograd.untracked(() -> optimizer.step(perParameter, lr, stepManager));
+            }
+            if (fp16) {
+                scaler.update(true);
+            }
+        }
         step++;
-        return lr;
+        return new StepOutcome(lr, norm, skip, scale, skippedSteps);
+    }
+
+    /** Steps skipped so far (non-finite and fp16 overflow together). */
+    public long skippedSteps() {
+        return skippedSteps;
     }
 
     /** Optimiser steps taken. */
@@ -148,19 +270,47 @@ public abstract class AbstractTrainer<M extends HicmaeBlock> implements AutoClos
         return List.copyOf(keys);
     }
 
-    /** The training state to save: every parameter (frozen ones too), the moments and the step; live arrays. */
+    /**
+     * The training state to save: every parameter (frozen ones too), the moments, the step, and the post-reduce
+     * state ({@value #COUNTERS_KEY}: AdamW steps, loss-scaler clean steps, skipped steps; {@value #SCALE_KEY});
+     * live arrays.
+     */
     public TrainingState state() {
-        return new TrainingState(StateDict.arrays(model), optimizer.moments(), step);
+        counters.set(new long[] {optimizer.stepCount(), scaler.cleanSteps(), skippedSteps, 0});
+        scaleState.set(new double[] {scaler.scale()});
+        Map<String, NDArray> moments = new LinkedHashMap<>(optimizer.moments());
+        moments.put(COUNTERS_KEY, counters);
+        moments.put(SCALE_KEY, scaleState);
+        return new TrainingState(StateDict.arrays(model), moments, step);
     }
 
-    /** Restores a saved state; every key and shape is checked before anything changes. */
+    /**
+     * Restores a saved state; every key and shape is checked before anything changes. A state without the
+     * post-reduce keys (written before they existed) resumes with AdamW's step count equal to the step and a fresh
+     * loss scaler.
+     */
     public void restore(TrainingState state, String origin) {
+        NDArray savedCounters = state.moments().get(COUNTERS_KEY);
+        NDArray savedScale = state.moments().get(SCALE_KEY);
+        if ((savedCounters == null) != (savedScale == null)
+                || savedCounters != null && (savedCounters.size() != 4 || savedScale.size() != 1)) {
+            throw new IllegalArgumentException(origin + ": optimiser state " + COUNTERS_KEY + " / " + SCALE_KEY
+                    + " is incomplete or has the wrong size");
+        }
         state.restoreInto(model, optimizer, origin);
         step = state.step();
+        nonFiniteInARow = 0;
+        if (savedCounters != null) {
+            long[] c = savedCounters.toLongArray();
+            optimizer.setStepCount(c[0]);
+            scaler.restore(savedScale.toDoubleArray()[0], c[1]);
+            skippedSteps = c[2];
+        }
     }
 
     @Override
     public void close() {
+        optimizer.close();
         manager.close();
     }
 }

@@ -68,29 +68,67 @@ public final class GradientBuffer {
         return size;
     }
 
-    /** L2 norm of the buffer. */
+    /**
+     * L2 norm of the buffer, accumulated in double: NaN or infinite exactly when some element is (the squares of
+     * finite floats cannot overflow a double sum), so it is also the finite check.
+     */
     public double norm() {
-        double sum = 0;
-        for (int i = 0; i < buffer.limit(); i++) {
-            double g = buffer.get(i);
-            sum += g * g;
+        // Four independent sums let the CPU overlap the adds (one sum is bound by the add latency).
+        double s0 = 0;
+        double s1 = 0;
+        double s2 = 0;
+        double s3 = 0;
+        int n = buffer.limit();
+        int i = 0;
+        for (; i + 3 < n; i += 4) {
+            double a = buffer.get(i);
+            double b = buffer.get(i + 1);
+            double c = buffer.get(i + 2);
+            double d = buffer.get(i + 3);
+            s0 += a * a;
+            s1 += b * b;
+            s2 += c * c;
+            s3 += d * d;
         }
-        return Math.sqrt(sum);
+        for (; i < n; i++) {
+            double g = buffer.get(i);
+            s0 += g * g;
+        }
+        return Math.sqrt((s0 + s1) + (s2 + s3));
+    }
+
+    /** The index of the first element that is NaN or infinite, or -1 when all are finite. */
+    public long firstNonFinite() {
+        for (int i = 0; i < buffer.limit(); i++) {
+            if (!Float.isFinite(buffer.get(i))) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /** Which parameter (index into the constructor's list) holds element {@code index} of the buffer. */
+    public int parameterAt(long index) {
+        long offset = 0;
+        for (int k = 0; k < parameters.size(); k++) {
+            offset += parameters.get(k).getShape().size();
+            if (index < offset) {
+                return k;
+            }
+        }
+        throw new IndexOutOfBoundsException("element " + index + " of a buffer of " + size);
     }
 
     /**
-     * The buffer as one array per parameter, owned by {@code stepManager}; scaled down to {@code maxNorm} first when
-     * that is positive and the norm exceeds it.
+     * The buffer as one array per parameter, owned by {@code stepManager}, each element multiplied by
+     * {@code multiplier} first unless it is 1 (the fp16 unscale and the clip factor).
      */
-    public List<NDArray> perParameter(NDManager stepManager, double maxNorm) {
+    public List<NDArray> perParameter(NDManager stepManager, double multiplier) {
         // Over the buffer's own memory (no copy); the buffer is not written again before the next collect.
         NDArray flat = stepManager.create(bytes.duplicate().order(ByteOrder.nativeOrder()), new Shape(size),
                 ai.djl.ndarray.types.DataType.FLOAT32); // (P)
-        if (maxNorm > 0) {
-            double norm = norm();
-            if (norm > maxNorm) {
-                flat = flat.mul(maxNorm / (norm + 1e-6));
-            }
+        if (multiplier != 1) {
+            flat = flat.mul(multiplier);
         }
         List<NDArray> out = new ArrayList<>(parameters.size());
         long offset = 0;

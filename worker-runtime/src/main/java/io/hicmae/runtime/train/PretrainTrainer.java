@@ -16,6 +16,8 @@ import io.hicmae.runtime.model.Trace;
 public final class PretrainTrainer extends AbstractTrainer<HicmaePretrainModel> {
 
     private final HicmaeConfig config;
+    private long forwardNanos;
+    private long backwardNanos;
 
     /**
      * Builds the model on {@code device}, initialised from {@code seed} (the same seed gives the same weights on
@@ -36,10 +38,23 @@ public final class PretrainTrainer extends AbstractTrainer<HicmaePretrainModel> 
      * The batch's arrays must belong to {@code stepManager} (or one of its parents).
      */
     public StepLosses computeGradients(NDManager stepManager, PretrainBatch batch) {
-        PretrainLoss loss = Autograd.record(
+        long t0 = System.nanoTime();
+        PretrainLoss loss = recordForward(
                 () -> PretrainLoss.compute(config, batch, model.forward(store, batch, true, Trace.OFF)));
-        Autograd.backward(loss.total());
+        long t1 = System.nanoTime();
+        backward(loss.total());
         collectGradients(stepManager);
+        forwardNanos = t1 - t0;
+        backwardNanos = System.nanoTime() - t1;
         return StepLosses.of(loss);
+    }
+
+    /**
+     * Wall time of the last {@link #computeGradients}'s forward pass and of its backward pass with the gradient
+     * collection, in ns (on the CPU, where engine operations are synchronous, the split of the step; a GPU's
+     * asynchronous kernels shift time between them).
+     */
+    public long[] lastSplitNanos() {
+        return new long[] {forwardNanos, backwardNanos};
     }
 }
