@@ -8,6 +8,8 @@ import io.hicmae.driver.config.ConfigException;
 import io.hicmae.driver.pretrain.RankResult;
 import io.hicmae.driver.pretrain.TrainingPlan;
 import io.hicmae.driver.spark.BarrierStage;
+import io.hicmae.driver.spark.ExecutorHadoopConf;
+import io.hicmae.driver.spark.UserConf;
 import io.hicmae.driver.spark.Lineage;
 import io.hicmae.driver.spark.ProgressPrinter;
 import io.hicmae.driver.spark.ProgressServer;
@@ -81,7 +83,12 @@ public final class FinetuneJob {
 
     /** A session for this job: see {@link BarrierStage#session}. */
     public static SparkSession session(FinetuneConfig cfg) {
-        return BarrierStage.session(cfg.stage());
+        return session(cfg, UserConf.NONE);
+    }
+
+    /** A session for this job with the command line's {@code --conf} settings: see {@link BarrierStage#session}. */
+    public static SparkSession session(FinetuneConfig cfg, UserConf user) {
+        return BarrierStage.session(cfg.stage(), user);
     }
 
     public Outcome run(SparkSession spark) throws IOException {
@@ -181,8 +188,9 @@ public final class FinetuneJob {
             FinetunePlan first = new FinetunePlan(cfg, runId, parent.ref().toString(), configJson,
                     data.space().kind(), data.space().names(), train, val, stepsPerEpoch, total, warmup, 1,
                     driverHost, progress.port(), fault, secret);
+            ExecutorHadoopConf hadoop = ExecutorHadoopConf.ship(spark);
             results = BarrierStage.run(spark, cfg.stage(), RankResult.class,
-                    attempt -> new FinetuneRankTask(first.withAttempt(attempt)),
+                    attempt -> new FinetuneRankTask(first.withAttempt(attempt), hadoop),
                     () -> zoo.checkpoints().latest(runId).map(c -> "step " + c.step()).orElse("the start"),
                     console, "run " + runId + " failed; its checkpoints stay in " + zoo.root()
                             + ", continue with --run-id " + resumeId);

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonObject;
 import io.hicmae.driver.pretrain.RankResult;
 import io.hicmae.driver.pretrain.TrainingPlan;
+import io.hicmae.driver.spark.ExecutorHadoopConf;
 import io.hicmae.driver.spark.ProgressReporter;
 import io.hicmae.driver.spark.RankSetup;
 import io.hicmae.driver.spark.RunCheckpoints;
@@ -53,9 +54,11 @@ final class FinetuneRankTask extends AbstractFunction1<Iterator<Integer>, Iterat
     private static final long DROP_PATH_TAG = 0x66742d64726f70L;
 
     private final FinetunePlan plan;
+    private final ExecutorHadoopConf hadoop;
 
-    FinetuneRankTask(FinetunePlan plan) {
+    FinetuneRankTask(FinetunePlan plan, ExecutorHadoopConf hadoop) {
         this.plan = plan;
+        this.hadoop = hadoop;
     }
 
     @Override
@@ -77,11 +80,11 @@ final class FinetuneRankTask extends AbstractFunction1<Iterator<Integer>, Iterat
         RankSetup.useTaskCpus(ctx);
         HicmaeConfig model = HicmaeConfig.fromJson(plan.modelConfigJson(), plan.parent() + "/config.json");
         FinetuneOptions options = plan.options();
-        Configuration conf = new Configuration();
+        Configuration conf = hadoop.get();
 
         try (RingAllReduce ring = RingAllReduce.bind(new InetSocketAddress(0));
                 FinetuneTrainer trainer = new FinetuneTrainer(model, options, device, cfg.seed());
-                ModelZoo zoo = ModelZoo.open(cfg.zoo())) {
+                ModelZoo zoo = ModelZoo.open(ModelZoo.rootUri(cfg.zoo()), conf)) {
             // The parent's encoders and fusion by the authors' keys; head and fc_norm stay fresh.
             RunCheckpoints.withVersionWeights(zoo, plan.parent(), trainer::loadPretrained);
             RankSetup.connectRing(ctx, ring, plan.secret(), RankSetup.layoutHash(trainer.state().parameters()),

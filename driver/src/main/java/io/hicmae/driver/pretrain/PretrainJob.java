@@ -4,10 +4,12 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.hicmae.driver.config.ConfigException;
 import io.hicmae.driver.spark.BarrierStage;
+import io.hicmae.driver.spark.ExecutorHadoopConf;
 import io.hicmae.driver.spark.Lineage;
 import io.hicmae.driver.spark.ProgressPrinter;
 import io.hicmae.driver.spark.ProgressServer;
 import io.hicmae.driver.spark.RunCheckpoints;
+import io.hicmae.driver.spark.UserConf;
 import io.hicmae.runtime.data.ClipIndex;
 import io.hicmae.zoo.Checkpoint;
 import io.hicmae.zoo.ModelRef;
@@ -56,7 +58,12 @@ public final class PretrainJob {
 
     /** A session for this job: see {@link BarrierStage#session}. */
     public static SparkSession session(PretrainConfig cfg) {
-        return BarrierStage.session(cfg.stage());
+        return session(cfg, UserConf.NONE);
+    }
+
+    /** A session for this job with the command line's {@code --conf} settings: see {@link BarrierStage#session}. */
+    public static SparkSession session(PretrainConfig cfg, UserConf user) {
+        return BarrierStage.session(cfg.stage(), user);
     }
 
     public Outcome run(SparkSession spark) throws IOException {
@@ -119,8 +126,9 @@ public final class PretrainJob {
     /** Submits the barrier stage; on failure waits, re-checks the slots and resubmits from the last checkpoint. */
     private List<RankResult> trainWithRetries(SparkSession spark, TrainingPlan first, ModelZoo zoo)
             throws IOException {
+        ExecutorHadoopConf hadoop = ExecutorHadoopConf.ship(spark);
         return BarrierStage.run(spark, cfg.stage(), RankResult.class,
-                attempt -> new RankTask(first.withAttempt(attempt)),
+                attempt -> new RankTask(first.withAttempt(attempt), hadoop),
                 () -> zoo.checkpoints().latest(first.runId()).map(c -> "step " + c.step()).orElse("the start"),
                 console, "run " + first.runId() + " failed; its checkpoints stay in " + zoo.root()
                         + ", continue with --resume " + first.runId());

@@ -4,6 +4,7 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
+import io.hicmae.driver.spark.ExecutorHadoopConf;
 import io.hicmae.driver.spark.ProgressReporter;
 import io.hicmae.driver.spark.RankSetup;
 import io.hicmae.driver.spark.RunCheckpoints;
@@ -46,9 +47,11 @@ final class RankTask extends AbstractFunction1<Iterator<Integer>, Iterator<RankR
     private static final Logger LOG = LogManager.getLogger(RankTask.class);
 
     private final TrainingPlan plan;
+    private final ExecutorHadoopConf hadoop;
 
-    RankTask(TrainingPlan plan) {
+    RankTask(TrainingPlan plan, ExecutorHadoopConf hadoop) {
         this.plan = plan;
+        this.hadoop = hadoop;
     }
 
     @Override
@@ -72,10 +75,11 @@ final class RankTask extends AbstractFunction1<Iterator<Integer>, Iterator<RankR
         TrainOptions options = new TrainOptions(cfg.lr(), cfg.minLr(), plan.warmupSteps(), plan.totalSteps(),
                 (long) world * cfg.batchSize(), cfg.clipGrad(),
                 new AdamW.Settings(cfg.beta1(), cfg.beta2(), 1e-8, cfg.weightDecay()));
+        Configuration conf = hadoop.get();
 
         try (RingAllReduce ring = RingAllReduce.bind(new InetSocketAddress(0));
                 PretrainTrainer trainer = new PretrainTrainer(model, options, device, cfg.seed());
-                ModelZoo zoo = ModelZoo.open(cfg.zoo())) {
+                ModelZoo zoo = ModelZoo.open(ModelZoo.rootUri(cfg.zoo()), conf)) {
             RankSetup.connectRing(ctx, ring, plan.secret(), RankSetup.layoutHash(trainer.state().parameters()),
                     cfg.stage().connectTimeout(), cfg.stage().ioTimeout());
 
@@ -85,11 +89,11 @@ final class RankTask extends AbstractFunction1<Iterator<Integer>, Iterator<RankR
             LOG.info("rank {}/{} on {} at {}:{}, starting at step {} of {} (attempt {})", rank, world, device,
                     RankSetup.host(ctx), ring.localAddress().getPort(), resumedFrom, plan.totalSteps(), plan.attempt());
 
-            ClipIndex index = ClipIndex.build(cfg.data(), new Configuration());
+            ClipIndex index = ClipIndex.build(cfg.data(), conf);
             LoaderOptions lo = new LoaderOptions(rank, world, cfg.batchSize(), cfg.seed(), cfg.prefetch(), 4,
                     ClipGeometry.STORED);
             StepLosses last = null;
-            try (PrefetchingLoader loader = new PrefetchingLoader(index, model, lo, new Configuration());
+            try (PrefetchingLoader loader = new PrefetchingLoader(index, model, lo, conf);
                     ProgressReporter progress = rank == 0
                             ? new ProgressReporter(plan.progressHost(), plan.progressPort(), plan.secret())
                             : new ProgressReporter(null, 0, plan.secret())) {

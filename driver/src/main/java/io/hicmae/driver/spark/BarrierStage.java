@@ -67,9 +67,19 @@ public final class BarrierStage {
      * set them. The app is called {@code hicmae-<job>}.
      */
     public static SparkSession session(Settings s) {
+        return session(s, UserConf.NONE);
+    }
+
+    /**
+     * As {@link #session(Settings)}, with the command line's {@code --conf} settings applied first, so that they win
+     * over every default here (a user's {@code spark.ui.enabled=true} turns the UI on), and the files of
+     * {@code HADOOP_CONF_DIR} added to the session's Hadoop configuration.
+     */
+    public static SparkSession session(Settings s, UserConf user) {
         String master = s.master();
         int worldSize = s.worldSize();
         SparkConf conf = new SparkConf();
+        user.spark().forEach(conf::set);
         if (!conf.contains("spark.master")) {
             // Local mode: the machine's cores shared out among the ranks (each rank's libtorch uses its task's CPUs).
             int cores = Runtime.getRuntime().availableProcessors();
@@ -86,7 +96,9 @@ public final class BarrierStage {
         conf.setIfMissing("spark.network.timeout", "60s");
         conf.setIfMissing("spark.serializer", "org.apache.spark.serializer.KryoSerializer");
         conf.setIfMissing("spark.kryo.registrator", io.hicmae.driver.HicmaeKryoRegistrator.class.getName());
-        return SparkSession.builder().config(conf).getOrCreate();
+        SparkSession spark = SparkSession.builder().config(conf).getOrCreate();
+        HadoopConf.addConfDirFromEnv(spark.sparkContext().hadoopConfiguration());
+        return spark;
     }
 
     /** The host the driver's listeners (progress) bind to and the ranks reach. */
