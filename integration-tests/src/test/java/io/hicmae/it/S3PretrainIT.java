@@ -54,7 +54,8 @@ class S3PretrainIT {
         ok(hicmae.run("prep", STEP, "prep", "--input", dir.resolve("videos").toString(), "--output", clips));
 
         String[] pretrain = {"pretrain", "--data", clips, "--zoo", zoo, "--preset", "tiny", "--world-size", "2",
-            "--batch-size", "2", "--epochs", "3", "--checkpoint-every", "1", "--run-id", "s3-run", "--io-timeout-s", "120"};
+            "--batch-size", "2", "--epochs", "3", "--checkpoint-every", "1", "--run-id", "s3-run",
+            "--io-timeout-s", "120"};
         Submission.Result first = ok(hicmae.run("pretrain-1", STEP, concat(pretrain, "--max-steps", "2")));
         assertTrue(first.output().contains("pretrain: published hicmae:v000001"), first.describe());
         Submission.Result resumed = ok(hicmae.run("pretrain-2", STEP, concat(pretrain, "--max-steps", "3")));

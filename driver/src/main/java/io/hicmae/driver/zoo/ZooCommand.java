@@ -64,7 +64,8 @@ public final class ZooCommand implements Runnable {
         Path cacheDir;
 
         @Option(names = UserConf.OPTION, paramLabel = "KEY=VALUE", description = "A Hadoop setting with the"
-                + " spark.hadoop. prefix, as spark-submit takes it (e.g. spark.hadoop.fs.s3a.endpoint=http://minio:9000);"
+                + " spark.hadoop. prefix, as spark-submit takes it"
+                + " (e.g. spark.hadoop.fs.s3a.endpoint=http://minio:9000);"
                 + " wins over HADOOP_CONF_DIR's files. Repeatable.")
         List<String> conf = new ArrayList<>();
 
