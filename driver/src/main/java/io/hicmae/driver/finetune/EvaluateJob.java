@@ -7,6 +7,7 @@ import io.hicmae.driver.config.ConfigException;
 import io.hicmae.driver.spark.BarrierStage;
 import io.hicmae.driver.spark.ExecutorHadoopConf;
 import io.hicmae.driver.spark.UserConf;
+import io.hicmae.driver.spark.PortRange;
 import io.hicmae.driver.spark.RankSetup;
 import io.hicmae.driver.spark.RunCheckpoints;
 import io.hicmae.runtime.config.HicmaeConfig;
@@ -90,7 +91,8 @@ public final class EvaluateJob {
     /** As {@link #session(EvaluateConfig)}, with the command line's {@code --conf} settings. */
     public static SparkSession session(EvaluateConfig cfg, UserConf user) {
         return BarrierStage.session(new BarrierStage.Settings("evaluate", 1, cfg.device(), cfg.master(), 1,
-                Duration.ZERO, Duration.ZERO, Duration.ofSeconds(60), Duration.ofSeconds(60)), user);
+                Duration.ZERO, Duration.ZERO, Duration.ofSeconds(60), Duration.ofSeconds(60), PortRange.ANY),
+                user, FinetuneKryoRegistrator.class);
     }
 
     public Outcome run(SparkSession spark) throws IOException {

@@ -5,14 +5,15 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.hicmae.driver.config.ConfigException;
-import io.hicmae.driver.pretrain.RankResult;
-import io.hicmae.driver.pretrain.TrainingPlan;
 import io.hicmae.driver.spark.BarrierStage;
 import io.hicmae.driver.spark.ExecutorHadoopConf;
 import io.hicmae.driver.spark.UserConf;
 import io.hicmae.driver.spark.Lineage;
 import io.hicmae.driver.spark.ProgressPrinter;
 import io.hicmae.driver.spark.ProgressServer;
+import io.hicmae.driver.spark.RankResult;
+import io.hicmae.driver.spark.RunPlan;
+import io.hicmae.driver.spark.TrainingRankTask;
 import io.hicmae.driver.spark.RunCheckpoints;
 import io.hicmae.runtime.config.HicmaeConfig;
 import io.hicmae.runtime.data.LabelSpace;
@@ -68,14 +69,14 @@ public final class FinetuneJob {
 
     private final FinetuneConfig cfg;
     private final PrintStream console;
-    private final TrainingPlan.Fault fault;
+    private final RunPlan.Fault fault;
 
     public FinetuneJob(FinetuneConfig cfg, PrintStream console) {
         this(cfg, console, null);
     }
 
     /** A job that injects {@code fault} into every fold's training (tests only). */
-    FinetuneJob(FinetuneConfig cfg, PrintStream console, TrainingPlan.Fault fault) {
+    FinetuneJob(FinetuneConfig cfg, PrintStream console, RunPlan.Fault fault) {
         this.cfg = cfg;
         this.console = console;
         this.fault = fault;
@@ -88,7 +89,7 @@ public final class FinetuneJob {
 
     /** A session for this job with the command line's {@code --conf} settings: see {@link BarrierStage#session}. */
     public static SparkSession session(FinetuneConfig cfg, UserConf user) {
-        return BarrierStage.session(cfg.stage(), user);
+        return BarrierStage.session(cfg.stage(), user, FinetuneKryoRegistrator.class);
     }
 
     public Outcome run(SparkSession spark) throws IOException {
@@ -164,6 +165,15 @@ public final class FinetuneJob {
     private FoldOutcome runFold(SparkSession spark, ModelZoo zoo, VersionInfo parent, String configJson,
             LabelledClips data, int fold, String modelName, String runId, String resumeId, List<ClipEntry> train,
             List<ClipEntry> val) throws IOException {
+        // zoo helper (#15 item 3): one writer per run; the ranks' checkpoint writes carry the lease epoch.
+        try (RunCheckpoints.Lease lease = RunCheckpoints.lease(spark, zoo, runId, "finetune")) {
+            return runLeasedFold(spark, zoo, parent, configJson, data, fold, modelName, runId, resumeId, train, val);
+        }
+    }
+
+    private FoldOutcome runLeasedFold(SparkSession spark, ModelZoo zoo, VersionInfo parent, String configJson,
+            LabelledClips data, int fold, String modelName, String runId, String resumeId, List<ClipEntry> train,
+            List<ClipEntry> val) throws IOException {
         long stepsPerEpoch = ClipSelection.stepsPerEpoch(train.size(), cfg.worldSize(), cfg.batchSize());
         if (stepsPerEpoch < 1) {
             throw new ConfigException(FinetuneConfig.BATCH_SIZE, cfg.batchSize(), (fold >= 0 ? "fold " + fold
@@ -185,12 +195,12 @@ public final class FinetuneJob {
         ProgressPrinter printer = new ProgressPrinter(console, total, FinetuneJob::describeLine);
         List<RankResult> results;
         try (ProgressServer progress = new ProgressServer(driverHost, secret, printer::accept)) {
-            FinetunePlan first = new FinetunePlan(cfg, runId, parent.ref().toString(), configJson,
-                    data.space().kind(), data.space().names(), train, val, stepsPerEpoch, total, warmup, 1,
-                    driverHost, progress.port(), fault, secret);
+            FinetunePlan first = new FinetunePlan(cfg, new RunPlan(runId, secret, stepsPerEpoch, total, warmup, 1,
+                    driverHost, progress.port(), fault), parent.ref().toString(), configJson, data.space().kind(),
+                    data.space().names(), train, val);
             ExecutorHadoopConf hadoop = ExecutorHadoopConf.ship(spark);
             results = BarrierStage.run(spark, cfg.stage(), RankResult.class,
-                    attempt -> new FinetuneRankTask(first.withAttempt(attempt), hadoop),
+                    attempt -> new TrainingRankTask(first.withAttempt(attempt), hadoop),
                     () -> zoo.checkpoints().latest(runId).map(c -> "step " + c.step()).orElse("the start"),
                     console, "run " + runId + " failed; its checkpoints stay in " + zoo.root()
                             + ", continue with --run-id " + resumeId);

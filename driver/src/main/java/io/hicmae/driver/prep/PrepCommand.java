@@ -83,7 +83,7 @@ public final class PrepCommand implements Callable<Integer> {
         org.apache.hadoop.fs.Path out = new org.apache.hadoop.fs.Path(config.output());
         org.apache.hadoop.fs.FileSystem fs = out.getFileSystem(hadoop);
         boolean isNew = !fs.exists(new org.apache.hadoop.fs.Path(out, ClipSchema.DATASET_JSON));
-        PrepJob.checkSameLabelSpace(config, isNew, LabelSpace.read(fs.makeQualified(out).toUri().toString(), hadoop),
+        PrepPlan.checkSameLabelSpace(config, isNew, LabelSpace.read(fs.makeQualified(out).toUri().toString(), hadoop),
                 java.util.Optional.of(m.space()), out);
         System.out.println(isNew ? "  output " + out + " is new" : "  output " + out + " has the same labels");
     }
@@ -100,8 +100,11 @@ public final class PrepCommand implements Callable<Integer> {
             }
             return 0;
         }
-        SparkSession spark = user.applyTo(SparkSession.builder().appName("hicmae prep").master(config.master()))
-                .getOrCreate();
+        org.apache.spark.SparkConf sparkConf = new org.apache.spark.SparkConf().setAppName("hicmae prep")
+                .setMaster(config.master());
+        user.spark().forEach(sparkConf::set);
+        io.hicmae.driver.spark.SparkSecurity.apply(sparkConf, System.getenv());
+        SparkSession spark = SparkSession.builder().config(sparkConf).getOrCreate();
         io.hicmae.driver.spark.HadoopConf.addConfDirFromEnv(spark.sparkContext().hadoopConfiguration());
         try {
             new PrepJob(spark, config, Clock.systemUTC()).run();

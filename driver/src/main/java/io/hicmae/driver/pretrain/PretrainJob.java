@@ -8,6 +8,9 @@ import io.hicmae.driver.spark.ExecutorHadoopConf;
 import io.hicmae.driver.spark.Lineage;
 import io.hicmae.driver.spark.ProgressPrinter;
 import io.hicmae.driver.spark.ProgressServer;
+import io.hicmae.driver.spark.RankResult;
+import io.hicmae.driver.spark.RunPlan;
+import io.hicmae.driver.spark.TrainingRankTask;
 import io.hicmae.driver.spark.RunCheckpoints;
 import io.hicmae.driver.spark.UserConf;
 import io.hicmae.runtime.data.ClipIndex;
@@ -43,14 +46,14 @@ public final class PretrainJob {
 
     private final PretrainConfig cfg;
     private final PrintStream console;
-    private final TrainingPlan.Fault fault;
+    private final RunPlan.Fault fault;
 
     public PretrainJob(PretrainConfig cfg, PrintStream console) {
         this(cfg, console, null);
     }
 
     /** A job that injects {@code fault} into the training (tests only). */
-    PretrainJob(PretrainConfig cfg, PrintStream console, TrainingPlan.Fault fault) {
+    PretrainJob(PretrainConfig cfg, PrintStream console, RunPlan.Fault fault) {
         this.cfg = cfg;
         this.console = console;
         this.fault = fault;
@@ -68,8 +71,10 @@ public final class PretrainJob {
 
     public Outcome run(SparkSession spark) throws IOException {
         Configuration hadoop = spark.sparkContext().hadoopConfiguration();
-        try (ModelZoo zoo = ModelZoo.open(ModelZoo.rootUri(cfg.zoo()), hadoop)) {
-            String runId = runId(zoo);
+        try (ModelZoo zoo = ModelZoo.open(ModelZoo.rootUri(cfg.zoo()), hadoop);
+                // zoo helper (#15 item 3): one writer per run; the ranks' checkpoint writes carry the lease epoch.
+                RunCheckpoints.Lease lease = RunCheckpoints.lease(spark, zoo, runId(zoo), "pretrain")) {
+            String runId = lease.runId();
             ClipIndex index = ClipIndex.build(cfg.data(), hadoop);
             long stepsPerEpoch = index.stepsPerEpoch(cfg.worldSize(), cfg.batchSize());
             if (stepsPerEpoch < 1) {
@@ -94,8 +99,8 @@ public final class PretrainJob {
                     o.get("lr").getAsDouble()));
             List<RankResult> results;
             try (ProgressServer progress = new ProgressServer(driverHost, secret, printer::accept)) {
-                TrainingPlan plan = new TrainingPlan(cfg, runId, secret, stepsPerEpoch, total, warmup, 1,
-                        driverHost, progress.port(), fault);
+                PretrainPlan plan = new PretrainPlan(cfg, new RunPlan(runId, secret, stepsPerEpoch, total, warmup, 1,
+                        driverHost, progress.port(), fault));
                 results = trainWithRetries(spark, plan, zoo);
             }
             Lineage.checkRanksAgree(results, RankResult::rank, RankResult::parameterDigest);
@@ -124,14 +129,15 @@ public final class PretrainJob {
     }
 
     /** Submits the barrier stage; on failure waits, re-checks the slots and resubmits from the last checkpoint. */
-    private List<RankResult> trainWithRetries(SparkSession spark, TrainingPlan first, ModelZoo zoo)
+    private List<RankResult> trainWithRetries(SparkSession spark, PretrainPlan first, ModelZoo zoo)
             throws IOException {
+        String runId = first.run().runId();
         ExecutorHadoopConf hadoop = ExecutorHadoopConf.ship(spark);
         return BarrierStage.run(spark, cfg.stage(), RankResult.class,
-                attempt -> new RankTask(first.withAttempt(attempt), hadoop),
-                () -> zoo.checkpoints().latest(first.runId()).map(c -> "step " + c.step()).orElse("the start"),
-                console, "run " + first.runId() + " failed; its checkpoints stay in " + zoo.root()
-                        + ", continue with --resume " + first.runId());
+                attempt -> new TrainingRankTask(first.withAttempt(attempt), hadoop),
+                () -> zoo.checkpoints().latest(runId).map(c -> "step " + c.step()).orElse("the start"),
+                console, "run " + runId + " failed; its checkpoints stay in " + zoo.root()
+                        + ", continue with --resume " + runId);
     }
 
     /** Publishes the final checkpoint's parameters as a zoo version with lineage, metrics and the model card. */

@@ -1,7 +1,6 @@
 package io.hicmae.driver.spark;
 
 import io.hicmae.driver.config.ConfigException;
-import org.apache.spark.sql.SparkSession;
 
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -63,12 +62,6 @@ public record UserConf(Map<String, String> spark) {
             out.put(key, value);
         }
         return new UserConf(out);
-    }
-
-    /** Sets every given key on a session builder, after (so over) what the builder holds. */
-    public SparkSession.Builder applyTo(SparkSession.Builder builder) {
-        spark.forEach(builder::config);
-        return builder;
     }
 
     /** The Hadoop settings: the {@code spark.hadoop.*} keys without their prefix. */

@@ -1,7 +1,11 @@
 package io.hicmae.driver.pretrain;
 
+import io.hicmae.driver.spark.RankResult;
+import io.hicmae.driver.spark.RunPlan;
 import io.hicmae.zoo.ModelRef;
 import io.hicmae.zoo.ModelZoo;
+import io.hicmae.zoo.RunLease;
+import io.hicmae.zoo.RunLeaseException;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -13,6 +17,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -86,7 +91,7 @@ class PretrainJobTest {
                 "retry-backoff-ms", "100"), new PrintStream(console, true, StandardCharsets.UTF_8),
                 // Rank 0 writes the checkpoints and reaches step 2 only after committing the step-2 one, so the
                 // resume point is deterministic (a fault on another rank may beat that write by one interval).
-                new TrainingPlan.Fault(0, 2, 1)).run(spark);
+                new RunPlan.Fault(0, 2, 1)).run(spark);
         String log = console.toString(StandardCharsets.UTF_8);
         System.out.print(log);
         assertTrue(log.contains("attempt 1 of 3 failed") && log.contains("resuming from step 2"), log);
@@ -94,6 +99,34 @@ class PretrainJobTest {
         for (RankResult r : out.ranks()) {
             assertEquals(2, r.resumedFrom(), "rank " + r.rank() + " resumed from the checkpoint at step 2");
             assertEquals(3, r.steps());
+        }
+    }
+
+    @Test
+    void aSecondJobOnALiveRunIsRefusedNamingTheHolderAndAReleasedLeaseIsTakenOverOnResume() throws Exception {
+        Path zoo = dir.resolve("zoo4");
+        PretrainJob.Outcome first = new PretrainJob(config(zoo, "epochs", "1", "run-id", "r-lease"), System.out)
+                .run(spark);
+        try (ModelZoo z = ModelZoo.open(zoo.toString())) {
+            assertEquals(1, z.checkpoints().currentLease("r-lease").orElseThrow().epoch());
+            List<Long> before = z.checkpoints().list("r-lease").stream().map(c -> c.step()).toList();
+            try (RunLease other = z.checkpoints().acquireLease("r-lease", "the nightly job on host-9")) {
+                RunLeaseException e = assertThrows(RunLeaseException.class, () -> new PretrainJob(
+                        config(zoo, "epochs", "2", "resume", "r-lease"), System.out).run(spark));
+                assertTrue(e.getMessage().contains("Run r-lease is held by the nightly job on host-9 since "
+                        + other.holder().since()), e.getMessage());
+                assertEquals(before, z.checkpoints().list("r-lease").stream().map(c -> c.step()).toList());
+            }
+            PretrainJob.Outcome resumed = new PretrainJob(config(zoo, "epochs", "2", "resume", "r-lease"), System.out)
+                    .run(spark);
+            assertEquals(3, resumed.ranks().get(0).resumedFrom());
+            assertEquals(first.runId(), resumed.runId());
+            RunLease.Holder now = z.checkpoints().currentLease("r-lease").orElseThrow();
+            assertEquals(3, now.epoch(), "taken over with a higher epoch");
+            assertTrue(now.holder().startsWith("pretrain driver on "), now.holder());
+            var newest = z.checkpoints().latest("r-lease").orElseThrow();
+            String marker = java.nio.file.Files.readString(Path.of(newest.location()).resolve("_COMMITTED"));
+            assertTrue(marker.contains("\"epoch\":3"), "the rank's commit carries the lease epoch: " + marker);
         }
     }
 
