@@ -56,6 +56,8 @@ final class Store implements Closeable {
     static final String MARKER = "_COMMITTED";
     static final String STAGING = ".staging";
     static final String CLAIMS = ".claims";
+    /** Reads of an object that keeps being replaced while it is opened, before giving up. */
+    private static final int REREAD_ATTEMPTS = 5;
     static final String TMP_PREFIX = ".tmp-";
     /** Where exclusive creates write their content before moving it into place; gc clears what a kill leaves. */
     static final String TMP_DIR = ".tmp";
@@ -250,10 +252,18 @@ final class Store implements Closeable {
     }
 
     byte[] readAll(Path p) throws IOException {
-        try (InputStream in = fs.open(p)) {
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            in.transferTo(out);
-            return out.toByteArray();
+        for (int attempt = 1; ; attempt++) {
+            try (InputStream in = fs.open(p)) {
+                ByteArrayOutputStream out = new ByteArrayOutputStream();
+                in.transferTo(out);
+                return out.toByteArray();
+            } catch (IOException e) {
+                // S3A checks the object's ETag between open and read: one replaced in between (an alias moved) is
+                // refused with 412; reading again gets the new object whole.
+                if (attempt >= REREAD_ATTEMPTS || !e.getClass().getSimpleName().equals("RemoteFileChangedException")) {
+                    throw e;
+                }
+            }
         }
     }
 

@@ -2,6 +2,7 @@ package io.hicmae.driver.finetune;
 
 import io.hicmae.driver.config.ConfigDef;
 import io.hicmae.driver.spark.SparkJobCommand;
+import io.hicmae.driver.spark.UserConf;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -42,8 +43,8 @@ public final class EvaluateCommand extends SparkJobCommand<EvaluateConfig> {
     }
 
     @Override
-    protected SparkSession session(EvaluateConfig cfg) {
-        return EvaluateJob.session(cfg);
+    protected SparkSession session(EvaluateConfig cfg, UserConf user) {
+        return EvaluateJob.session(cfg, user);
     }
 
     @Override

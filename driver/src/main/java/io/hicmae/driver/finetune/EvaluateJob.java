@@ -5,6 +5,8 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.hicmae.driver.config.ConfigException;
 import io.hicmae.driver.spark.BarrierStage;
+import io.hicmae.driver.spark.ExecutorHadoopConf;
+import io.hicmae.driver.spark.UserConf;
 import io.hicmae.driver.spark.PortRange;
 import io.hicmae.driver.spark.RankSetup;
 import io.hicmae.driver.spark.RunCheckpoints;
@@ -83,9 +85,14 @@ public final class EvaluateJob {
 
     /** A session for this job: see {@link BarrierStage#session} (a plain stage: one task per core in local mode). */
     public static SparkSession session(EvaluateConfig cfg) {
+        return session(cfg, UserConf.NONE);
+    }
+
+    /** As {@link #session(EvaluateConfig)}, with the command line's {@code --conf} settings. */
+    public static SparkSession session(EvaluateConfig cfg, UserConf user) {
         return BarrierStage.session(new BarrierStage.Settings("evaluate", 1, cfg.device(), cfg.master(), 1,
                 Duration.ZERO, Duration.ZERO, Duration.ofSeconds(60), Duration.ofSeconds(60), PortRange.ANY),
-                FinetuneKryoRegistrator.class);
+                user, FinetuneKryoRegistrator.class);
     }
 
     public Outcome run(SparkSession spark) throws IOException {
@@ -199,11 +206,12 @@ public final class EvaluateJob {
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         List<List<Integer>> groups = new ArrayList<>(byGroup.values());
         int partitions = Math.max(1, Math.min(groups.size(), jsc.defaultParallelism()));
+        ExecutorHadoopConf hadoop = ExecutorHadoopConf.ship(spark);
         List<Prediction> predictions = jsc.parallelize(groups, partitions)
                 .mapPartitions(it -> {
                     List<Integer> mine = new ArrayList<>();
                     it.forEachRemaining(mine::addAll);
-                    return predictTask(spec, mine).iterator();
+                    return predictTask(spec, hadoop.get(), mine).iterator();
                 })
                 .collect();
         int q = spec.names().size();
@@ -215,16 +223,16 @@ public final class EvaluateJob {
     }
 
     /** One task: loads the version, reads its views by position and predicts them. */
-    private static List<Prediction> predictTask(Spec spec, List<Integer> viewIndices) throws IOException {
+    private static List<Prediction> predictTask(Spec spec, Configuration conf, List<Integer> viewIndices)
+            throws IOException {
         TaskContext ctx = TaskContext.get();
         RankSetup.useTaskCpus(ctx);
         HicmaeConfig model = HicmaeConfig.fromJson(spec.configJson(), spec.version() + "/config.json");
         Task task = ClipPredictor.task(new LabelSpace(spec.kind(), spec.names()));
         FinetuneOptions options = FinetuneOptions.recipe(task, 0, 1, 1); // evaluation only: no step is taken
-        Configuration conf = new Configuration();
         List<ClipEntry> views = viewIndices.stream().map(spec.views()::get).toList();
         try (FinetuneTrainer trainer = new FinetuneTrainer(model, options, RankSetup.device(ctx, spec.device()), 0);
-                ModelZoo zoo = ModelZoo.open(spec.zoo());
+                ModelZoo zoo = ModelZoo.open(ModelZoo.rootUri(spec.zoo()), conf);
                 PlannedClipReader reader = new PlannedClipReader(ClipIndex.build(spec.data(), conf), conf,
                         ClipGeometry.STORED)) {
             RunCheckpoints.withVersionWeights(zoo, spec.version(), trainer::loadFinetuned);

@@ -2,6 +2,7 @@ package io.hicmae.driver.finetune;
 
 import io.hicmae.driver.config.ConfigDef;
 import io.hicmae.driver.spark.SparkJobCommand;
+import io.hicmae.driver.spark.UserConf;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -42,8 +43,8 @@ public final class FinetuneCommand extends SparkJobCommand<FinetuneConfig> {
     }
 
     @Override
-    protected SparkSession session(FinetuneConfig cfg) {
-        return FinetuneJob.session(cfg);
+    protected SparkSession session(FinetuneConfig cfg, UserConf user) {
+        return FinetuneJob.session(cfg, user);
     }
 
     @Override

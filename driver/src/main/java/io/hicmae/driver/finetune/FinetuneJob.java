@@ -9,6 +9,7 @@ import io.hicmae.driver.spark.BarrierStage;
 import io.hicmae.driver.spark.CheckpointFields;
 import io.hicmae.driver.spark.GlobalBatch;
 import io.hicmae.driver.spark.StageKeys;
+import io.hicmae.driver.spark.UserConf;
 import io.hicmae.driver.spark.Lineage;
 import io.hicmae.driver.spark.LiveProgress;
 import io.hicmae.driver.spark.ProgressPrinter;
@@ -86,7 +87,12 @@ public final class FinetuneJob {
 
     /** A session for this job: see {@link BarrierStage#session}. */
     public static SparkSession session(FinetuneConfig cfg) {
-        return BarrierStage.session(cfg.stage(), FinetuneKryoRegistrator.class);
+        return session(cfg, UserConf.NONE);
+    }
+
+    /** A session for this job with the command line's {@code --conf} settings: see {@link BarrierStage#session}. */
+    public static SparkSession session(FinetuneConfig cfg, UserConf user) {
+        return BarrierStage.session(cfg.stage(), user, FinetuneKryoRegistrator.class);
     }
 
     public Outcome run(SparkSession spark) throws IOException {

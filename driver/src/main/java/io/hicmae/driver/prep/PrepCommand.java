@@ -28,6 +28,11 @@ public final class PrepCommand implements Callable<Integer> {
             + " Spark.")
     boolean dryRun;
 
+    @Option(names = io.hicmae.driver.spark.UserConf.OPTION, paramLabel = "KEY=VALUE", description = "A Spark setting"
+            + " (spark.*) or, with the spark.hadoop. prefix, a Hadoop one (e.g."
+            + " spark.hadoop.fs.s3a.endpoint=http://minio:9000). Repeatable.")
+    java.util.List<String> conf = new java.util.ArrayList<>();
+
     @Option(names = "--" + PrepConfig.INPUT, description = PrepConfig.INPUT_DOC)
     String input;
 
@@ -70,8 +75,9 @@ public final class PrepCommand implements Callable<Integer> {
     }
 
     /** Parses the manifest, prints what it holds, and checks its label space against the output's, without Spark. */
-    private static void dryRunManifest(PrepConfig config) throws java.io.IOException {
-        org.apache.hadoop.conf.Configuration hadoop = new org.apache.hadoop.conf.Configuration();
+    private static void dryRunManifest(PrepConfig config, io.hicmae.driver.spark.UserConf user)
+            throws java.io.IOException {
+        org.apache.hadoop.conf.Configuration hadoop = io.hicmae.driver.spark.HadoopConf.create(user);
         Manifest m = Manifest.read(config.manifest(), hadoop);
         m.summary().forEach(System.out::println);
         org.apache.hadoop.fs.Path out = new org.apache.hadoop.fs.Path(config.output());
@@ -84,18 +90,22 @@ public final class PrepCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        io.hicmae.driver.spark.UserConf user = io.hicmae.driver.spark.UserConf.parse(conf);
         PrepConfig config = config();
         if (dryRun) {
             System.out.println("prep configuration (valid):");
             new java.util.TreeMap<>(config.toMap()).forEach((k, v) -> System.out.println("  " + k + " = " + v));
             if (config.manifest() != null) {
-                dryRunManifest(config);
+                dryRunManifest(config, user);
             }
             return 0;
         }
-        org.apache.spark.SparkConf conf = new org.apache.spark.SparkConf().setAppName("hicmae prep").setMaster(config.master());
-        io.hicmae.driver.spark.SparkSecurity.apply(conf, System.getenv());
-        SparkSession spark = SparkSession.builder().config(conf).getOrCreate();
+        org.apache.spark.SparkConf sparkConf = new org.apache.spark.SparkConf().setAppName("hicmae prep")
+                .setMaster(config.master());
+        user.spark().forEach(sparkConf::set);
+        io.hicmae.driver.spark.SparkSecurity.apply(sparkConf, System.getenv());
+        SparkSession spark = SparkSession.builder().config(sparkConf).getOrCreate();
+        io.hicmae.driver.spark.HadoopConf.addConfDirFromEnv(spark.sparkContext().hadoopConfiguration());
         try {
             new PrepJob(spark, config, Clock.systemUTC()).run();
         } finally {

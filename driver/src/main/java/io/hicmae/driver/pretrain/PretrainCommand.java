@@ -2,6 +2,7 @@ package io.hicmae.driver.pretrain;
 
 import io.hicmae.driver.config.ConfigDef;
 import io.hicmae.driver.spark.SparkJobCommand;
+import io.hicmae.driver.spark.UserConf;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -40,8 +41,8 @@ public final class PretrainCommand extends SparkJobCommand<PretrainConfig> {
     }
 
     @Override
-    protected SparkSession session(PretrainConfig cfg) {
-        return PretrainJob.session(cfg);
+    protected SparkSession session(PretrainConfig cfg, UserConf user) {
+        return PretrainJob.session(cfg, user);
     }
 
     @Override

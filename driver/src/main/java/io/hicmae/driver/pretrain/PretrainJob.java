@@ -15,6 +15,7 @@ import io.hicmae.driver.spark.RunPlan;
 import io.hicmae.driver.spark.TrainingStage;
 import io.hicmae.driver.spark.RunCheckpoints;
 import io.hicmae.driver.spark.RunStatusWriter;
+import io.hicmae.driver.spark.UserConf;
 import io.hicmae.runtime.data.ClipIndex;
 import io.hicmae.zoo.Checkpoint;
 import io.hicmae.zoo.ModelRef;
@@ -63,7 +64,12 @@ public final class PretrainJob {
 
     /** A session for this job: see {@link BarrierStage#session}. */
     public static SparkSession session(PretrainConfig cfg) {
-        return BarrierStage.session(cfg.stage());
+        return session(cfg, UserConf.NONE);
+    }
+
+    /** A session for this job with the command line's {@code --conf} settings: see {@link BarrierStage#session}. */
+    public static SparkSession session(PretrainConfig cfg, UserConf user) {
+        return BarrierStage.session(cfg.stage(), user);
     }
 
     public Outcome run(SparkSession spark) throws IOException {

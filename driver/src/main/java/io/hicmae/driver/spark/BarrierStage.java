@@ -102,9 +102,21 @@ public final class BarrierStage {
      */
     @SafeVarargs
     public static SparkSession session(Settings s, Class<? extends KryoRegistrator>... jobRegistrators) {
+        return session(s, UserConf.NONE, jobRegistrators);
+    }
+
+    /**
+     * As {@link #session(Settings, Class[])}, with the command line's {@code --conf} settings applied first, so that
+     * they win over every default here (a user's {@code spark.ui.enabled=true} turns the UI on), and the files of
+     * {@code HADOOP_CONF_DIR} added to the session's Hadoop configuration.
+     */
+    @SafeVarargs
+    public static SparkSession session(Settings s, UserConf user,
+            Class<? extends KryoRegistrator>... jobRegistrators) {
         String master = s.master();
         int worldSize = s.worldSize();
         SparkConf conf = new SparkConf();
+        user.spark().forEach(conf::set);
         if (!conf.contains("spark.master")) {
             // Local mode: the machine's cores shared out among the ranks (each rank's libtorch uses its task's CPUs).
             int cores = Runtime.getRuntime().availableProcessors();
@@ -126,7 +138,9 @@ public final class BarrierStage {
         }
         conf.setIfMissing("spark.kryo.registrator", String.join(",", registrators));
         SparkSecurity.apply(conf, System.getenv());
-        return SparkSession.builder().config(conf).getOrCreate();
+        SparkSession spark = SparkSession.builder().config(conf).getOrCreate();
+        HadoopConf.addConfDirFromEnv(spark.sparkContext().hadoopConfiguration());
+        return spark;
     }
 
     /** The host the driver's listeners (progress) bind to and the ranks reach. */

@@ -24,6 +24,11 @@ public abstract class SparkJobCommand<C> implements Callable<Integer> {
     @Option(names = "--dry-run", description = "Validate the whole configuration, print it, and exit without Spark.")
     boolean dryRun;
 
+    @Option(names = UserConf.OPTION, paramLabel = "KEY=VALUE", description = "A Spark setting (spark.*, e.g."
+            + " spark.ui.enabled=true) or, with the spark.hadoop. prefix, a Hadoop one (e.g."
+            + " spark.hadoop.fs.s3a.endpoint=http://minio:9000); wins over the job's defaults. Repeatable.")
+    java.util.List<String> conf = new java.util.ArrayList<>();
+
     /** The job's keys. */
     protected abstract ConfigDef definition();
 
@@ -33,7 +38,8 @@ public abstract class SparkJobCommand<C> implements Callable<Integer> {
     /** The values in force, for {@code --dry-run}. */
     protected abstract Map<String, Object> values(C cfg);
 
-    protected abstract SparkSession session(C cfg);
+    /** A session for the job, with the command line's {@code --conf} settings in force. */
+    protected abstract SparkSession session(C cfg, UserConf user);
 
     protected abstract void run(C cfg, SparkSession spark) throws Exception;
 
@@ -46,13 +52,14 @@ public abstract class SparkJobCommand<C> implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        UserConf user = UserConf.parse(conf);
         C cfg = parse(definition().given(spec));
         if (dryRun) {
             System.out.println(spec.name() + " configuration (valid):");
             ConfigDef.describe(values(cfg)).forEach(l -> System.out.println("  " + l));
             return 0;
         }
-        SparkSession spark = session(cfg);
+        SparkSession spark = session(cfg, user);
         try {
             run(cfg, spark);
             return 0;

@@ -44,9 +44,12 @@ public final class TrainingRankTask extends AbstractFunction1<Iterator<Integer>,
     private static final Duration CHECKPOINT_BACKOFF = Duration.ofSeconds(1);
 
     private final TrainingSpec spec;
+    private final ExecutorHadoopConf hadoop;
 
-    public TrainingRankTask(TrainingSpec spec) {
+    /** A rank of {@code spec} that opens the zoo and data with the driver's shipped Hadoop configuration. */
+    public TrainingRankTask(TrainingSpec spec, ExecutorHadoopConf hadoop) {
         this.spec = spec;
+        this.hadoop = hadoop;
     }
 
     @Override
@@ -70,10 +73,11 @@ public final class TrainingRankTask extends AbstractFunction1<Iterator<Integer>,
         int world = plan.worldSize();
         Device device = RankSetup.device(ctx, stage.device());
         RankSetup.useTaskCpus(ctx);
+        Configuration conf = hadoop.get();
 
         try (RingAllReduce ring = RankSetup.bindRing(ctx, stage.ringPorts());
-                ModelZoo zoo = ModelZoo.open(spec.zoo());
-                RankStep<?> job = spec.open(new RankEnv(rank, world, device, zoo, new Configuration()))) {
+                ModelZoo zoo = ModelZoo.open(ModelZoo.rootUri(spec.zoo()), conf);
+                RankStep<?> job = spec.open(new RankEnv(rank, world, device, zoo, conf))) {
             AbstractTrainer<?> trainer = job.trainer();
             RankSetup.connectRing(ctx, ring, plan.secret(), RankSetup.layoutHash(trainer.state().parameters()),
                     stage.connectTimeout(), stage.ioTimeout(), plan.runId(), plan.attempt(), spec.allReduceDtype());

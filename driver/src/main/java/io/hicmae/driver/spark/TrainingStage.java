@@ -33,11 +33,12 @@ public final class TrainingStage {
     public static List<RankResult> run(SparkSession spark, TrainingSpec first, ModelZoo zoo, PrintStream console,
             String giveUpHint, java.util.function.IntConsumer onAttempt) throws IOException {
         String runId = first.run().runId();
+        ExecutorHadoopConf hadoop = ExecutorHadoopConf.ship(spark); // the driver's Hadoop settings, on every rank
         int microBatches = first.run().batch().microBatches();
         return BarrierStage.run(spark, first.stage(), RankResult.class,
                 (attempt, world) -> {
                     onAttempt.accept(attempt);
-                    return new TrainingRankTask(first.forAttempt(attempt, world));
+                    return new TrainingRankTask(first.forAttempt(attempt, world), hadoop);
                 },
                 results -> {
                     String why = results.stream().map(RankResult::stopped).filter(Objects::nonNull).findFirst()

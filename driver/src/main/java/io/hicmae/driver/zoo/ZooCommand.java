@@ -5,6 +5,8 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import io.hicmae.driver.spark.HadoopConf;
+import io.hicmae.driver.spark.UserConf;
 import io.hicmae.zoo.CorruptEntry;
 import io.hicmae.zoo.FileEntry;
 import io.hicmae.zoo.GcPlan;
@@ -62,10 +64,17 @@ public final class ZooCommand implements Runnable {
                 description = "Local cache of pulled versions (default: " + "~/.cache/hicmae/zoo).")
         Path cacheDir;
 
+        @Option(names = UserConf.OPTION, paramLabel = "KEY=VALUE", description = "A Hadoop setting with the"
+                + " spark.hadoop. prefix, as spark-submit takes it"
+                + " (e.g. spark.hadoop.fs.s3a.endpoint=http://minio:9000);"
+                + " wins over HADOOP_CONF_DIR's files. Repeatable.")
+        List<String> conf = new ArrayList<>();
+
         @CommandLine.Spec(CommandLine.Spec.Target.MIXEE) CommandLine.Model.CommandSpec spec;
 
+        /** The zoo with the Hadoop configuration of HADOOP_CONF_DIR, spark.hadoop.* properties and --conf. */
         ModelZoo open() throws IOException {
-            Configuration conf = new Configuration();
+            Configuration conf = HadoopConf.create(UserConf.parseHadoopOnly(this.conf));
             if (cacheDir != null) {
                 conf.set(ZooConfig.CACHE_DIR, cacheDir.toString());
             }
