@@ -249,7 +249,6 @@ public final class TrainingRankTask extends AbstractFunction1<Iterator<Integer>,
         o.addProperty("ms_allreduce", out.allReduceNanos() / 1e6);
         o.addProperty("ms_optimizer", out.optimizerNanos() / 1e6);
         o.addProperty("ms_checkpoint", checkpointNanos / 1e6);
-        o.addProperty("world_size", spec.stage().worldSize()); // the model card's chart marks changes and resumes
         if (resumedFrom > 0 && step == resumedFrom) {
             o.addProperty("resumed", 1);
         }
