@@ -1,6 +1,5 @@
 package io.hicmae.runtime.data;
 
-import io.hicmae.runtime.audio.KaldiFbank;
 import io.hicmae.runtime.config.HicmaeConfig;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.logging.log4j.LogManager;
@@ -9,27 +8,28 @@ import org.apache.logging.log4j.Logger;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 /**
- * One rank's pre-training batches, prepared ahead on a background thread: the thread reads this rank's clips in the
- * {@link ClipIndex#epochOrder epoch order}, crops the frames ({@link MultiScaleCrop} to the config's frame side),
- * computes the fbank with the gain augmentation and draws the masks ({@link BatchAssembler#prepare}), and queues
- * {@link HostBatch}es (at most {@link LoaderOptions#prefetchBatches()}). The training thread takes them with
- * {@link #next(Duration)} and makes the NDArrays itself with {@link HostBatch#toPretrainBatch}.
+ * One rank's pre-training batches, prepared ahead on a background thread that does I/O only: it reads this rank's
+ * clips in the {@link ClipIndex#epochOrder epoch order}, copies their stored uint8 frames and int16 PCM into
+ * reusable direct buffers ({@link BatchBuffers}, {@code prefetchBatches + 2} batches allocated once), draws the crop
+ * windows, gains and masks ({@link BatchAssembler#prepare}), and queues {@link HostBatch}es (at most
+ * {@link LoaderOptions#prefetchBatches()}). The training thread takes them with {@link #next(Duration)} and turns
+ * them into model inputs on its device with {@link HostBatch#toPretrainBatch} (crop, normalisation and fbank run
+ * there, see {@link DevicePreprocessor}). A batch lends its buffers until the next {@code next}, {@code seek} or
+ * {@code close}.
  *
  * <p>Batches run through the epochs without end: epoch e, steps 0 .. {@link #stepsPerEpoch()} - 1, then epoch e + 1.
  * Every random draw of step s of epoch e on rank r comes from a generator seeded by (seed, e, r, s), so a run resumed
  * with {@link #seek(int, int)} at step k sees exactly the batches an uninterrupted run sees from step k.
  *
  * <p>Memory: the clips of about {@code 2 shuffleRowGroups} row groups (only this rank's rows), plus
- * {@code prefetchBatches + 1} batches of host arrays. A row group is loaded on the first clip that needs it and
+ * {@code prefetchBatches + 2} batches of stored bytes in direct memory (B x 1.3 MB each at the stored geometry). A row group is loaded on the first clip that needs it and
  * dropped after the last ({@link PlannedClipReader}).
  *
  * <p>Errors of the background thread (a failed read, a clip breaking its geometry) surface on the next
@@ -48,14 +48,13 @@ public final class PrefetchingLoader implements AutoCloseable {
     private final ClipIndex index;
     private final LoaderOptions options;
     private final Configuration conf;
-    private final int frames;
-    private final MultiScaleCrop crop;
     private final BatchAssembler assembler;
     private final int stepsPerEpoch;
 
     private int epoch;
     private int step;
     private Producer producer;
+    private HostBatch lent;
     private IOException failure;
     private long lastWaitNanos;
     private long totalWaitNanos;
@@ -69,21 +68,10 @@ public final class PrefetchingLoader implements AutoCloseable {
      * @param conf the Hadoop configuration for the dataset's file system
      */
     public PrefetchingLoader(ClipIndex index, HicmaeConfig config, LoaderOptions options, Configuration conf) {
-        ClipGeometry g = options.geometry();
-        if (g.frames() != config.numFrames()) {
-            throw new IllegalArgumentException("clips hold " + g.frames() + " frames but model " + config.name()
-                    + " takes numFrames = " + config.numFrames());
-        }
-        if (g.sampleRate() != KaldiFbank.SAMPLE_RATE || g.samples() < KaldiFbank.FRAME_LENGTH) {
-            throw new IllegalArgumentException("clips hold " + g.samples() + " samples at " + g.sampleRate()
-                    + " Hz; the fbank needs at least " + KaldiFbank.FRAME_LENGTH + " at " + KaldiFbank.SAMPLE_RATE);
-        }
+        this.assembler = new BatchAssembler(config, options.geometry(), true, true);
         this.index = index;
         this.options = options;
         this.conf = conf;
-        this.frames = config.numFrames();
-        this.crop = new MultiScaleCrop(g.width(), g.height(), config.imgSize());
-        this.assembler = new BatchAssembler(config, true);
         this.stepsPerEpoch = index.stepsPerEpoch(options.ranks(), options.batchSize());
         if (stepsPerEpoch == 0) {
             throw new IllegalArgumentException(index.dataset() + " holds " + index.clipCount() + " clips, fewer than "
@@ -119,6 +107,7 @@ public final class PrefetchingLoader implements AutoCloseable {
             throw new IllegalArgumentException("Invalid value " + stepInEpoch + " for step: must be in [0, "
                     + stepsPerEpoch + ")");
         }
+        returnLent();
         stopProducer();
         this.epoch = epoch;
         this.step = stepInEpoch;
@@ -133,6 +122,7 @@ public final class PrefetchingLoader implements AutoCloseable {
      */
     public HostBatch next(Duration timeout) throws IOException {
         ensureOpen();
+        returnLent();
         if (failure != null) {
             throw new IOException(failure.getMessage(), failure);
         }
@@ -166,7 +156,8 @@ public final class PrefetchingLoader implements AutoCloseable {
             step = 0;
             epoch++;
         }
-        return (HostBatch) item;
+        lent = (HostBatch) item;
+        return lent;
     }
 
     /** Time the last {@link #next(Duration)} call waited for its batch. */
@@ -184,6 +175,7 @@ public final class PrefetchingLoader implements AutoCloseable {
     public void close() {
         if (!closed) {
             closed = true;
+            returnLent();
             stopProducer();
         }
     }
@@ -191,6 +183,14 @@ public final class PrefetchingLoader implements AutoCloseable {
     private void ensureOpen() {
         if (closed) {
             throw new IllegalStateException("loader of rank " + options.rank() + " is closed");
+        }
+    }
+
+    /** Releases the batch the consumer holds: its buffers go back to the loader thread. */
+    private void returnLent() {
+        if (lent != null) {
+            lent.release();
+            lent = null;
         }
     }
 
@@ -220,6 +220,9 @@ public final class PrefetchingLoader implements AutoCloseable {
     /** The background thread: reads, crops and prepares batches from a start position on. */
     private final class Producer implements Runnable {
         final BlockingQueue<Object> queue = new ArrayBlockingQueue<>(options.prefetchBatches());
+        /** The queued batches, the one being filled and the one the consumer holds. */
+        final BatchBuffers.Pool buffers = new BatchBuffers.Pool(options.geometry(), options.batchSize(),
+                options.prefetchBatches() + 2);
         final Thread thread;
         final int startEpoch;
         final int startStep;
@@ -270,19 +273,17 @@ public final class PrefetchingLoader implements AutoCloseable {
         }
 
         /** Clips of steps [s, stepsPerEpoch) of the epoch, planned from step s on: clip i of step s' is at (s' - s) b + i. */
-        private HostBatch batch(int e, int s, int from, PlannedClipReader shards) throws IOException {
+        private HostBatch batch(int e, int s, int from, PlannedClipReader shards) throws IOException,
+                InterruptedException {
             int b = options.batchSize();
             SplittableRandom rng = new SplittableRandom(Seeds.mix(Seeds.STEP, options.seed(), e, options.rank(), s));
-            List<String> ids = new ArrayList<>(b);
-            List<byte[]> cropped = new ArrayList<>(b);
-            List<short[]> pcm = new ArrayList<>(b);
-            for (int i = 0; i < b; i++) {
-                StoredClip c = shards.get((s - from) * b + i);
-                ids.add(c.clipId());
-                cropped.add(crop.apply(c.frames(), frames, rng));
-                pcm.add(c.pcm());
+            BatchBuffers into = buffers.take();
+            try {
+                return assembler.prepare(into, i -> shards.get((s - from) * b + i), rng);
+            } catch (IOException | RuntimeException err) {
+                into.release();
+                throw err;
             }
-            return assembler.prepare(ids, cropped, pcm, rng);
         }
     }
 }

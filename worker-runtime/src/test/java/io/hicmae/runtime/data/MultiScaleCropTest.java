@@ -163,7 +163,7 @@ class MultiScaleCropTest {
         return out;
     }
 
-    private static byte[] pattern(int t, int width, int height) {
+    static byte[] pattern(int t, int width, int height) {
         byte[] b = new byte[t * width * height * 3];
         for (int i = 0; i < b.length; i++) {
             b[i] = (byte) (i * 31 + i / 7);
@@ -171,7 +171,7 @@ class MultiScaleCropTest {
         return b;
     }
 
-    private static List<String> goldenLines() throws IOException {
+    static List<String> goldenLines() throws IOException {
         List<String> lines = new ArrayList<>();
         try (BufferedReader r = new BufferedReader(new InputStreamReader(
                 MultiScaleCropTest.class.getResourceAsStream("pil-bilinear.txt"), StandardCharsets.US_ASCII))) {
