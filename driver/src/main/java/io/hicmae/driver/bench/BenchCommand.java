@@ -13,7 +13,7 @@ import java.util.concurrent.Callable;
         name = "bench",
         mixinStandardHelpOptions = true,
         description = "Benchmarks (see bench/README.md for the recorded results).",
-        subcommands = {BenchCommand.Step.class, BenchCommand.Memory.class})
+        subcommands = {BenchCommand.Step.class, BenchCommand.Memory.class, LoaderBench.class})
 public final class BenchCommand implements Runnable {
 
     @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
