@@ -30,6 +30,9 @@ final class LoaderBench implements Callable<Integer> {
     @Option(names = "--seconds", defaultValue = "20", description = "Timed seconds, after a warm-up.")
     double seconds;
 
+    @Option(names = "--warmup", defaultValue = "10", description = "Untimed seconds first (JIT, first row groups).")
+    double warmup;
+
     @Option(names = "--preprocess", description = "Also turn each batch into model inputs on --device, timed "
             + "apart (the step's share of the data path).")
     boolean preprocess;
@@ -39,7 +42,7 @@ final class LoaderBench implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        LoaderBenchmark.run(data, HicmaeConfig.preset(preset), batch, threads, seconds, preprocess,
+        LoaderBenchmark.run(data, HicmaeConfig.preset(preset), batch, threads, seconds, warmup, preprocess,
                 Devices.select(device), new Configuration()).print(System.out);
         return 0;
     }

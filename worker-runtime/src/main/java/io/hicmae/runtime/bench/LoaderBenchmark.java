@@ -25,7 +25,7 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 public final class LoaderBenchmark {
 
-    /** Batches per loader before the clock starts (JIT, first row groups). */
+    /** Batches per loader at least before the clock starts (JIT, first row groups). */
     private static final int WARMUP_BATCHES = 2;
     private static final Duration WAIT = Duration.ofMinutes(2);
 
@@ -33,9 +33,10 @@ public final class LoaderBenchmark {
      * @param clips clips taken in the timed window, all loaders
      * @param bytes stored bytes (frames + PCM) of those clips
      * @param preprocessMs total ms the consumers spent in device preprocessing (0 without it)
+     * @param loaderCpuSeconds CPU time of the loader threads in the timed window (-1 where the JVM cannot tell)
      */
     public record Result(String preset, int batch, int threads, boolean preprocess, long clips, long bytes,
-            double seconds, double preprocessMs) {
+            double seconds, double preprocessMs, double loaderCpuSeconds) {
 
         public double clipsPerSecond() {
             return clips / seconds;
@@ -48,6 +49,10 @@ public final class LoaderBenchmark {
                 out.printf("device preprocessing: %.1f ms per batch%n", preprocessMs / Math.max(1, clips / batch));
             }
             out.printf("host: %.0f MB/s of stored frames + PCM%n", bytes / seconds / 1e6);
+            if (loaderCpuSeconds > 0) {
+                out.printf("loader threads: %.1f CPU s in %.1f s, %.1f clips per loader CPU second (load-independent)%n",
+                        loaderCpuSeconds, seconds, clips / loaderCpuSeconds);
+            }
             out.printf("loader: %.1f clips/s per thread, total %.1f clips/s%n", clipsPerSecond() / threads,
                     clipsPerSecond());
         }
@@ -56,11 +61,17 @@ public final class LoaderBenchmark {
     private LoaderBenchmark() {}
 
     /** Runs the benchmark on the dataset at {@code dataUri} (a finished prep output). */
+    /**
+     * @param warmupSeconds untimed seconds first (and at least {@value #WARMUP_BATCHES} batches), so the JIT has
+     *     compiled the read path: the first passes over the data run at a fraction of the steady rate
+     */
     public static Result run(String dataUri, HicmaeConfig config, int batch, int threads, double seconds,
-            boolean preprocess, Device device, Configuration conf) throws IOException, InterruptedException {
-        if (batch < 1 || threads < 1 || !(seconds > 0)) {
+            double warmupSeconds, boolean preprocess, Device device, Configuration conf)
+            throws IOException, InterruptedException {
+        if (batch < 1 || threads < 1 || !(seconds > 0) || !(warmupSeconds >= 0)) {
             throw new IllegalArgumentException("Invalid value for configuration batch/threads/seconds: batch >= 1, "
-                    + "threads >= 1, seconds > 0 (got " + batch + ", " + threads + ", " + seconds + ")");
+                    + "threads >= 1, seconds > 0, warm-up >= 0 (got " + batch + ", " + threads + ", " + seconds + ", "
+                    + warmupSeconds + ")");
         }
         ClipIndex index = ClipIndex.build(dataUri, conf);
         List<PrefetchingLoader> loaders = new ArrayList<>();
@@ -73,17 +84,22 @@ public final class LoaderBenchmark {
             long[] bytes = new long[threads];
             double[] prepMs = new double[threads];
             AtomicReference<Throwable> error = new AtomicReference<>();
-            long deadline = System.nanoTime() + WAIT.toNanos() + (long) (seconds * 1e9) + WAIT.toNanos();
+            long deadline = System.nanoTime() + WAIT.toNanos() + (long) ((warmupSeconds + seconds) * 1e9)
+                    + WAIT.toNanos();
             long[] start = new long[1];
             Thread[] consumers = new Thread[threads];
-            java.util.concurrent.CyclicBarrier warm = new java.util.concurrent.CyclicBarrier(threads,
-                    () -> start[0] = System.nanoTime());
+            double[] cpu = new double[2];
+            java.util.concurrent.CyclicBarrier warm = new java.util.concurrent.CyclicBarrier(threads, () -> {
+                cpu[0] = loaderCpuSeconds();
+                start[0] = System.nanoTime();
+            });
             for (int r = 0; r < threads; r++) {
                 int rank = r;
                 consumers[r] = new Thread(() -> {
                     try (NDManager m = preprocess ? NDManager.newBaseManager(device) : null) {
                         PrefetchingLoader l = loaders.get(rank);
-                        for (int i = 0; i < WARMUP_BATCHES; i++) {
+                        long warmEnd = System.nanoTime() + (long) (warmupSeconds * 1e9);
+                        for (int i = 0; i < WARMUP_BATCHES || System.nanoTime() < warmEnd; i++) {
                             take(l, m);
                         }
                         warm.await(WAIT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
@@ -111,6 +127,7 @@ public final class LoaderBenchmark {
                 throw new IOException("loader benchmark failed: " + error.get(), error.get());
             }
             double s = (System.nanoTime() - start[0]) / 1e9;
+            cpu[1] = loaderCpuSeconds();
             long c = 0;
             long by = 0;
             double ms = 0;
@@ -119,10 +136,30 @@ public final class LoaderBenchmark {
                 by += bytes[r];
                 ms += prepMs[r];
             }
-            return new Result(config.name(), batch, threads, preprocess, c, by, s, ms);
+            return new Result(config.name(), batch, threads, preprocess, c, by, s, ms,
+                    cpu[0] < 0 || cpu[1] < 0 ? -1 : cpu[1] - cpu[0]);
         } finally {
             loaders.forEach(PrefetchingLoader::close);
         }
+    }
+
+    /** CPU seconds of the live loader threads ({@code clip-loader-rank-*}), or -1 when not measurable. */
+    private static double loaderCpuSeconds() {
+        java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+        if (!mx.isThreadCpuTimeSupported()) {
+            return -1;
+        }
+        long total = 0;
+        for (java.lang.management.ThreadInfo t : mx.getThreadInfo(mx.getAllThreadIds())) {
+            if (t != null && t.getThreadName().startsWith("clip-loader-rank-")) {
+                long ns = mx.getThreadCpuTime(t.getThreadId());
+                if (ns < 0) {
+                    return -1;
+                }
+                total += ns;
+            }
+        }
+        return total / 1e9;
     }
 
     /** The next batch; with a manager, also its model inputs (closed at once). */
