@@ -14,7 +14,8 @@ public record DecodeOutcome(String source, int clips, QuarantineRecord quarantin
         return new DecodeOutcome(source, clips, null);
     }
 
-    static DecodeOutcome quarantined(String source, int clipsHandedOut, QuarantineReason reason, String detail) {
+    /** A quarantined outcome: {@code clipsHandedOut} clips, if any, must be dropped by the caller. */
+    public static DecodeOutcome quarantined(String source, int clipsHandedOut, QuarantineReason reason, String detail) {
         return new DecodeOutcome(source, clipsHandedOut, new QuarantineRecord(source, reason, detail));
     }
 

@@ -16,8 +16,12 @@ public enum QuarantineReason {
     TIMEOUT,
     /** Not a regular file: a directory, a device or pipe, or a symlink leading outside the input root. */
     NOT_A_FILE,
-    /** The file could not be copied from its file system to the executor. */
-    IO_ERROR;
+    /** The file could not be copied from its file system to the executor, or read there. */
+    IO_ERROR,
+    /** A frame is larger than the pixel limit ({@code max-pixels}), or the remote file than the copy limit. */
+    TOO_LARGE,
+    /** A task died while decoding this video (its executor crashed or was killed); the retry did not try again. */
+    CRASHED;
 
     /** The lower-case name stored in the quarantine table, e.g. {@code too_short}. */
     public String label() {

@@ -12,10 +12,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
-import org.bytedeco.ffmpeg.global.avcodec;
-import org.bytedeco.ffmpeg.global.avutil;
-import org.bytedeco.javacv.FFmpegFrameRecorder;
-import org.bytedeco.javacv.Frame;
 
 /**
  * Writes talking-face-like mp4 videos in which picture and sound belong together, deterministically for a seed.
@@ -24,7 +20,7 @@ import org.bytedeco.javacv.Frame;
  * tone) and a voice (one of three pitch classes). The voice is a harmonic tone at the speaker's pitch shaped into
  * syllables; the mouth's opening follows the syllables' loudness frame by frame, so lip motion and sound match.
  * Eyes blink now and then and the head sways a little. Video is H.264 through libopenh264 ({@link #VIDEO_CODEC};
- * the bytedeco FFmpeg build has no libx264), audio is AAC at 44.1 kHz mono.
+ * the bytedeco FFmpeg build has no libx264), audio is AAC at 44.1 kHz mono, written by {@link MediaWriter}.
  *
  * <p>{@link #generate} also writes two CSV files beside the videos: {@value #LABELS_FILE}, a labelled manifest for
  * {@code hicmae prep --manifest} ({@code path,label,split,fold}), and {@value #METADATA_FILE} with everything known
@@ -186,30 +182,10 @@ public final class SyntheticVideoGenerator {
         Speaker who = speaker(r.nextInt(SPEAKERS));
         Voice voice = new Voice(who.f0Hz, spec.seconds, r.split());
         Face face = new Face(who, spec.width, spec.height, r.split());
-        FFmpegFrameRecorder rec = new FFmpegFrameRecorder(
-                file.toAbsolutePath().toFile(),
-                spec.video ? spec.width : 0,
-                spec.video ? spec.height : 0,
-                spec.audio ? 1 : 0);
-        rec.setFormat("mp4");
-        if (spec.video) {
-            rec.setVideoCodecName(VIDEO_CODEC);
-            rec.setPixelFormat(avutil.AV_PIX_FMT_YUV420P);
-            rec.setFrameRate(spec.fps);
-            rec.setVideoBitrate(spec.width * spec.height * 8);
-            rec.setGopSize((int) Math.round(spec.fps * 2));
-            rec.setVideoOption("threads", "1");
-            if (spec.rotation != 0) {
-                rec.setDisplayRotation(spec.rotation);
-            }
-        }
-        if (spec.audio) {
-            rec.setAudioCodec(avcodec.AV_CODEC_ID_AAC);
-            rec.setSampleRate(SOURCE_SAMPLE_RATE);
-            rec.setAudioBitrate(64_000);
-        }
-        try {
-            rec.start();
+        MediaWriter.Format format = new MediaWriter.Format(
+                spec.video ? spec.width : 0, spec.height, spec.fps, VIDEO_CODEC, (long) spec.width * spec.height * 8,
+                (int) Math.round(spec.fps * 2), spec.rotation, spec.audio ? SOURCE_SAMPLE_RATE : 0, 64_000);
+        try (MediaWriter rec = new MediaWriter(file, format)) {
             long totalSamples = Math.round(spec.seconds * SOURCE_SAMPLE_RATE);
             long frames = spec.video ? Math.round(spec.seconds * spec.fps) : 0;
             long written = 0;
@@ -218,21 +194,18 @@ public final class SyntheticVideoGenerator {
                 if (f < frames) {
                     double t = f / spec.fps;
                     face.draw(rgb, t, voice.loudness(t));
-                    rec.recordImage(spec.width, spec.height, Frame.DEPTH_UBYTE, 3, spec.width * 3,
-                            avutil.AV_PIX_FMT_RGB24, rgb);
+                    rec.image(rgb);
                 }
                 long upTo = spec.video ? Math.min(totalSamples, Math.round((f + 1) / spec.fps * SOURCE_SAMPLE_RATE))
                         : totalSamples;
                 if (spec.audio && upTo > written) {
-                    rec.recordSamples(SOURCE_SAMPLE_RATE, 1, voice.samples(written, (int) (upTo - written)));
+                    rec.samples(voice.samples(written, (int) (upTo - written)));
                 }
                 written = Math.max(written, upTo);
             }
-            rec.stop();
-        } catch (FFmpegFrameRecorder.Exception e) {
+            rec.finish();
+        } catch (IOException e) {
             throw new IOException("Cannot write synthetic video " + file + ": " + e.getMessage(), e);
-        } finally {
-            rec.release();
         }
         return new Labels(file.getFileName().toString(), who.id, who.faceShape, who.pitchClass, who.f0Hz,
                 spec.seconds, spec.fps);

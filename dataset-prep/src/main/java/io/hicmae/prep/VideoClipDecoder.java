@@ -13,23 +13,18 @@ import static io.hicmae.runtime.data.ClipSchema.SCALED_SIZE;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ShortBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.SeekableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.function.Consumer;
-import org.apache.logging.log4j.LogManager;
-import org.apache.logging.log4j.Logger;
-import org.bytedeco.ffmpeg.avformat.AVFormatContext;
-import org.bytedeco.ffmpeg.avformat.AVStream;
-import org.bytedeco.ffmpeg.global.avutil;
-import org.bytedeco.javacv.FFmpegFrameGrabber;
-import org.bytedeco.javacv.Frame;
-import org.bytedeco.javacv.FrameGrabber;
 
 /**
  * Decodes one local video into clips in a single forward pass (no seeking), holding only the frames sampled for
@@ -43,16 +38,16 @@ import org.bytedeco.javacv.FrameGrabber;
  *
  * <p>Failures never throw: they come back as a {@link DecodeOutcome} with a {@link QuarantineReason}. Only a
  * machine problem (FFmpeg natives missing) throws. The deadline is checked against the injected clock after every
- * decoded frame, so a file that decodes too slowly ends as {@link QuarantineReason#TIMEOUT}. Input files are local
- * regular files, so FFmpeg never blocks on I/O without bound. Decoding uses one FFmpeg thread: parallelism comes
- * from running one decoder per core.
+ * decoded frame, and holds inside FFmpeg's blocking calls (opening, probing, a read blocked in the file system:
+ * {@link MediaInput}), so a file that decodes too slowly or hangs ends as {@link QuarantineReason#TIMEOUT}. A frame
+ * larger than the pixel limit ends as {@link QuarantineReason#TOO_LARGE} before anything is decoded. FFmpeg is used
+ * through its libraries directly ({@link MediaReader}), never libavdevice. Decoding uses one FFmpeg thread:
+ * parallelism comes from running one decoder per core.
  */
 public final class VideoClipDecoder {
 
-    private static final Logger LOG = LogManager.getLogger(VideoClipDecoder.class);
-
-    /** Frames larger than this on either side are refused before decoding (hostile-file guard). */
-    static final int MAX_FRAME_SIDE = 8192;
+    /** Default of the largest frame, in pixels, a video may have: 4096 x 4096 (a 4K frame has 8.3 million). */
+    public static final long MAX_PIXELS_DEFAULT = 4096L * 4096;
     /** Open windows allowed while their audio has not arrived; past this the file is too badly interleaved. */
     static final int MAX_PENDING_WINDOWS = 32;
     /** Audio samples a window may lack at its ends (encoder priming and resampler delay) and get zeros for. */
@@ -65,20 +60,33 @@ public final class VideoClipDecoder {
     private final ClipSampler sampler;
     private final Duration deadline;
     private final Clock clock;
+    private final long maxPixels;
+
+    /** A decoder with the default frame size limit, {@link #MAX_PIXELS_DEFAULT}. */
+    public VideoClipDecoder(ClipSampler sampler, Duration deadline, Clock clock) {
+        this(sampler, deadline, clock, MAX_PIXELS_DEFAULT);
+    }
 
     /**
      * @param sampler which windows and instants to take
-     * @param deadline the longest one video may take to decode
-     * @param clock the clock the deadline is measured on
+     * @param deadline the longest one video may take to open and decode; it holds inside FFmpeg's blocking calls
+     *     (measured on the real clock there) and is checked against {@code clock} after every decoded frame
+     * @param clock the clock the per-frame deadline check is measured on
+     * @param maxPixels the largest frame, in pixels, a video may have; larger ones are quarantined before decoding
      */
-    public VideoClipDecoder(ClipSampler sampler, Duration deadline, Clock clock) {
+    public VideoClipDecoder(ClipSampler sampler, Duration deadline, Clock clock, long maxPixels) {
         if (deadline.isNegative() || deadline.isZero()) {
             throw new IllegalArgumentException(
                     "Invalid value " + deadline + " for configuration decode-timeout: must be positive");
         }
+        if (maxPixels < (long) SCALED_SIZE * SCALED_SIZE / 4) {
+            throw new IllegalArgumentException("Invalid value " + maxPixels + " for configuration max-pixels: must"
+                    + " be at least " + (long) SCALED_SIZE * SCALED_SIZE / 4);
+        }
         this.sampler = sampler;
         this.deadline = deadline;
         this.clock = clock;
+        this.maxPixels = maxPixels;
     }
 
     /**
@@ -90,6 +98,16 @@ public final class VideoClipDecoder {
      * @return the number of clips, or why the file is quarantined
      */
     public DecodeOutcome decode(Path file, String source, Consumer<ClipRecord> sink) {
+        return decode(file, source, sink, f -> FileChannel.open(f, StandardOpenOption.READ));
+    }
+
+    /** Opens a file's bytes for FFmpeg; tests substitute channels that fail or hang. */
+    interface Opener {
+        SeekableByteChannel open(Path file) throws IOException;
+    }
+
+    /** {@link #decode(Path, String, Consumer)} reading the file through {@code opener}. */
+    DecodeOutcome decode(Path file, String source, Consumer<ClipRecord> sink, Opener opener) {
         long deadlineAt = clock.millis() + deadline.toMillis();
         try {
             if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
@@ -102,66 +120,34 @@ public final class VideoClipDecoder {
         } catch (IOException e) {
             return DecodeOutcome.quarantined(source, 0, QuarantineReason.UNREADABLE, file + ": " + e);
         }
-        FfmpegNatives.ensureLoaded();
-        // "file:" keeps FFmpeg from reading a protocol out of names such as "a:b.mp4".
-        FFmpegFrameGrabber grabber = new FFmpegFrameGrabber("file:" + file.toAbsolutePath());
-        grabber.setImageWidth(SCALED_SIZE);
-        grabber.setImageHeight(SCALED_SIZE);
-        grabber.setPixelFormat(avutil.AV_PIX_FMT_RGB24);
-        grabber.setSampleRate(AUDIO_SAMPLE_RATE);
-        grabber.setAudioChannels(1);
-        grabber.setSampleFormat(avutil.AV_SAMPLE_FMT_S16);
-        grabber.setVideoOption("threads", "1");
-        grabber.setAudioOption("threads", "1");
         Decoding run = new Decoding(source, sink, deadlineAt);
+        MediaReader reader;
         try {
-            grabber.start();
-        } catch (FrameGrabber.Exception | RuntimeException e) {
-            release(grabber, file);
-            String msg = String.valueOf(e.getMessage());
-            QuarantineReason reason = msg.contains("avformat_open_input") || msg.contains("avformat_find_stream_info")
-                    ? QuarantineReason.UNREADABLE
-                    : QuarantineReason.DECODE_ERROR;
-            return DecodeOutcome.quarantined(source, 0, reason, "FFmpeg cannot open " + file + ": " + msg);
+            reader = new MediaReader(opener.open(file), file.getFileName().toString(),
+                    deadline, maxPixels);
+        } catch (MediaReader.Failure e) {
+            return DecodeOutcome.quarantined(source, 0, e.reason, "FFmpeg cannot open " + file + ": " + e.getMessage());
+        } catch (IOException e) {
+            return DecodeOutcome.quarantined(source, 0, QuarantineReason.UNREADABLE, file + ": " + e);
         }
-        try {
-            return run.run(grabber);
-        } catch (DecodeFailure e) {
+        try (reader) {
+            return run.run(reader);
+        } catch (MediaReader.Failure e) {
             return DecodeOutcome.quarantined(source, run.emitted, e.reason, file + ": " + e.getMessage());
-        } catch (FrameGrabber.Exception | RuntimeException e) {
+        } catch (RuntimeException e) {
             return DecodeOutcome.quarantined(
-                    source, run.emitted, QuarantineReason.DECODE_ERROR, file + ": " + e.getMessage());
-        } finally {
-            release(grabber, file);
-        }
-    }
-
-    private static void release(FFmpegFrameGrabber grabber, Path file) {
-        try {
-            grabber.close();
-        } catch (Exception e) {
-            LOG.warn("Closing FFmpeg on {} failed: {}", file, e.toString());
+                    source, run.emitted, QuarantineReason.DECODE_ERROR, file + ": " + e);
         }
     }
 
     /** The rotation, counter-clockwise in degrees (0, 90, 180 or 270), that turns decoded frames upright. */
-    static int displayRotation(FFmpegFrameGrabber grabber) {
-        double ccw = grabber.getDisplayRotation();
+    static int displayRotation(MediaReader reader) {
+        double ccw = reader.displayMatrixRotation();
         if (ccw == 0 || Double.isNaN(ccw)) {
-            String tag = grabber.getVideoMetadata("rotate"); // clockwise, by convention of the tag
+            String tag = reader.videoTag("rotate"); // clockwise, by convention of the tag
             ccw = tag == null ? 0 : -Double.parseDouble(tag.trim());
         }
         return Math.floorMod((int) Math.round(ccw / 90) * 90, 360);
-    }
-
-    /** A failure with its quarantine reason. */
-    private static final class DecodeFailure extends Exception {
-        final QuarantineReason reason;
-
-        DecodeFailure(QuarantineReason reason, String message) {
-            super(message, null, false, false);
-            this.reason = reason;
-        }
     }
 
     /** One window being filled. */
@@ -176,8 +162,8 @@ public final class VideoClipDecoder {
         }
     }
 
-    /** The state of one decode. Times are microseconds on the grabber's timeline unless named relative. */
-    private final class Decoding {
+    /** The state of one decode. Times are microseconds on the reader's timeline unless named relative. */
+    private final class Decoding implements MediaReader.Sink {
         final String source;
         final Consumer<ClipRecord> sink;
         final long deadlineAt;
@@ -203,53 +189,51 @@ public final class VideoClipDecoder {
             this.deadlineAt = deadlineAt;
         }
 
-        DecodeOutcome run(FFmpegFrameGrabber grabber) throws FrameGrabber.Exception, DecodeFailure {
-            if (!grabber.hasVideo()) {
-                throw new DecodeFailure(QuarantineReason.NO_VIDEO, "no video stream");
+        DecodeOutcome run(MediaReader reader) throws MediaReader.Failure {
+            if (!reader.hasVideo()) {
+                throw new MediaReader.Failure(QuarantineReason.NO_VIDEO, "no video stream");
             }
-            if (!grabber.hasAudio()) {
-                throw new DecodeFailure(QuarantineReason.NO_AUDIO, "no audio stream");
+            if (!reader.hasAudio()) {
+                throw new MediaReader.Failure(QuarantineReason.NO_AUDIO, "no audio stream");
             }
-            checkFrameSize(grabber.getFormatContext());
-            rotation = displayRotation(grabber);
-            fps = grabber.getFrameRate();
-            Frame frame;
-            while ((frame = grabber.grabFrame(true, true, true, false, false)) != null) {
-                if (clock.millis() > deadlineAt) {
-                    throw new DecodeFailure(
-                            QuarantineReason.TIMEOUT,
-                            String.format(
-                                    Locale.ROOT,
-                                    "decoding took longer than the deadline of %s; stopped at %.2f s of video",
-                                    deadline,
-                                    Math.max(0, lastRelUs) / 1e6));
-                }
-                if (frame.image != null) {
-                    onVideo(frame);
-                } else if (frame.samples != null) {
-                    onAudio(frame);
-                }
-                emitReady(false);
+            rotation = displayRotation(reader);
+            fps = reader.frameRate();
+            reader.startDecoding();
+            while (reader.next(this)) {
+                // frames arrive through video() and audio()
             }
             finish();
             if (emitted == 0) {
-                throw new DecodeFailure(QuarantineReason.TOO_SHORT, describeLength());
+                throw new MediaReader.Failure(QuarantineReason.TOO_SHORT, describeLength());
             }
             return DecodeOutcome.ok(source, emitted);
         }
 
-        private void checkFrameSize(AVFormatContext format) throws DecodeFailure {
-            for (int i = 0; i < format.nb_streams(); i++) {
-                AVStream stream = format.streams(i);
-                int w = stream.codecpar().width();
-                int h = stream.codecpar().height();
-                if (stream.codecpar().codec_type() == avutil.AVMEDIA_TYPE_VIDEO
-                        && (w > MAX_FRAME_SIDE || h > MAX_FRAME_SIDE)) {
-                    throw new DecodeFailure(
-                            QuarantineReason.DECODE_ERROR,
-                            "frame size " + w + "x" + h + " exceeds " + MAX_FRAME_SIDE + " on a side");
-                }
+        /** Every decoded frame, of either stream, counts one look at the deadline. */
+        private void checkDeadline() throws MediaReader.Failure {
+            if (clock.millis() > deadlineAt) {
+                throw new MediaReader.Failure(
+                        QuarantineReason.TIMEOUT,
+                        String.format(
+                                Locale.ROOT,
+                                "decoding took longer than the deadline of %s; stopped at %.2f s of video",
+                                deadline,
+                                Math.max(0, lastRelUs) / 1e6));
             }
+        }
+
+        @Override
+        public void video(ByteBuffer rgb, int stride, long timestampUs) throws MediaReader.Failure {
+            checkDeadline();
+            onVideo(rgb, stride, timestampUs);
+            emitReady(false);
+        }
+
+        @Override
+        public void audio(ShortBuffer samples, long timestampUs) throws MediaReader.Failure {
+            checkDeadline();
+            onAudio(samples, timestampUs);
+            emitReady(false);
         }
 
         private String describeLength() {
@@ -268,25 +252,18 @@ public final class VideoClipDecoder {
                     windowsWithoutAudio > 0 ? " (" + windowsWithoutAudio + " windows lacked audio)" : "");
         }
 
-        private void onVideo(Frame frame) throws DecodeFailure {
-            if (frame.imageWidth != SCALED_SIZE || frame.imageHeight != SCALED_SIZE
-                    || frame.imageChannels != COLOR_CHANNELS) {
-                throw new DecodeFailure(
-                        QuarantineReason.DECODE_ERROR,
-                        "FFmpeg returned a " + frame.imageWidth + "x" + frame.imageHeight + "x"
-                                + frame.imageChannels + " frame; expected " + SCALED_SIZE + "x" + SCALED_SIZE + "x3");
-            }
+        private void onVideo(ByteBuffer image, int stride, long timestamp) throws MediaReader.Failure {
             if (originUs == Long.MIN_VALUE) {
-                originUs = frame.timestamp;
-            } else if (frame.timestamp - originUs <= lastRelUs) {
+                originUs = timestamp;
+            } else if (timestamp - originUs <= lastRelUs) {
                 return; // a repeated or backwards timestamp: the earlier frame stays on screen
             }
-            long rel = frame.timestamp - originUs;
+            long rel = timestamp - originUs;
             // Windows whose first instant this frame has passed are open from now on.
             while (sampler.windowStartMicros(nextWindow) + ClipSampler.TOLERANCE_US < rel) {
                 open.add(new OpenWindow(nextWindow++));
                 if (open.size() > MAX_PENDING_WINDOWS) {
-                    throw new DecodeFailure(
+                    throw new MediaReader.Failure(
                             QuarantineReason.DECODE_ERROR,
                             "more than " + MAX_PENDING_WINDOWS + " windows wait for audio; streams too badly interleaved");
                 }
@@ -298,7 +275,7 @@ public final class VideoClipDecoder {
                     w.covered = true;
                 }
             }
-            crop((ByteBuffer) frame.image[0], frame.imageStride, last);
+            crop(image, stride, last);
             lastRelUs = rel;
         }
 
@@ -348,18 +325,10 @@ public final class VideoClipDecoder {
             }
         }
 
-        private void onAudio(Frame frame) throws DecodeFailure {
-            if (frame.sampleRate != AUDIO_SAMPLE_RATE || frame.audioChannels != 1
-                    || !(frame.samples[0] instanceof ShortBuffer)) {
-                throw new DecodeFailure(
-                        QuarantineReason.DECODE_ERROR,
-                        "FFmpeg returned audio at " + frame.sampleRate + " Hz with " + frame.audioChannels
-                                + " channels; expected 16000 Hz mono s16");
-            }
-            ShortBuffer samples = (ShortBuffer) frame.samples[0];
+        private void onAudio(ShortBuffer samples, long timestamp) {
             int n = samples.remaining();
             if (audioBase == Long.MIN_VALUE) {
-                audioBase = Math.floorDiv(frame.timestamp * AUDIO_SAMPLE_RATE, 1_000_000L);
+                audioBase = Math.floorDiv(timestamp * AUDIO_SAMPLE_RATE, 1_000_000L);
             }
             trimAudio();
             if (audioLen + n > MAX_AUDIO_BUFFER) {
@@ -392,9 +361,9 @@ public final class VideoClipDecoder {
         }
 
         /** At end of stream: the last frame stays on screen for the remaining instants of covered windows. */
-        private void finish() throws DecodeFailure {
+        private void finish() throws MediaReader.Failure {
             if (originUs == Long.MIN_VALUE) {
-                throw new DecodeFailure(QuarantineReason.DECODE_ERROR, "the video stream has no decodable frame");
+                throw new MediaReader.Failure(QuarantineReason.DECODE_ERROR, "the video stream has no decodable frame");
             }
             for (OpenWindow w : open) {
                 if (w.covered) {

@@ -61,8 +61,10 @@ class DockerTest {
             List<String> users = lines.stream().filter(l -> l.startsWith("USER ")).collect(Collectors.toList());
             assertEquals("USER 185", users.get(users.size() - 1), dockerfile + ": the image must end as the non-root user");
             String text = String.join("\n", lines);
+            // Pods run with a read-only root file system (k8s/): caches go to the /tmp emptyDir.
             for (String env : List.of("PYTORCH_LIBRARY_PATH=/opt/libtorch/lib", "PYTORCH_VERSION=2.7.1",
-                    "JAVA_TOOL_OPTIONS=-Dai.djl.offline=true")) {
+                    "JAVA_TOOL_OPTIONS=\"-Dai.djl.offline=true", "-Dorg.bytedeco.javacpp.cachedir=/tmp/javacpp",
+                    "DJL_CACHE_DIR=/tmp/djl")) {
                 assertTrue(text.contains(env), dockerfile + " must set " + env);
             }
             String flavor = dockerfile.endsWith("cuda") ? "cu128" : "cpu";

@@ -163,7 +163,8 @@ class K8sManifestsTest {
     @Test
     void s3CredentialsComeOnlyFromTheSecret() throws IOException {
         Pattern accessKey = Pattern.compile("(AKIA|ASIA)[0-9A-Z]{16}");
-        Pattern secretValue = Pattern.compile("(?i)(secret|password|access[_-]?key)[\\w.-]*\\s*[:=]\\s*[\"']?[A-Za-z0-9/+]{20,}");
+        Pattern secretValue = Pattern.compile("(?i)(secret|password|access[_-]?key)[\\w.-]*\\s*[:=]\\s*[\"']?(?!/)[A-Za-z0-9/+]{20,}");
+        // A file path (spark.authenticate.secret.file) names where a secret is mounted: it is not one.
         for (Path file : Manifests.yamlFiles()) {
             String text = Files.readString(file);
             assertFalse(accessKey.matcher(text).find(), ROOT.relativize(file) + " holds an AWS access key id");
@@ -210,6 +211,138 @@ class K8sManifestsTest {
         }
         assertEquals("hicmae-dev", map(only(trees.get("overlays/dev-cpu"), "Role").get("metadata")).get("namespace"));
         assertEquals("hicmae-prod", map(only(trees.get("overlays/prod-gpu"), "Role").get("metadata")).get("namespace"));
+    }
+
+
+    /** Closed pods: no root, no privilege escalation, no capabilities, a read-only root with /tmp on an emptyDir. */
+    @Test
+    void everyPodRunsAsNonRootWithoutPrivilegesOnAReadOnlyRoot() {
+        forEachApp((where, doc, spec) -> {
+            Set<String> emptyDirs = new HashSet<>();
+            for (Object v : list(spec.getOrDefault("volumes", List.of()))) {
+                if (map(v).containsKey("emptyDir")) {
+                    emptyDirs.add((String) map(v).get("name"));
+                }
+            }
+            for (String role : List.of("driver", "executor")) {
+                Map<String, Object> pod = map(spec.get(role));
+                Map<String, Object> container = map(pod.get("securityContext"));
+                assertEquals(true, container.get("runAsNonRoot"), where + ": " + role + " runAsNonRoot");
+                assertEquals(false, container.get("allowPrivilegeEscalation"), where + ": " + role);
+                assertEquals(true, container.get("readOnlyRootFilesystem"), where + ": " + role);
+                assertEquals(List.of("ALL"), map(container.get("capabilities")).get("drop"), where + ": " + role);
+                Map<String, Object> podContext = map(pod.get("podSecurityContext"));
+                assertEquals(true, podContext.get("runAsNonRoot"), where + ": " + role);
+                assertEquals(185, podContext.get("runAsUser"), where + ": " + role + " runs as the image's spark user");
+                assertEquals("RuntimeDefault", map(podContext.get("seccompProfile")).get("type"), where + ": " + role);
+                boolean tmp = list(pod.getOrDefault("volumeMounts", List.of())).stream().map(Manifests::map)
+                        .anyMatch(m -> "/tmp".equals(m.get("mountPath")) && emptyDirs.contains(m.get("name")));
+                assertTrue(tmp, where + ": " + role + " needs a writable /tmp (an emptyDir) on its read-only root");
+            }
+        });
+    }
+
+    @Test
+    void everyPodRequestsAndCapsItsLocalDisk() {
+        forEachApp((where, doc, spec) -> {
+            for (String role : List.of("driver", "executor")) {
+                Map<String, Object> template = map(map(map(spec.get(role)).get("template")).get("spec"));
+                Map<String, Object> container = list(template.get("containers")).stream().map(Manifests::map)
+                        .filter(c -> ("spark-kubernetes-" + role).equals(c.get("name"))).findFirst()
+                        .orElseThrow(() -> new AssertionError(where + ": no spark-kubernetes-" + role + " container"));
+                Map<String, Object> resources = map(container.get("resources"));
+                long request = gibibytes(map(resources.get("requests")).get("ephemeral-storage"), where);
+                long limit = gibibytes(map(resources.get("limits")).get("ephemeral-storage"), where);
+                assertTrue(request >= 1 && limit >= request, where + ": " + role + " ephemeral-storage " + request
+                        + "Gi requested, " + limit + "Gi limit");
+            }
+        });
+    }
+
+    private static long gibibytes(Object quantity, String where) {
+        assertNotNull(quantity, where + ": ephemeral-storage missing");
+        Matcher m = Pattern.compile("([0-9]+)Gi").matcher(quantity.toString());
+        assertTrue(m.matches(), where + ": ephemeral-storage must be in Gi: " + quantity);
+        return Long.parseLong(m.group(1));
+    }
+
+    /** Spark RPC is authenticated and encrypted with a secret mounted from a Secret in both pods, on fixed ports. */
+    @Test
+    void applicationsAuthenticateAndEncryptSparkRpcWithTheMountedSecret() {
+        forEachApp((where, doc, spec) -> {
+            Map<String, Object> conf = map(spec.get("sparkConf"));
+            assertEquals("true", conf.get("spark.authenticate"), where);
+            assertEquals("true", conf.get("spark.network.crypto.enabled"), where);
+            String secretFile = (String) conf.get("spark.authenticate.secret.file");
+            assertNotNull(secretFile, where + ": spark.authenticate.secret.file");
+            for (String role : List.of("driver", "executor")) {
+                boolean mounted = list(map(spec.get(role)).getOrDefault("secrets", List.of())).stream()
+                        .map(Manifests::map)
+                        .anyMatch(sec -> "hicmae-spark-auth".equals(sec.get("name"))
+                                && secretFile.startsWith(sec.get("path") + "/"));
+                assertTrue(mounted, where + ": " + role + " must mount the hicmae-spark-auth Secret at "
+                        + secretFile.substring(0, secretFile.lastIndexOf('/')));
+            }
+            for (String port : List.of("spark.driver.port", "spark.driver.blockManager.port", "spark.blockManager.port")) {
+                assertTrue(String.valueOf(conf.get(port)).matches("[0-9]+"), where + ": " + port + " must be fixed");
+            }
+        });
+    }
+
+    /**
+     * Each application's pods admit only its own pods, on the driver's RPC and block manager ports and the ranks'
+     * ring ports; the UI only from the monitoring namespace.
+     */
+    @Test
+    void networkPoliciesAdmitOnlyTheApplicationsOwnPodsOnItsPorts() {
+        for (Map.Entry<String, List<Map<String, Object>>> tree : trees.entrySet()) {
+            List<Map<String, Object>> policies = tree.getValue().stream()
+                    .filter(d -> "NetworkPolicy".equals(d.get("kind"))).toList();
+            forEachAppIn(tree, (where, doc, spec) -> {
+                Object label = map(map(spec.get("driver")).get("labels")).get("hicmae.io/app");
+                assertNotNull(label, where + ": driver needs the hicmae.io/app label");
+                assertEquals(label, map(map(spec.get("executor")).get("labels")).get("hicmae.io/app"), where);
+                Map<String, Object> policy = policies.stream()
+                        .filter(p -> label.equals(map(map(map(p.get("spec")).get("podSelector")).get("matchLabels"))
+                                .get("hicmae.io/app")))
+                        .findFirst().orElseThrow(() -> new AssertionError(where + ": no NetworkPolicy for " + label));
+                Map<String, Object> pspec = map(policy.get("spec"));
+                assertEquals(List.of("Ingress"), pspec.get("policyTypes"), where);
+                Set<Integer> fromOwnPods = new HashSet<>();
+                List<int[]> ranges = new ArrayList<>();
+                for (Object r : list(pspec.get("ingress"))) {
+                    Map<String, Object> rule = map(r);
+                    List<Object> from = list(rule.getOrDefault("from", List.of()));
+                    assertFalse(from.isEmpty(), where + ": an ingress rule without 'from' admits every pod");
+                    assertFalse(list(rule.getOrDefault("ports", List.of())).isEmpty(), where + ": a rule admits all ports");
+                    boolean own = from.stream().map(Manifests::map).allMatch(f -> f.containsKey("podSelector")
+                            && label.equals(map(map(f.get("podSelector")).get("matchLabels")).get("hicmae.io/app")));
+                    for (Object p : list(rule.get("ports"))) {
+                        Map<String, Object> port = map(p);
+                        int low = (Integer) port.get("port");
+                        int high = (Integer) port.getOrDefault("endPort", low);
+                        if (own) {
+                            ranges.add(new int[] {low, high});
+                            fromOwnPods.add(low);
+                        } else {
+                            assertEquals(4040, low, where + ": only the UI is admitted from outside the application");
+                        }
+                    }
+                }
+                Map<String, Object> conf = map(spec.get("sparkConf"));
+                for (String key : List.of("spark.driver.port", "spark.driver.blockManager.port", "spark.blockManager.port")) {
+                    assertTrue(fromOwnPods.contains(Integer.parseInt(conf.get(key).toString())), where + ": " + key);
+                }
+                List<String> args = args(spec);
+                if (args.get(0).equals("pretrain")) {
+                    String[] ring = option(args, "--ring-ports").split("-");
+                    int low = Integer.parseInt(ring[0]);
+                    int high = Integer.parseInt(ring[ring.length - 1]);
+                    assertTrue(ranges.stream().anyMatch(r -> r[0] <= low && high <= r[1]),
+                            where + ": the NetworkPolicy must admit the ring ports " + low + "-" + high);
+                }
+            });
+        }
     }
 
     /**
@@ -297,6 +430,12 @@ class K8sManifestsTest {
     /** Runs a check on every (Scheduled)SparkApplication of base and every overlay; there must be three in each. */
     private static void forEachApp(AppCheck check) {
         for (Map.Entry<String, List<Map<String, Object>>> tree : trees.entrySet()) {
+            forEachAppIn(tree, check);
+        }
+    }
+
+    private static void forEachAppIn(Map.Entry<String, List<Map<String, Object>>> tree, AppCheck check) {
+        {
             int apps = 0;
             for (Map<String, Object> doc : tree.getValue()) {
                 if (isApp(doc)) {

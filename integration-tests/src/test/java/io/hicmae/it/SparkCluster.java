@@ -52,6 +52,8 @@ public final class SparkCluster implements AutoCloseable {
     // Read by the shutdown hook's thread too.
     private final List<Process> workers = new CopyOnWriteArrayList<>();
     private final Thread shutdownHook;
+    /** The RPC secret the Master, the Workers and every submitted application share (standalone authentication). */
+    private final String rpcSecret = newSecret();
     private volatile Process master;
     private String masterUrl;
     private boolean closed;
@@ -116,13 +118,15 @@ public final class SparkCluster implements AutoCloseable {
         deleteRecursively(runDir);
         Files.createDirectories(sparkHome);
         Files.createSymbolicLink(sparkHome.resolve("jars"), paths.sparkHome().resolve("jars"));
-        Path workerConf = writeWorkerConf(fakeGpu);
+        Path daemonConf = writeDaemonConf(false);
+        Path workerConf = writeDaemonConf(fakeGpu);
         Runtime.getRuntime().addShutdownHook(shutdownHook);
 
         Path masterLog = runDir.resolve("master.log");
         master = SparkJvm.start(sparkHome, "org.apache.spark.deploy.master.Master",
                 List.of(DAEMON_HEAP, "-Dspark.master.rest.enabled=false"),
-                List.of("--host", "127.0.0.1", "--port", "0", "--webui-port", "0"),
+                List.of("--host", "127.0.0.1", "--port", "0", "--webui-port", "0",
+                        "--properties-file", daemonConf.toString()),
                 Map.of(), runDir, masterLog);
         masterUrl = awaitLogMatch(master, masterLog, MASTER_URL, "the Master's URL");
         int uiPort = Integer.parseInt(awaitLogMatch(master, masterLog, MASTER_UI_PORT, "the Master's web UI port"));
@@ -138,16 +142,34 @@ public final class SparkCluster implements AutoCloseable {
         awaitWorkersRegistered(uiPort);
     }
 
-    private Path writeWorkerConf(boolean fakeGpu) throws IOException {
-        Path conf = runDir.resolve("worker.properties");
-        if (!fakeGpu) {
-            return Files.writeString(conf, "");
+    /**
+     * The Master's or a Worker's properties: RPC authentication with the cluster's secret and AES encryption, with
+     * no SASL fallback, so that only applications that authenticate and encrypt (as the CLI turns on by itself) can
+     * register; with {@code fakeGpu}, the Worker's GPU. Readable by the owner only: it holds the secret.
+     */
+    private Path writeDaemonConf(boolean fakeGpu) throws IOException {
+        Path conf = runDir.resolve(fakeGpu ? "worker.properties" : "daemon.properties");
+        StringBuilder props = new StringBuilder()
+                .append("spark.authenticate=true\n")
+                .append("spark.authenticate.secret=").append(rpcSecret).append('\n')
+                .append("spark.network.crypto.enabled=true\n")
+                .append("spark.network.crypto.saslFallback=false\n");
+        if (fakeGpu) {
+            Path script = runDir.resolve("gpu-discovery.sh");
+            Files.writeString(script, "#!/bin/sh\necho '{\"name\":\"gpu\",\"addresses\":[\"0\"]}'\n");
+            Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-xr-x"));
+            props.append("spark.worker.resource.gpu.amount=1\n")
+                    .append("spark.worker.resource.gpu.discoveryScript=").append(script).append('\n');
         }
-        Path script = runDir.resolve("gpu-discovery.sh");
-        Files.writeString(script, "#!/bin/sh\necho '{\"name\":\"gpu\",\"addresses\":[\"0\"]}'\n");
-        Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-xr-x"));
-        return Files.writeString(conf, "spark.worker.resource.gpu.amount=1\n"
-                + "spark.worker.resource.gpu.discoveryScript=" + script + "\n");
+        Files.deleteIfExists(conf);
+        Files.createFile(conf, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        return Files.writeString(conf, props);
+    }
+
+    private static String newSecret() {
+        byte[] bytes = new byte[32];
+        new java.security.SecureRandom().nextBytes(bytes);
+        return java.util.HexFormat.of().formatHex(bytes);
     }
 
     private String awaitLogMatch(Process process, Path log, Pattern pattern, String what) {
@@ -170,7 +192,12 @@ public final class SparkCluster implements AutoCloseable {
             for (int i = 0; i < WORKERS; i++) {
                 failIfExited(workers.get(i), runDir.resolve("worker-" + i + ".log"));
             }
-            String json = http.send(request, HttpResponse.BodyHandlers.ofString()).body();
+            String json;
+            try {
+                json = http.send(request, HttpResponse.BodyHandlers.ofString()).body();
+            } catch (java.net.http.HttpTimeoutException slow) {
+                return Optional.empty(); // a loaded machine: the Master answers late; the deadline still bounds it
+            }
             int alive = JsonParser.parseString(json).getAsJsonObject().get("aliveworkers").getAsInt();
             return alive == WORKERS ? Optional.of(alive) : Optional.empty();
         }, this::daemonLogTails);
@@ -191,6 +218,11 @@ public final class SparkCluster implements AutoCloseable {
     /** {@code spark://127.0.0.1:PORT}. */
     public String masterUrl() {
         return masterUrl;
+    }
+
+    /** The RPC secret every application submitted to this cluster must present. */
+    String rpcSecret() {
+        return rpcSecret;
     }
 
     /** The folder of this cluster's logs and work dirs. */

@@ -17,9 +17,12 @@ import java.util.stream.Collectors;
  *
  * <p>Every submission binds the driver to 127.0.0.1, turns off the driver's web UI (clusters of several test runs
  * may share the machine), runs libtorch offline from Maven Central on the driver and the executors, and gives each
- * executor {@link SparkCluster#WORKER_CORES} OpenMP threads, one per core it was given.
+ * executor {@link SparkCluster#WORKER_CORES} OpenMP threads, one per core it was given. The cluster requires RPC
+ * authentication and encryption: the hicmae CLI gets only the cluster's secret (HICMAE_SPARK_AUTH_SECRET) and must
+ * turn both on itself; other applications get them set here.
  */
 public final class SparkSubmitter {
+    private static final String HICMAE_CLI = "io.hicmae.driver.HicmaeCli";
     private final SparkCluster cluster;
     private final Path hadoopConfDir;
 
@@ -62,6 +65,15 @@ public final class SparkSubmitter {
         all.put("spark.executorEnv.PYTORCH_VERSION", pytorch);
         all.put("spark.executorEnv.OMP_NUM_THREADS", Integer.toString(SparkCluster.WORKER_CORES));
         all.put("spark.executor.extraJavaOptions", "-Dai.djl.offline=true");
+        Map<String, String> env = new LinkedHashMap<>(Map.of("PYTORCH_VERSION", pytorch));
+        if (app.mainClass().equals(HICMAE_CLI)) {
+            // The CLI turns on authentication and encryption itself; it is only given the cluster's secret.
+            env.put("HICMAE_SPARK_AUTH_SECRET", cluster.rpcSecret());
+        } else {
+            all.put("spark.authenticate", "true");
+            all.put("spark.network.crypto.enabled", "true");
+            all.put("spark.authenticate.secret", cluster.rpcSecret());
+        }
         all.putAll(conf);
 
         List<String> submitArgs = new ArrayList<>(List.of("--master", cluster.masterUrl(), "--deploy-mode", "client",
@@ -74,7 +86,7 @@ public final class SparkSubmitter {
         submitArgs.add(app.jar().toString());
         submitArgs.addAll(args);
         Process process = SparkJvm.start(cluster.sparkHome(), hadoopConfDir, "org.apache.spark.deploy.SparkSubmit",
-                List.of("-Dai.djl.offline=true"), submitArgs, Map.of("PYTORCH_VERSION", pytorch),
+                List.of("-Dai.djl.offline=true"), submitArgs, env,
                 cluster.runDir(), log);
         return new Submission(name, process, log);
     }

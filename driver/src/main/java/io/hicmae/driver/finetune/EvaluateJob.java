@@ -5,6 +5,7 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.hicmae.driver.config.ConfigException;
 import io.hicmae.driver.spark.BarrierStage;
+import io.hicmae.driver.spark.PortRange;
 import io.hicmae.driver.spark.RankSetup;
 import io.hicmae.driver.spark.RunCheckpoints;
 import io.hicmae.runtime.config.HicmaeConfig;
@@ -83,7 +84,8 @@ public final class EvaluateJob {
     /** A session for this job: see {@link BarrierStage#session} (a plain stage: one task per core in local mode). */
     public static SparkSession session(EvaluateConfig cfg) {
         return BarrierStage.session(new BarrierStage.Settings("evaluate", 1, cfg.device(), cfg.master(), 1,
-                Duration.ZERO, Duration.ZERO, Duration.ofSeconds(60), Duration.ofSeconds(60)));
+                Duration.ZERO, Duration.ZERO, Duration.ofSeconds(60), Duration.ofSeconds(60), PortRange.ANY),
+                FinetuneKryoRegistrator.class);
     }
 
     public Outcome run(SparkSession spark) throws IOException {

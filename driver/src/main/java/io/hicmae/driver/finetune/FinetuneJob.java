@@ -5,12 +5,13 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.hicmae.driver.config.ConfigException;
-import io.hicmae.driver.pretrain.RankResult;
-import io.hicmae.driver.pretrain.TrainingPlan;
 import io.hicmae.driver.spark.BarrierStage;
 import io.hicmae.driver.spark.Lineage;
 import io.hicmae.driver.spark.ProgressPrinter;
 import io.hicmae.driver.spark.ProgressServer;
+import io.hicmae.driver.spark.RankResult;
+import io.hicmae.driver.spark.RunPlan;
+import io.hicmae.driver.spark.TrainingRankTask;
 import io.hicmae.driver.spark.RunCheckpoints;
 import io.hicmae.runtime.config.HicmaeConfig;
 import io.hicmae.runtime.data.LabelSpace;
@@ -66,14 +67,14 @@ public final class FinetuneJob {
 
     private final FinetuneConfig cfg;
     private final PrintStream console;
-    private final TrainingPlan.Fault fault;
+    private final RunPlan.Fault fault;
 
     public FinetuneJob(FinetuneConfig cfg, PrintStream console) {
         this(cfg, console, null);
     }
 
     /** A job that injects {@code fault} into every fold's training (tests only). */
-    FinetuneJob(FinetuneConfig cfg, PrintStream console, TrainingPlan.Fault fault) {
+    FinetuneJob(FinetuneConfig cfg, PrintStream console, RunPlan.Fault fault) {
         this.cfg = cfg;
         this.console = console;
         this.fault = fault;
@@ -81,7 +82,7 @@ public final class FinetuneJob {
 
     /** A session for this job: see {@link BarrierStage#session}. */
     public static SparkSession session(FinetuneConfig cfg) {
-        return BarrierStage.session(cfg.stage());
+        return BarrierStage.session(cfg.stage(), FinetuneKryoRegistrator.class);
     }
 
     public Outcome run(SparkSession spark) throws IOException {
@@ -178,11 +179,11 @@ public final class FinetuneJob {
         ProgressPrinter printer = new ProgressPrinter(console, total, FinetuneJob::describeLine);
         List<RankResult> results;
         try (ProgressServer progress = new ProgressServer(driverHost, secret, printer::accept)) {
-            FinetunePlan first = new FinetunePlan(cfg, runId, parent.ref().toString(), configJson,
-                    data.space().kind(), data.space().names(), train, val, stepsPerEpoch, total, warmup, 1,
-                    driverHost, progress.port(), fault, secret);
+            FinetunePlan first = new FinetunePlan(cfg, new RunPlan(runId, secret, stepsPerEpoch, total, warmup, 1,
+                    driverHost, progress.port(), fault), parent.ref().toString(), configJson, data.space().kind(),
+                    data.space().names(), train, val);
             results = BarrierStage.run(spark, cfg.stage(), RankResult.class,
-                    attempt -> new FinetuneRankTask(first.withAttempt(attempt)),
+                    attempt -> new TrainingRankTask(first.withAttempt(attempt)),
                     () -> zoo.checkpoints().latest(runId).map(c -> "step " + c.step()).orElse("the start"),
                     console, "run " + runId + " failed; its checkpoints stay in " + zoo.root()
                             + ", continue with --run-id " + resumeId);

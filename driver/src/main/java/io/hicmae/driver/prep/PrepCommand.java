@@ -77,7 +77,7 @@ public final class PrepCommand implements Callable<Integer> {
         org.apache.hadoop.fs.Path out = new org.apache.hadoop.fs.Path(config.output());
         org.apache.hadoop.fs.FileSystem fs = out.getFileSystem(hadoop);
         boolean isNew = !fs.exists(new org.apache.hadoop.fs.Path(out, ClipSchema.DATASET_JSON));
-        PrepJob.checkSameLabelSpace(config, isNew, LabelSpace.read(fs.makeQualified(out).toUri().toString(), hadoop),
+        PrepPlan.checkSameLabelSpace(config, isNew, LabelSpace.read(fs.makeQualified(out).toUri().toString(), hadoop),
                 java.util.Optional.of(m.space()), out);
         System.out.println(isNew ? "  output " + out + " is new" : "  output " + out + " has the same labels");
     }
@@ -93,7 +93,9 @@ public final class PrepCommand implements Callable<Integer> {
             }
             return 0;
         }
-        SparkSession spark = SparkSession.builder().appName("hicmae prep").master(config.master()).getOrCreate();
+        org.apache.spark.SparkConf conf = new org.apache.spark.SparkConf().setAppName("hicmae prep").setMaster(config.master());
+        io.hicmae.driver.spark.SparkSecurity.apply(conf, System.getenv());
+        SparkSession spark = SparkSession.builder().config(conf).getOrCreate();
         try {
             new PrepJob(spark, config, Clock.systemUTC()).run();
         } finally {

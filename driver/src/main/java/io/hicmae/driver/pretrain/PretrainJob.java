@@ -7,6 +7,9 @@ import io.hicmae.driver.spark.BarrierStage;
 import io.hicmae.driver.spark.Lineage;
 import io.hicmae.driver.spark.ProgressPrinter;
 import io.hicmae.driver.spark.ProgressServer;
+import io.hicmae.driver.spark.RankResult;
+import io.hicmae.driver.spark.RunPlan;
+import io.hicmae.driver.spark.TrainingRankTask;
 import io.hicmae.driver.spark.RunCheckpoints;
 import io.hicmae.runtime.data.ClipIndex;
 import io.hicmae.zoo.Checkpoint;
@@ -41,14 +44,14 @@ public final class PretrainJob {
 
     private final PretrainConfig cfg;
     private final PrintStream console;
-    private final TrainingPlan.Fault fault;
+    private final RunPlan.Fault fault;
 
     public PretrainJob(PretrainConfig cfg, PrintStream console) {
         this(cfg, console, null);
     }
 
     /** A job that injects {@code fault} into the training (tests only). */
-    PretrainJob(PretrainConfig cfg, PrintStream console, TrainingPlan.Fault fault) {
+    PretrainJob(PretrainConfig cfg, PrintStream console, RunPlan.Fault fault) {
         this.cfg = cfg;
         this.console = console;
         this.fault = fault;
@@ -87,8 +90,8 @@ public final class PretrainJob {
                     o.get("lr").getAsDouble()));
             List<RankResult> results;
             try (ProgressServer progress = new ProgressServer(driverHost, secret, printer::accept)) {
-                TrainingPlan plan = new TrainingPlan(cfg, runId, secret, stepsPerEpoch, total, warmup, 1,
-                        driverHost, progress.port(), fault);
+                PretrainPlan plan = new PretrainPlan(cfg, new RunPlan(runId, secret, stepsPerEpoch, total, warmup, 1,
+                        driverHost, progress.port(), fault));
                 results = trainWithRetries(spark, plan, zoo);
             }
             Lineage.checkRanksAgree(results, RankResult::rank, RankResult::parameterDigest);
@@ -117,13 +120,14 @@ public final class PretrainJob {
     }
 
     /** Submits the barrier stage; on failure waits, re-checks the slots and resubmits from the last checkpoint. */
-    private List<RankResult> trainWithRetries(SparkSession spark, TrainingPlan first, ModelZoo zoo)
+    private List<RankResult> trainWithRetries(SparkSession spark, PretrainPlan first, ModelZoo zoo)
             throws IOException {
+        String runId = first.run().runId();
         return BarrierStage.run(spark, cfg.stage(), RankResult.class,
-                attempt -> new RankTask(first.withAttempt(attempt)),
-                () -> zoo.checkpoints().latest(first.runId()).map(c -> "step " + c.step()).orElse("the start"),
-                console, "run " + first.runId() + " failed; its checkpoints stay in " + zoo.root()
-                        + ", continue with --resume " + first.runId());
+                attempt -> new TrainingRankTask(first.withAttempt(attempt)),
+                () -> zoo.checkpoints().latest(runId).map(c -> "step " + c.step()).orElse("the start"),
+                console, "run " + runId + " failed; its checkpoints stay in " + zoo.root()
+                        + ", continue with --resume " + runId);
     }
 
     /** Publishes the final checkpoint's parameters as a zoo version with lineage, metrics and the model card. */

@@ -4,6 +4,7 @@ import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.serializer.KryoRegistrator;
 import org.apache.spark.sql.SparkSession;
 import scala.collection.Iterator;
 import scala.reflect.ClassTag$;
@@ -40,9 +41,10 @@ public final class BarrierStage {
      * @param slotWait how long to wait for world-size concurrent task slots
      * @param connectTimeout deadline of the ranks' ring set-up
      * @param ioTimeout deadline of each wait on a peer in the all-reduce
+     * @param ringPorts the ports a rank's ring listener may bind, on the executor's address
      */
     public record Settings(String job, int worldSize, String device, String master, int maxAttempts,
-            Duration retryBackoff, Duration slotWait, Duration connectTimeout, Duration ioTimeout)
+            Duration retryBackoff, Duration slotWait, Duration connectTimeout, Duration ioTimeout, PortRange ringPorts)
             implements Serializable {
         private static final long serialVersionUID = 1L;
     }
@@ -64,9 +66,11 @@ public final class BarrierStage {
     /**
      * A session for a job: the one spark-submit configured, or local mode with the machine's cores shared out among
      * world-size task slots when no master is set. Sets the barrier and failure-detection timeouts unless the user
-     * set them. The app is called {@code hicmae-<job>}.
+     * set them. The app is called {@code hicmae-<job>}. Kryo registers the training stage's results
+     * ({@link TrainingKryoRegistrator}) and the job's own types ({@code jobRegistrators}).
      */
-    public static SparkSession session(Settings s) {
+    @SafeVarargs
+    public static SparkSession session(Settings s, Class<? extends KryoRegistrator>... jobRegistrators) {
         String master = s.master();
         int worldSize = s.worldSize();
         SparkConf conf = new SparkConf();
@@ -85,7 +89,12 @@ public final class BarrierStage {
         conf.setIfMissing("spark.executor.heartbeatInterval", "5s");
         conf.setIfMissing("spark.network.timeout", "60s");
         conf.setIfMissing("spark.serializer", "org.apache.spark.serializer.KryoSerializer");
-        conf.setIfMissing("spark.kryo.registrator", io.hicmae.driver.HicmaeKryoRegistrator.class.getName());
+        List<String> registrators = new ArrayList<>(List.of(TrainingKryoRegistrator.class.getName()));
+        for (Class<? extends KryoRegistrator> r : jobRegistrators) {
+            registrators.add(r.getName());
+        }
+        conf.setIfMissing("spark.kryo.registrator", String.join(",", registrators));
+        SparkSecurity.apply(conf, System.getenv());
         return SparkSession.builder().config(conf).getOrCreate();
     }
 

@@ -71,6 +71,14 @@ public final class RankSetup {
     }
 
     /**
+     * Opens this rank's ring listener on the executor's own address (never every interface) at the first free port
+     * of {@code ports}.
+     */
+    public static RingAllReduce bindRing(BarrierTaskContext ctx, PortRange ports) throws java.io.IOException {
+        return ports.bind(host(ctx), RingAllReduce::bind);
+    }
+
+    /**
      * Publishes this rank's ring listener through {@code allGather} and connects the ring: every peer proves
      * {@code secret}, and ranks whose {@code layoutHash} differ refuse each other.
      */

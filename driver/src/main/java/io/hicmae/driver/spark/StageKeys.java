@@ -1,6 +1,7 @@
 package io.hicmae.driver.spark;
 
 import io.hicmae.driver.config.ConfigDef;
+import io.hicmae.driver.config.ConfigException;
 
 import java.time.Duration;
 import java.util.Map;
@@ -23,6 +24,7 @@ public final class StageKeys {
     public static final String SLOT_WAIT_S = "slot-wait-s";
     public static final String CONNECT_TIMEOUT_S = "connect-timeout-s";
     public static final String IO_TIMEOUT_S = "io-timeout-s";
+    public static final String RING_PORTS = "ring-ports";
 
     private StageKeys() {}
 
@@ -42,7 +44,18 @@ public final class StageKeys {
                         "How long to wait for world-size task slots before submitting")
                 .define(CONNECT_TIMEOUT_S, Integer.class, 60, between(1, 3600), "Deadline for the ranks' ring set-up")
                 .define(IO_TIMEOUT_S, Integer.class, 300, between(1, 86_400),
-                        "Deadline for each wait on a peer in the all-reduce (longer than one step on the slowest rank)");
+                        "Deadline for each wait on a peer in the all-reduce (longer than one step on the slowest rank)")
+                .define(RING_PORTS, String.class, "0", StageKeys::validPortRange,
+                        "Ports of each rank's ring listener: 0 for any free port, or LO-HI (e.g. 40100-40199) so a "
+                                + "firewall or NetworkPolicy can admit them; it binds to the executor's address only");
+    }
+
+    private static void validPortRange(String key, Object value) {
+        try {
+            PortRange.parse(value.toString());
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(key, value, "must be 0 (any free port), PORT or LO-HI with 1024 <= LO <= HI <= 65535");
+        }
     }
 
     /** The stage settings of a job's parsed values. */
@@ -52,6 +65,7 @@ public final class StageKeys {
                 Duration.ofMillis((Long) values.get(RETRY_BACKOFF_MS)),
                 Duration.ofSeconds((Integer) values.get(SLOT_WAIT_S)),
                 Duration.ofSeconds((Integer) values.get(CONNECT_TIMEOUT_S)),
-                Duration.ofSeconds((Integer) values.get(IO_TIMEOUT_S)));
+                Duration.ofSeconds((Integer) values.get(IO_TIMEOUT_S)),
+                PortRange.parse((String) values.get(RING_PORTS)));
     }
 }

@@ -195,7 +195,7 @@ class FinetuneJobTest {
         ByteArrayOutputStream console = new ByteArrayOutputStream();
         FinetuneJob.Outcome out = new FinetuneJob(config("model", "emo4", "checkpoint-every", "1",
                 "retry-backoff-ms", "100"), new PrintStream(console, true, StandardCharsets.UTF_8),
-                new io.hicmae.driver.pretrain.TrainingPlan.Fault(0, 2, 1)).run(spark);
+                new io.hicmae.driver.spark.RunPlan.Fault(0, 2, 1)).run(spark);
         String log = console.toString(StandardCharsets.UTF_8);
         System.out.print(log);
         assertTrue(log.contains("finetune: attempt 1 of 3 failed") && log.contains("resuming from step 2"), log);

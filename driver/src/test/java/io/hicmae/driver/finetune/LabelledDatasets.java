@@ -1,6 +1,6 @@
 package io.hicmae.driver.finetune;
 
-import io.hicmae.driver.prep.PrepJob;
+import io.hicmae.driver.prep.ClipRows;
 import io.hicmae.runtime.config.HicmaeConfig;
 import io.hicmae.runtime.data.ClipSchema;
 import io.hicmae.runtime.data.GeneratedClips;
@@ -50,7 +50,7 @@ final class LabelledDatasets {
                         v < trainVideos ? "train" : "val", v % folds));
             }
         }
-        spark.createDataFrame(rows, PrepJob.CLIP_TYPE).coalesce(1).write().option("compression", "zstd")
+        spark.createDataFrame(rows, ClipRows.CLIP_TYPE).coalesce(1).write().option("compression", "zstd")
                 .parquet(dir.toString());
         LabelSpace space = new LabelSpace(kind, kind == LabelSpace.Kind.CATEGORICAL ? CLASSES : DIMENSIONS);
         Files.writeString(dir.resolve(ClipSchema.DATASET_JSON), new com.google.gson.Gson().toJson(

@@ -337,8 +337,9 @@ class PrepJobTest {
         }
         assertTrue(killed.get());
         // Nothing of the failed attempt is visible: no batch, no quarantine, no _dataset.json.
-        try (Stream<Path> top = Files.list(resumed)) {
-            assertEquals(List.of("_staging"), top.map(p -> p.getFileName().toString()).toList());
+        try (Stream<Path> top = Files.list(resumed)) { // the journal holds the starts of the videos in flight
+            assertEquals(List.of("_staging"), top.map(p -> p.getFileName().toString())
+                    .filter(n -> !n.equals(PrepJournal.DIR)).toList());
         }
 
         run(input, resumed);
@@ -384,5 +385,51 @@ class PrepJobTest {
                 () -> new PrepJob(spark, other, Clock.systemUTC()).run());
         assertTrue(e.getMessage().startsWith("Invalid value 32 for configuration window-stride: the dataset at "),
                 e.getMessage());
+    }
+
+    @Test
+    void aVideoStartedTwiceWithoutFinishingIsQuarantinedAsCrashedAndOnceIsTriedAgain() throws Exception {
+        Path in = Files.createDirectories(dir.resolve("in-crash"));
+        Files.copy(input.resolve("spk1/a.mp4"), in.resolve("poison.mp4"));
+        Files.copy(input.resolve("spk1/a.mp4"), in.resolve("killed.mp4"));
+        Path out = dir.resolve("out-crash");
+        // What two crashed tries of poison.mp4 and one killed try of killed.mp4 leave in the journal.
+        Path poison = Files.createDirectories(out.resolve(PrepJournal.DIR).resolve(PrepJournal.key("poison.mp4")));
+        Files.writeString(poison.resolve("1"), "task 0.0 attempt 0 on executor 1 started poison.mp4");
+        Files.writeString(poison.resolve("2"), "task 0.0 attempt 1 on executor 2 started poison.mp4");
+        Path killed = Files.createDirectories(out.resolve(PrepJournal.DIR).resolve(PrepJournal.key("killed.mp4")));
+        Files.writeString(killed.resolve("1"), "task 0.1 attempt 0 on executor driver started killed.mp4");
+
+        PrepJob.Summary s = run(in, out);
+        assertEquals(Map.of("poison.mp4", "crashed"), quarantine(out));
+        String detail = spark.read().parquet(out.resolve("_quarantine").toString()).first().getString(2);
+        assertTrue(detail.contains("was started 2 times and never finished") && detail.contains("executor 2"), detail);
+        assertEquals(1, s.videosWithClips(), "the video with one unfinished start is decoded again");
+        assertEquals(List.of("killed.mp4"), clipRows(out).stream().map(r -> r.getString(1)).distinct().toList());
+        assertFalse(Files.exists(out.resolve(PrepJournal.DIR)), "a finished run leaves no journal");
+    }
+
+    @Test
+    void aBatchNoDescriptorListsIsDebrisThatTheNextRunDeletesAndRedoes() throws Exception {
+        Path in = Files.createDirectories(dir.resolve("in-debris"));
+        Files.copy(input.resolve("spk1/a.mp4"), in.resolve("a.mp4"));
+        Files.copy(input.resolve("broken/text.mp4"), in.resolve("t.mp4"));
+        Path out = dir.resolve("out-debris");
+        PrepJob.Summary first = run(in, out);
+        String batch = datasetJson(out).getAsJsonArray("batches").get(0).getAsString();
+        // A commit that died after its renames and before the descriptor: the descriptor lists neither batch.
+        JsonObject before = datasetJson(out);
+        before.add("batches", new com.google.gson.JsonArray());
+        before.add("quarantine_batches", new com.google.gson.JsonArray());
+        Files.writeString(out.resolve("_dataset.json"), before.toString());
+
+        PrepJob.Summary again = run(in, out);
+        assertEquals(2, again.newVideos(), "the debris batches' videos are prepared again");
+        assertEquals(first.clips(), again.clips());
+        assertFalse(Files.exists(out.resolve(batch)), "the debris batch is deleted");
+        assertEquals(1, clipRows(out).size(), "no clip twice");
+        assertEquals(Map.of("t.mp4", "unreadable"), quarantine(out));
+        assertEquals(1, datasetJson(out).getAsJsonArray("batches").size());
+        assertEquals(1, datasetJson(out).getAsJsonArray("quarantine_batches").size());
     }
 }

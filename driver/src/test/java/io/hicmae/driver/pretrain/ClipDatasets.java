@@ -1,6 +1,6 @@
 package io.hicmae.driver.pretrain;
 
-import io.hicmae.driver.prep.PrepJob;
+import io.hicmae.driver.prep.ClipRows;
 import io.hicmae.runtime.config.HicmaeConfig;
 import io.hicmae.runtime.data.ClipSchema;
 import io.hicmae.runtime.data.GeneratedClips;
@@ -33,7 +33,7 @@ final class ClipDatasets {
                     c.frames(), pcm.array(), ClipSchema.FRAMES_PER_CLIP, ClipSchema.CROP_SIZE, ClipSchema.CROP_SIZE,
                     3, 16_000, ClipSchema.SAMPLES_PER_CLIP, null, null, null, null)); // unlabelled
         }
-        spark.createDataFrame(rows, PrepJob.CLIP_TYPE).repartition(files).write().option("compression", "zstd")
+        spark.createDataFrame(rows, ClipRows.CLIP_TYPE).repartition(files).write().option("compression", "zstd")
                 .parquet(dir.toString());
     }
 }

@@ -1,5 +1,7 @@
 package io.hicmae.driver.pretrain;
 
+import io.hicmae.driver.spark.RankResult;
+import io.hicmae.driver.spark.RunPlan;
 import io.hicmae.zoo.ModelRef;
 import io.hicmae.zoo.ModelZoo;
 import org.apache.spark.sql.SparkSession;
@@ -86,7 +88,7 @@ class PretrainJobTest {
                 "retry-backoff-ms", "100"), new PrintStream(console, true, StandardCharsets.UTF_8),
                 // Rank 0 writes the checkpoints and reaches step 2 only after committing the step-2 one, so the
                 // resume point is deterministic (a fault on another rank may beat that write by one interval).
-                new TrainingPlan.Fault(0, 2, 1)).run(spark);
+                new RunPlan.Fault(0, 2, 1)).run(spark);
         String log = console.toString(StandardCharsets.UTF_8);
         System.out.print(log);
         assertTrue(log.contains("attempt 1 of 3 failed") && log.contains("resuming from step 2"), log);

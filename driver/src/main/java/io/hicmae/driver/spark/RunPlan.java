@@ -1,12 +1,12 @@
-package io.hicmae.driver.pretrain;
+package io.hicmae.driver.spark;
 
 import java.io.Serializable;
 
 /**
- * What every rank of one barrier-stage attempt needs, fixed on the driver: the validated config, the run, the
- * step arithmetic, the job secret (never logged; {@link #toString()} hides it) and where to report progress.
+ * What every rank of one barrier-stage attempt of a training job needs about the run, fixed on the driver: the run,
+ * the step arithmetic, the attempt, the job secret (never logged; {@link #toString()} hides it) and where to report
+ * progress. Each job's plan ({@link TrainingSpec}) carries one.
  *
- * @param config the job's validated configuration
  * @param runId the run whose checkpoints the ranks resume from and write to
  * @param secret per-job secret every peer must prove before tensors flow
  * @param stepsPerEpoch optimiser steps per epoch, equal on every rank
@@ -17,8 +17,8 @@ import java.io.Serializable;
  * @param progressPort its port
  * @param fault a failure to inject (tests only), or null
  */
-public record TrainingPlan(PretrainConfig config, String runId, byte[] secret, long stepsPerEpoch, long totalSteps,
-        long warmupSteps, int attempt, String progressHost, int progressPort, Fault fault) implements Serializable {
+public record RunPlan(String runId, byte[] secret, long stepsPerEpoch, long totalSteps, long warmupSteps, int attempt,
+        String progressHost, int progressPort, Fault fault) implements Serializable {
 
     private static final long serialVersionUID = 1L;
 
@@ -34,14 +34,20 @@ public record TrainingPlan(PretrainConfig config, String runId, byte[] secret, l
         private static final long serialVersionUID = 1L;
     }
 
-    public TrainingPlan withAttempt(int next) {
-        return new TrainingPlan(config, runId, secret, stepsPerEpoch, totalSteps, warmupSteps, next, progressHost,
-                progressPort, fault);
+    /** The same plan for attempt {@code next}. */
+    public RunPlan withAttempt(int next) {
+        return new RunPlan(runId, secret, stepsPerEpoch, totalSteps, warmupSteps, next, progressHost, progressPort,
+                fault);
+    }
+
+    /** The epoch of a step (0-based step index). */
+    public int epochOf(long step) {
+        return Math.toIntExact(step / stepsPerEpoch);
     }
 
     @Override
     public String toString() {
-        return "TrainingPlan[run " + runId + ", attempt " + attempt + ", " + totalSteps + " steps (" + stepsPerEpoch
+        return "RunPlan[run " + runId + ", attempt " + attempt + ", " + totalSteps + " steps (" + stepsPerEpoch
                 + "/epoch, warm-up " + warmupSteps + "), secret <hidden>]";
     }
 }

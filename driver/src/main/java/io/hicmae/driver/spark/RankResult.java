@@ -1,4 +1,4 @@
-package io.hicmae.driver.pretrain;
+package io.hicmae.driver.spark;
 
 import java.io.Serializable;
 import java.util.Map;

@@ -1,0 +1,162 @@
+package io.hicmae.driver.finetune;
+
+import ai.djl.ndarray.NDManager;
+import io.hicmae.driver.spark.RankEnv;
+import io.hicmae.driver.spark.RankStep;
+import io.hicmae.driver.spark.RunCheckpoints;
+import io.hicmae.runtime.allreduce.RingAllReduce;
+import io.hicmae.runtime.config.HicmaeConfig;
+import io.hicmae.runtime.data.ClipGeometry;
+import io.hicmae.runtime.data.ClipIndex;
+import io.hicmae.runtime.data.PlannedClipReader;
+import io.hicmae.runtime.data.Seeds;
+import io.hicmae.runtime.data.StoredClip;
+import io.hicmae.runtime.finetune.FinetuneBatch;
+import io.hicmae.runtime.finetune.FinetuneBatchAssembler;
+import io.hicmae.runtime.finetune.FinetuneTrainer;
+import io.hicmae.runtime.train.AbstractTrainer;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * Fine-tuning's part of a rank of the shared loop: a {@link FinetuneTrainer} with the parent's encoders and fusion
+ * weights, this rank's clips in the epoch order, augmentation and mixup on the host ({@link FinetuneBatchAssembler}),
+ * and after every epoch the validation all ranks run together: each predicts every world-size-th validation view,
+ * one all-reduce gathers the outputs, and every rank computes the same per-video scores. Loss terms: loss.
+ */
+final class FinetuneStep implements RankStep<FinetuneStep.MicroBatch> {
+
+    private static final long BATCH_TAG = 0x66742d6261746368L;
+    private static final long DROP_PATH_TAG = 0x66742d64726f70L;
+
+    /** One micro-batch's stored clips, labels and where it sits in the epoch (its randomness key). */
+    record MicroBatch(List<byte[]> frames, List<short[]> pcm, List<ClipEntry> labels, int epoch, int stepInEpoch) {}
+
+    private final FinetunePlan plan;
+    private final RankEnv env;
+    private final FinetuneTrainer trainer;
+    private final FinetuneBatchAssembler assembler;
+    private final PlannedClipReader trainClips;
+    private final PlannedClipReader valClips;
+    private int orderEpoch = -1;
+    private int[] order;
+
+    private FinetuneStep(FinetunePlan plan, RankEnv env, FinetuneTrainer trainer, PlannedClipReader trainClips,
+            PlannedClipReader valClips) {
+        this.plan = plan;
+        this.env = env;
+        this.trainer = trainer;
+        this.assembler = ClipPredictor.assembler(trainer, plan.options());
+        this.trainClips = trainClips;
+        this.valClips = valClips;
+    }
+
+    static FinetuneStep open(FinetunePlan plan, RankEnv env) throws IOException {
+        FinetuneConfig cfg = plan.config();
+        HicmaeConfig model = HicmaeConfig.fromJson(plan.modelConfigJson(), plan.parent() + "/config.json");
+        FinetuneTrainer trainer = new FinetuneTrainer(model, plan.options(), env.device(), cfg.seed());
+        PlannedClipReader trainClips = null;
+        try {
+            // The parent's encoders and fusion by the authors' keys; head and fc_norm stay fresh.
+            RunCheckpoints.withVersionWeights(env.zoo(), plan.parent(), trainer::loadPretrained);
+            trainClips = new PlannedClipReader(ClipIndex.build(cfg.train(), env.hadoop()), env.hadoop(),
+                    ClipGeometry.STORED);
+            PlannedClipReader valClips = new PlannedClipReader(ClipIndex.build(cfg.val(), env.hadoop()),
+                    env.hadoop(), ClipGeometry.STORED);
+            return new FinetuneStep(plan, env, trainer, trainClips, valClips);
+        } catch (IOException | RuntimeException e) {
+            try (FinetuneTrainer t = trainer; PlannedClipReader r = trainClips) {
+                throw e;
+            }
+        }
+    }
+
+    @Override
+    public AbstractTrainer<?> trainer() {
+        return trainer;
+    }
+
+    @Override
+    public void seek(long step) {
+        orderEpoch = -1;
+    }
+
+    @Override
+    public MicroBatch next(long step) throws IOException {
+        int b = plan.config().batchSize();
+        long perEpoch = plan.run().stepsPerEpoch();
+        int epoch = plan.run().epochOf(step);
+        int s = (int) (step % perEpoch);
+        if (epoch != orderEpoch) {
+            order = ClipSelection.epochOrder(plan.train(), plan.config().seed(), epoch, env.rank(), env.worldSize());
+            long[] positions = new long[(int) perEpoch * b];
+            for (int i = 0; i < positions.length; i++) {
+                positions[i] = plan.train().get(order[i]).position();
+            }
+            trainClips.plan(positions);
+            orderEpoch = epoch;
+        }
+        List<byte[]> frames = new ArrayList<>(b);
+        List<short[]> pcm = new ArrayList<>(b);
+        List<ClipEntry> labels = new ArrayList<>(b);
+        for (int i = s * b; i < (s + 1) * b; i++) {
+            StoredClip c = trainClips.get(i);
+            frames.add(c.frames());
+            pcm.add(c.pcm());
+            labels.add(plan.train().get(order[i]));
+        }
+        return new MicroBatch(frames, pcm, labels, epoch, s);
+    }
+
+    @Override
+    public float[] computeGradients(NDManager sm, MicroBatch mb, long step) {
+        long seed = plan.config().seed();
+        SplittableRandom rng = new SplittableRandom(Seeds.mix(BATCH_TAG, seed, mb.epoch(), env.rank(),
+                mb.stepInEpoch()));
+        long dropSeed = Seeds.mix(DROP_PATH_TAG, seed, mb.epoch(), env.rank(), mb.stepInEpoch());
+        FinetuneBatch batch;
+        if (mb.labels().get(0).isCategorical()) {
+            long[] y = mb.labels().stream().mapToLong(ClipEntry::category).toArray();
+            batch = assembler.train(sm, mb.frames(), mb.pcm(), y, rng, dropSeed);
+        } else {
+            float[][] y = mb.labels().stream().map(ClipEntry::dimensions).toArray(float[][]::new);
+            batch = assembler.trainRegression(sm, mb.frames(), mb.pcm(), y, rng, dropSeed);
+        }
+        return new float[] {trainer.computeGradients(sm, batch)};
+    }
+
+    @Override
+    public Map<String, Double> lossMap(float[] losses) {
+        return Map.of("loss", (double) losses[0]);
+    }
+
+    /**
+     * Every rank predicts its share of the validation views; the all-reduce (tagged apart from the training steps)
+     * gives every rank all outputs, from which each computes the same per-video scores.
+     */
+    @Override
+    public Map<String, Double> endOfEpoch(int epoch, RingAllReduce ring) throws IOException {
+        List<ClipEntry> views = plan.val();
+        int world = env.worldSize();
+        int q = trainer.options().task().outputs();
+        float[] out = new float[views.size() * q];
+        ClipPredictor.predict(trainer, assembler, valClips, views, env.rank(), world, plan.config().batchSize(), out);
+        ring.allReduceMean(out, -1L - epoch);
+        for (int i = 0; i < out.length; i++) {
+            out[i] *= world; // each slot was written by exactly one rank: the mean is value / world
+        }
+        return ClipPredictor.scalars(ClipPredictor.report(plan.space(),
+                ClipPredictor.average(trainer.options().task(), views, out)), "val_");
+    }
+
+    @Override
+    public void close() throws IOException {
+        try (FinetuneTrainer t = trainer; PlannedClipReader a = trainClips; PlannedClipReader v = valClips) {
+            // closes all three, the first error first
+        }
+    }
+}

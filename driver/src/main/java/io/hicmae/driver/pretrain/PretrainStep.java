@@ -1,0 +1,119 @@
+package io.hicmae.driver.pretrain;
+
+import ai.djl.ndarray.NDManager;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import io.hicmae.driver.spark.RankEnv;
+import io.hicmae.driver.spark.RankStep;
+import io.hicmae.runtime.data.ClipGeometry;
+import io.hicmae.runtime.data.ClipIndex;
+import io.hicmae.runtime.data.HostBatch;
+import io.hicmae.runtime.data.LoaderOptions;
+import io.hicmae.runtime.data.PrefetchingLoader;
+import io.hicmae.runtime.optim.AdamW;
+import io.hicmae.runtime.train.AbstractTrainer;
+import io.hicmae.runtime.train.PretrainTrainer;
+import io.hicmae.runtime.train.StepLosses;
+import io.hicmae.runtime.train.TrainOptions;
+
+import java.io.IOException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Pre-training's part of a rank of the shared loop: a {@link PretrainTrainer} initialised from the seed, and this
+ * rank's batches from a {@link PrefetchingLoader} (crop, fbank with gain, masks on a background thread). Loss terms:
+ * loss, video, audio, contrastive, then one per contrastive layer.
+ */
+final class PretrainStep implements RankStep<HostBatch> {
+
+    private final PretrainPlan plan;
+    private final PretrainTrainer trainer;
+    private final PrefetchingLoader loader;
+
+    private PretrainStep(PretrainPlan plan, PretrainTrainer trainer, PrefetchingLoader loader) {
+        this.plan = plan;
+        this.trainer = trainer;
+        this.loader = loader;
+    }
+
+    static PretrainStep open(PretrainPlan plan, RankEnv env) throws IOException {
+        PretrainConfig cfg = plan.config();
+        TrainOptions options = new TrainOptions(cfg.lr(), cfg.minLr(), plan.run().warmupSteps(),
+                plan.run().totalSteps(), (long) env.worldSize() * cfg.batchSize(), cfg.clipGrad(),
+                new AdamW.Settings(cfg.beta1(), cfg.beta2(), 1e-8, cfg.weightDecay()));
+        PretrainTrainer trainer = new PretrainTrainer(cfg.modelConfig(), options, env.device(), cfg.seed());
+        try {
+            ClipIndex index = ClipIndex.build(cfg.data(), env.hadoop());
+            LoaderOptions lo = new LoaderOptions(env.rank(), env.worldSize(), cfg.batchSize(), cfg.seed(),
+                    cfg.prefetch(), 4, ClipGeometry.STORED);
+            return new PretrainStep(plan, trainer, new PrefetchingLoader(index, cfg.modelConfig(), lo, env.hadoop()));
+        } catch (IOException | RuntimeException e) {
+            trainer.close();
+            throw e;
+        }
+    }
+
+    @Override
+    public AbstractTrainer<?> trainer() {
+        return trainer;
+    }
+
+    @Override
+    public void seek(long step) {
+        long perEpoch = plan.run().stepsPerEpoch();
+        loader.seek((int) (step / perEpoch), (int) (step % perEpoch));
+    }
+
+    @Override
+    public HostBatch next(long step) throws IOException {
+        return loader.next(plan.config().dataTimeout());
+    }
+
+    @Override
+    public float[] computeGradients(NDManager stepManager, HostBatch batch, long step) {
+        StepLosses l = trainer.computeGradients(stepManager, batch.toPretrainBatch(stepManager));
+        float[] layers = l.contrastiveLayers();
+        float[] out = new float[4 + layers.length];
+        out[0] = l.total();
+        out[1] = l.video();
+        out[2] = l.audio();
+        out[3] = l.contrastive();
+        System.arraycopy(layers, 0, out, 4, layers.length);
+        return out;
+    }
+
+    @Override
+    public Map<String, Double> lossMap(float[] l) {
+        Map<String, Double> m = new LinkedHashMap<>();
+        m.put("loss", (double) l[0]);
+        m.put("video", (double) l[1]);
+        m.put("audio", (double) l[2]);
+        m.put("contrastive", (double) l[3]);
+        for (int k = 4; k < l.length; k++) {
+            m.put("contrastive_layer" + (k - 4), (double) l[k]);
+        }
+        return m;
+    }
+
+    /** loss, video, audio, contrastive and the per-layer contrastive terms as one array, "contrastive_layers". */
+    @Override
+    public void addLosses(JsonObject line, float[] l) {
+        line.addProperty("loss", l[0]);
+        line.addProperty("video", l[1]);
+        line.addProperty("audio", l[2]);
+        line.addProperty("contrastive", l[3]);
+        JsonArray layers = new JsonArray();
+        for (int k = 4; k < l.length; k++) {
+            layers.add(l[k]);
+        }
+        line.add("contrastive_layers", layers);
+    }
+
+    @Override
+    public void close() {
+        try (PretrainTrainer t = trainer) {
+            loader.close();
+        }
+    }
+}
