@@ -22,7 +22,8 @@ import java.util.Map;
 
 /**
  * Pre-training's part of a rank of the shared loop: a {@link PretrainTrainer} initialised from the seed, and this
- * rank's batches from a {@link PrefetchingLoader} (crop, fbank with gain, masks on a background thread). Loss terms:
+ * rank's batches from a {@link PrefetchingLoader} (reads and draws on a background thread; crop, normalisation and fbank
+ * with gain on the step's device in {@link HostBatch#toPretrainBatch}). Loss terms:
  * loss, video, audio, contrastive, then one per contrastive layer.
  */
 final class PretrainStep implements RankStep<HostBatch> {
