@@ -68,14 +68,7 @@ class DeviceCropTest {
     @Test
     void downscalesLikeTheHostCropAndPillow() throws IOException {
         // Pillow's own output for two windows of a 40x36 image (the host crop's reference, see MultiScaleCropTest)
-        byte[] image = new byte[36 * 40 * 3];
-        for (int y = 0; y < 36; y++) {
-            for (int x = 0; x < 40; x++) {
-                for (int c = 0; c < 3; c++) {
-                    image[(y * 40 + x) * 3 + c] = (byte) ((x * 7 + y * 13 + c * 29 + (x * y) % 11 * 17) % 256);
-                }
-            }
-        }
+        byte[] image = MultiScaleCropTest.pillowImage();
         List<String> lines = MultiScaleCropTest.goldenLines();
         for (int i = 0; i < lines.size(); i += 2) {
             String[] w = lines.get(i).split(" ");
