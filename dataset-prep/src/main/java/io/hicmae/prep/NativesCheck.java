@@ -37,7 +37,11 @@ public final class NativesCheck {
                 org.bytedeco.javacpp.Loader.load(org.bytedeco.ffmpeg.global.avdevice.class);
                 System.out.println("libavdevice loaded");
             } catch (Throwable e) {
-                System.out.println("libavdevice failed to load: " + e);
+                StringBuilder causes = new StringBuilder(e.toString());
+                for (Throwable c = e.getCause(); c != null; c = c.getCause()) {
+                    causes.append("; caused by ").append(c);
+                }
+                System.out.println("libavdevice failed to load: " + causes);
                 System.exit(2);
             }
         }

@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
             io.hicmae.driver.model.GoldenCommand.class,
             io.hicmae.driver.bench.BenchCommand.class,
             ZooCommand.class,
+            io.hicmae.driver.zoo.RunsCommand.class,
             io.hicmae.driver.prep.PrepCommand.class,
             io.hicmae.driver.prep.SynthCommand.class,
             QuickstartCommand.class,

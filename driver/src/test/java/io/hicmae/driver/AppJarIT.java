@@ -39,7 +39,7 @@ class AppJarIT {
 
     /** target/lib jars whose content is in the app jar (or, for libtorch, in the image), so a cluster lacks them. */
     private static final List<String> NOT_ON_CLUSTER = List.of("worker-runtime-", "dataset-prep-", "model-zoo-",
-            "api-", "pytorch-", "jna-", "gson-", "picocli-", "javacv-", "javacpp-", "ffmpeg-", "jfreechart-", "javafx-");
+            "api-", "pytorch-", "jna-", "gson-", "picocli-", "javacpp-", "ffmpeg-", "jfreechart-", "javafx-");
 
     private static List<String> entries;
 
@@ -59,7 +59,7 @@ class AppJarIT {
         for (String required : List.of("io/hicmae/driver/HicmaeCli.class", "io/hicmae/runtime/config/HicmaeConfig.class",
                 "ai/djl/ndarray/NDArray.class", "ai/djl/pytorch/engine/PtEngine.class",
                 "jnilib/linux-x86_64/cpu/libdjl_torch.so", "jnilib/linux-x86_64/cu128/libdjl_torch.so",
-                "picocli/CommandLine.class", "org/bytedeco/javacv/FFmpegFrameGrabber.class")) {
+                "picocli/CommandLine.class", "org/bytedeco/ffmpeg/global/avformat.class")) {
             assertTrue(entries.contains(required), "app jar lacks " + required);
         }
     }

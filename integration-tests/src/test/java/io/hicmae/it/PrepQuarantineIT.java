@@ -30,16 +30,18 @@ import org.apache.parquet.hadoop.example.GroupReadSupport;
 import org.junit.jupiter.api.Test;
 
 /**
- * Prep on the cluster with broken and hanging inputs: an empty file, a text file named {@code .mp4}, and a valid video
- * whose reads block on the executor (a {@link HangingFileSystem} under {@code hang:}). The job finishes within the
- * per-video deadline plus its ordinary time, the broken ones and the hanging one (reason {@code timeout}) are in the
- * quarantine table, and the good ones are prepared.
+ * Prep on the cluster with broken and hanging inputs: an empty file, a text file named {@code .mp4}, a valid video
+ * whose reads block on the executor (a {@link HangingFileSystem} under {@code hang:}), and a valid video whose decode
+ * kills its executor JVM (the test-only hook {@code HICMAE_TEST_PREP_HALT_ON} halts the JVM, as a native crash would).
+ * The job finishes within the per-video deadline plus its ordinary time and two executor replacements; the broken
+ * ones, the hanging one (reason {@code timeout}) and the crashing one (reason {@code crashed}, after two tries died:
+ * the prep journal) are in the quarantine table, and the good ones are prepared.
  */
 class PrepQuarantineIT extends ClusterAndHdfs {
     /** The per-video deadline: short, so the hanging video costs little; a 3 s video decodes in well under it. */
     private static final int DEADLINE_S = 5;
     /** The whole job, hang included: about 30 s on 2 loaded cores; a prep that waited on the hang would not end. */
-    private static final Duration JOB_BOUND = Duration.ofMinutes(3);
+    private static final Duration JOB_BOUND = Duration.ofMinutes(5);
     private static final Pattern RELEASED = Pattern.compile(
             "HANG read of (\\S+) released after (\\d+) ms by (close|an interrupt)");
 
@@ -54,22 +56,28 @@ class PrepQuarantineIT extends ClusterAndHdfs {
         assertEquals(2, good.size(), "generated: " + good);
         // A valid video: only the file system makes it hang.
         Files.copy(videos.resolve(good.get(0)), videos.resolve("hang.mp4"));
+        Files.copy(videos.resolve(good.get(0)), videos.resolve("crash.mp4")); // only the hook makes it crash
         Files.write(videos.resolve("empty.mp4"), new byte[0]);
         Files.writeString(videos.resolve("notes.mp4"), "not a video", StandardCharsets.UTF_8);
         URI output = hdfs.uri().resolve("/data/clips");
 
         Submission.Result r = new SparkSubmitter(cluster).run("prep",
                 Application.hicmae(cluster.paths()).plusJars(cluster.paths().jobsJar()),
-                Map.of("spark.hadoop.fs.hang.impl", HangingFileSystem.class.getName()),
+                Map.of("spark.hadoop.fs.hang.impl", HangingFileSystem.class.getName(),
+                        "spark.executorEnv.HICMAE_TEST_PREP_HALT_ON", "crash.mp4"),
                 List.of("prep", "--input", "hang://" + videos, "--output", output.toString(),
                         "--decode-timeout-s", Integer.toString(DEADLINE_S)),
                 JOB_BOUND);
 
         assertEquals(0, r.exitCode(), r.describe()); // run(...) fails the test if the job outlives JOB_BOUND
-        assertTrue(r.output().contains("videos_seen=5 = videos_with_clips=2 + videos_quarantined=3"), r.describe());
+        assertTrue(r.output().contains("videos_seen=6 = videos_with_clips=2 + videos_quarantined=4"), r.describe());
 
         Map<String, List<String>> quarantine = readQuarantine(output);
-        assertEquals(Set.of("empty.mp4", "notes.mp4", "hang.mp4"), quarantine.keySet(), "quarantine " + quarantine);
+        assertEquals(Set.of("empty.mp4", "notes.mp4", "hang.mp4", "crash.mp4"), quarantine.keySet(),
+                "quarantine " + quarantine);
+        assertEquals("crashed", quarantine.get("crash.mp4").get(0), "quarantine " + quarantine);
+        assertTrue(quarantine.get("crash.mp4").get(1).contains("was started 2 times and never finished"),
+                "quarantine " + quarantine);
         assertEquals("unreadable", quarantine.get("empty.mp4").get(0), "quarantine " + quarantine);
         assertEquals("unreadable", quarantine.get("notes.mp4").get(0), "quarantine " + quarantine);
         assertEquals("timeout", quarantine.get("hang.mp4").get(0), "quarantine " + quarantine);

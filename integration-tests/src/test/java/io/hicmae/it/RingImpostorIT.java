@@ -41,10 +41,12 @@ import org.junit.jupiter.api.Test;
  * the refusal without the secret, and the real ranks then join and average correctly.
  */
 class RingImpostorIT {
-    // The ring's handshake (io.hicmae.runtime.allreduce.Handshake): HELLO = magic, nonceA[32];
-    // AUTH = magic, rank, worldSize, layoutHash, nonceC[32], HMAC-SHA256(magic|nonceA|rank|worldSize|layoutHash|nonceC).
-    private static final int HELLO_MAGIC = 0x48434831;
-    private static final int AUTH_MAGIC = 0x48434131;
+    // The ring's handshake, version 2 (io.hicmae.runtime.allreduce.Handshake): HELLO = magic, nonceA[32];
+    // AUTH = magic, identity, nonceC[32], HMAC-SHA256(magic|nonceA|identity|nonceC), where identity = rank int,
+    // worldSize int, layoutHash long, runHash long, attempt int, frame version short (2), wire dtype byte, 0 byte.
+    private static final int HELLO_MAGIC = 0x48434832;
+    private static final int AUTH_MAGIC = 0x48434132;
+    private static final int IDENTITY_BYTES = 32;
     private static final int NONCE_BYTES = 32;
     private static final Duration ADDRESS_TIMEOUT = Duration.ofMinutes(3);
     private static final Duration REFUSAL_TIMEOUT = Duration.ofSeconds(30);
@@ -119,9 +121,11 @@ class RingImpostorIT {
                     "rank 0 did not open with a hello");
             byte[] nonceA = Arrays.copyOfRange(hello, 4, hello.length);
             byte[] nonceC = randomBytes(NONCE_BYTES);
-            ByteBuffer signed = le(4 + NONCE_BYTES + 16 + NONCE_BYTES).putInt(AUTH_MAGIC).put(nonceA).putInt(1)
-                    .putInt(2).putLong(42).put(nonceC);
-            ByteBuffer auth = le(4 + 16 + NONCE_BYTES + 32).putInt(AUTH_MAGIC).putInt(1).putInt(2).putLong(42)
+            ByteBuffer identity = le(IDENTITY_BYTES).putInt(1).putInt(2).putLong(42).putLong(0).putInt(0)
+                    .putShort((short) 2).put((byte) 0).put((byte) 0);
+            ByteBuffer signed = le(4 + NONCE_BYTES + IDENTITY_BYTES + NONCE_BYTES).putInt(AUTH_MAGIC).put(nonceA)
+                    .put(identity.array()).put(nonceC);
+            ByteBuffer auth = le(4 + IDENTITY_BYTES + NONCE_BYTES + 32).putInt(AUTH_MAGIC).put(identity.array())
                     .put(nonceC).put(hmac(wrongSecret, signed.array()));
             s.getOutputStream().write(auth.array());
             s.getOutputStream().flush();

@@ -20,9 +20,22 @@ final class DirectoryWriter {
     private final String token;
     private final Map<String, String> sums = new TreeMap<>();
     private boolean committed;
+    private final Guard guard;
+
+    /** A check run before anything is deleted or made visible, e.g. that the writer still holds its run's lease. */
+    @FunctionalInterface
+    interface Guard {
+        void check() throws IOException;
+    }
 
     DirectoryWriter(Store store, Path parent, String entry, String token) throws IOException {
+        this(store, parent, entry, token, () -> {});
+    }
+
+    DirectoryWriter(Store store, Path parent, String entry, String token, Guard guard) throws IOException {
         this.store = store;
+        this.guard = guard;
+        guard.check();
         this.target = new Path(parent, entry);
         this.token = token;
         if (store.config.commitMode() == CommitMode.RENAME) {
@@ -30,7 +43,7 @@ final class DirectoryWriter {
         } else {
             this.work = target;
             // Only a dead writer's uncommitted leftover can be here: the caller holds the claim or the run.
-            if (store.fs.exists(target) && store.marker(target).isEmpty()) {
+            if (store.fs.exists(target) && !store.hasMarker(target)) {
                 store.fs.delete(target, true);
             }
         }
@@ -67,9 +80,11 @@ final class DirectoryWriter {
         if (store.config.commitMode() == CommitMode.RENAME) {
             store.write(new Path(work, Store.MARKER), ContentWriter.of(markerBytes));
             store.hook.at(FaultHook.Step.BEFORE_COMMIT, Store.uri(target));
+            guard.check();
             store.renameNoReplace(work, target);
         } else {
             store.hook.at(FaultHook.Step.BEFORE_COMMIT, Store.uri(target));
+            guard.check();
             if (!store.createExclusive(new Path(target, Store.MARKER), markerBytes)) {
                 throw new ZooException(Store.uri(target) + " was committed by another writer");
             }
@@ -79,12 +94,19 @@ final class DirectoryWriter {
         return digest;
     }
 
-    /** Best-effort removal of an uncommitted attempt after an ordinary failure; gc removes what this misses. */
+    /**
+     * Best-effort removal of an uncommitted attempt after an ordinary failure; gc removes what this misses. In marker
+     * mode the work directory is the target, so when another writer committed it first nothing is deleted: that is
+     * the winner's committed directory.
+     */
     void abandon() {
         if (committed) {
             return;
         }
         try {
+            if (work.equals(target) && store.hasMarker(target)) {
+                return;
+            }
             store.fs.delete(work, true);
         } catch (IOException | RuntimeException e) {
             // gc collects it after the grace period; the caller is already reporting the first error.

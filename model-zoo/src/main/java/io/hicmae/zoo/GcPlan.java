@@ -24,8 +24,15 @@ public record GcPlan(List<Item> items, boolean executed) {
         STALE_STAGING,
         /** A version-number claim with no version directory, older than the grace period. */
         STALE_CLAIM,
-        /** A temporary alias file older than the grace period. */
-        STALE_TEMP
+        /** A temporary file of an alias move or exclusive create, older than the grace period. */
+        STALE_TEMP,
+        /**
+         * A version, alias or checkpoint whose commit marker, metadata or alias record cannot be read
+         * ({@link CorruptEntry}); deleted at once, since a commit never leaves one behind, even for a moment.
+         */
+        CORRUPT,
+        /** An alias move record superseded by a newer move, older than the grace period. */
+        OLD_ALIAS_MOVE
     }
 
     /**

@@ -8,21 +8,18 @@ import java.io.IOException;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import org.jfree.chart.ChartFactory;
 import org.jfree.chart.ChartUtils;
 import org.jfree.chart.JFreeChart;
-import org.jfree.data.xy.XYSeries;
-import org.jfree.data.xy.XYSeriesCollection;
 
 /**
  * A version's model card: {@code README.md} with the name, version, lineage, final losses and config tables, and
- * {@code loss-curve.png}, one line per loss over the steps, drawn off-screen with JFreeChart.
+ * {@code loss-curve.png}, the training chart of {@link TrainingChart}, drawn off-screen with JFreeChart.
  */
 public final class ModelCard {
     public static final String README = "README.md";
     public static final String LOSS_CURVE = "loss-curve.png";
     private static final int WIDTH = 900;
-    private static final int HEIGHT = 500;
+    private static final int HEIGHT = 760;
 
     private ModelCard() {}
 
@@ -55,19 +52,12 @@ public final class ModelCard {
         return sb.toString();
     }
 
-    /** Draws the loss curve as a PNG: the step on x, one series per loss name. */
+    /** Draws the training chart ({@link TrainingChart}: losses, lr and gradient norm panels) as a PNG. */
     public static byte[] lossCurvePng(String title, List<StepMetrics> metrics) throws IOException {
         if (System.getProperty("java.awt.headless") == null) {
             System.setProperty("java.awt.headless", "true");
         }
-        Map<String, XYSeries> series = new TreeMap<>();
-        for (StepMetrics m : metrics) {
-            m.losses().forEach((name, value) ->
-                    series.computeIfAbsent(name, XYSeries::new).add((double) m.step(), value));
-        }
-        XYSeriesCollection data = new XYSeriesCollection();
-        series.values().forEach(data::addSeries);
-        JFreeChart chart = ChartFactory.createXYLineChart(title, "step", "loss", data);
+        JFreeChart chart = TrainingChart.build(title, metrics);
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ChartUtils.writeChartAsPNG(out, chart, WIDTH, HEIGHT);
         return out.toByteArray();

@@ -17,6 +17,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -38,21 +39,26 @@ import org.apache.logging.log4j.Logger;
  *
  * <p>A model holds numbered versions {@code v000001, v000002, ...}. Publishing claims the next number with an
  * exclusive create, writes the files, SHA256SUMS and a commit marker, and makes the version visible in one step
- * ({@link CommitMode}), so concurrent publishers get distinct versions and a killed one leaves nothing visible. Aliases
- * are small files replaced atomically; {@code latest} is computed, never stored. Safe to share between any number of
- * readers and publishers; run {@link #gc} from one job at a time.
+ * ({@link CommitMode}), so concurrent publishers get distinct versions and a killed one leaves nothing visible. Alias
+ * moves are records created exclusively, which makes them compare-and-set ({@link #promoteIf}); {@code latest} is
+ * computed, never stored. A version or alias whose files cannot be read is listed as corrupt ({@link #listCorrupt})
+ * and skipped by every other reader. Safe to share between any number of readers and publishers; run {@link #gc} from
+ * one job at a time.
  */
 public final class ModelZoo implements Closeable {
     private static final Logger LOG = LogManager.getLogger(ModelZoo.class);
-    private static final String ALIASES = "aliases";
     private static final int MAX_CLAIM_ATTEMPTS = 1000;
 
     private final Store store;
     private final CheckpointStore checkpoints;
+    private final RunArea runs;
+    private final Aliases aliases;
 
     private ModelZoo(Store store) {
         this.store = store;
         this.checkpoints = new CheckpointStore(store);
+        this.runs = new RunArea(store, checkpoints);
+        this.aliases = new Aliases(store);
     }
 
     /** Opens the zoo at a URI ({@code file:}, {@code hdfs:}, {@code s3a:}, ...) or a plain local path. */
@@ -104,34 +110,83 @@ public final class ModelZoo implements Closeable {
         return checkpoints;
     }
 
-    /** Models with at least one committed version, sorted by name. */
+    /** The zoo's training runs: status files and newest checkpoints ({@code hicmae runs}). */
+    public RunArea runs() {
+        return runs;
+    }
+
+    /** Models with at least one committed or corrupt version or alias, sorted by name. */
     public List<ModelSummary> listModels() throws IOException {
         List<ModelSummary> out = new ArrayList<>();
         for (String model : modelNames()) {
-            List<VersionInfo> versions = listVersions(model);
-            if (!versions.isEmpty()) {
-                out.add(new ModelSummary(
-                        model, versions.size(), versions.get(versions.size() - 1).version(), aliases(model)));
+            Scan scan = scan(model);
+            if (!scan.versions().isEmpty() || !scan.corrupt().isEmpty()) {
+                out.add(new ModelSummary(model, scan.versions().size(), scan.versions().isEmpty() ? null
+                        : scan.versions().get(scan.versions().size() - 1).version(), scan.aliases(), scan.corrupt()));
             }
         }
         return out;
     }
 
-    /** The committed versions of {@code model}, oldest first; empty if it has none. */
+    /** The committed, readable versions of {@code model}, oldest first; empty if it has none. */
     public List<VersionInfo> listVersions(String model) throws IOException {
+        return scan(model).versions();
+    }
+
+    /**
+     * The versions and aliases of {@code model} whose commit marker, metadata or alias record cannot be read, with the
+     * reason; every other reader skips them. {@link #gc} with delete removes them.
+     */
+    public List<CorruptEntry> listCorrupt(String model) throws IOException {
+        return scan(model).corrupt();
+    }
+
+    /** The readable aliases of {@code model}: alias to version id, sorted by alias ({@code latest} is not stored). */
+    public Map<String, String> aliases(String model) throws IOException {
+        return scan(model).aliases();
+    }
+
+    /**
+     * What a model holds: readable versions (with their aliases, {@code latest} on the newest), readable aliases and
+     * corrupt entries. A version counts only when its marker and {@code metadata.json} parse.
+     */
+    private record Scan(List<VersionInfo> versions, Map<String, String> aliases, Map<String, Aliases.Head> heads,
+            List<CorruptEntry> corrupt) {}
+
+    private Scan scan(String model) throws IOException {
         Path modelDir = modelDir(model);
-        Map<String, String> aliases = aliases(model);
+        Map<String, Aliases.Head> heads = aliases.heads(modelDir);
+        Map<String, String> intact = new TreeMap<>();
+        List<CorruptEntry> corrupt = new ArrayList<>();
+        heads.forEach((alias, h) -> {
+            if (h.corrupt() == null) {
+                intact.put(alias, h.version());
+            } else {
+                corrupt.add(new CorruptEntry(model, CorruptEntry.Kind.ALIAS, alias, h.location().toUri(), h.corrupt()));
+            }
+        });
         List<VersionInfo> out = new ArrayList<>();
         for (FileStatus s : store.list(modelDir)) {
             var m = Names.VERSION_DIR.matcher(s.getPath().getName());
             if (!s.isDirectory() || !m.matches()) {
                 continue;
             }
-            Optional<Store.Marker> marker = store.marker(s.getPath());
+            String id = s.getPath().getName();
+            Optional<Store.Marker> marker;
+            try {
+                marker = store.marker(s.getPath());
+                if (marker.isPresent() && !readableMetadata(s.getPath())) {
+                    continue; // deleted by gc while we looked
+                }
+            } catch (CorruptFileException e) {
+                LOG.warn("Skipping corrupt version {}:{}: {}", model, id, e.getMessage());
+                corrupt.add(new CorruptEntry(model, CorruptEntry.Kind.VERSION, id, URI.create(e.location()),
+                        e.reason()));
+                continue;
+            }
             if (marker.isPresent()) {
-                String id = s.getPath().getName();
                 List<String> names = new ArrayList<>();
-                aliases.forEach((alias, target) -> {
+                intact.forEach((alias, target) -> {
                     if (target.equals(id)) {
                         names.add(alias);
                     }
@@ -149,25 +204,29 @@ public final class ModelZoo implements Closeable {
             out.add(new VersionInfo(newest.model(), newest.version(), newest.number(), newest.location(),
                     newest.committedAt(), newest.digest(), names));
         }
-        return out;
+        corrupt.sort(Comparator.comparing(CorruptEntry::kind).thenComparing(CorruptEntry::name));
+        return new Scan(out, intact, heads, corrupt);
     }
 
-    /** The stored aliases of {@code model}: alias to version id, sorted by alias ({@code latest} is not stored). */
-    public Map<String, String> aliases(String model) throws IOException {
-        Map<String, String> out = new TreeMap<>();
-        Path dir = new Path(modelDir(model), ALIASES);
-        for (FileStatus s : store.list(dir)) {
-            String alias = s.getPath().getName();
-            if (s.isFile() && !alias.startsWith(Store.TMP_PREFIX)) {
-                String target = new String(store.readAll(s.getPath()), StandardCharsets.UTF_8).trim();
-                if (!Names.VERSION_DIR.matcher(target).matches()) {
-                    throw new ZooException("Corrupt alias " + Store.uri(s.getPath()) + ": holds "
-                            + Names.quote(target) + ", not a version id");
-                }
-                out.put(alias, target);
+    /**
+     * Whether the committed directory's {@code metadata.json} parses: true; false when it and the marker are gone (gc
+     * removed the version meanwhile); throws {@link CorruptFileException} otherwise.
+     */
+    private boolean readableMetadata(Path dir) throws IOException {
+        Path md = new Path(dir, VersionMetadata.FILE);
+        Optional<byte[]> bytes = store.readIfExists(md);
+        if (bytes.isEmpty()) {
+            if (!store.hasMarker(dir)) {
+                return false;
             }
+            throw new CorruptFileException("version metadata", Store.uri(md), "missing from a committed version");
         }
-        return out;
+        try {
+            VersionMetadata.fromJson(new String(bytes.get(), StandardCharsets.UTF_8), Store.uri(md));
+            return true;
+        } catch (ZooException e) {
+            throw new CorruptFileException("version metadata", Store.uri(md), e.getMessage());
+        }
     }
 
     public VersionInfo resolve(String ref) throws IOException {
@@ -176,9 +235,11 @@ public final class ModelZoo implements Closeable {
 
     /** The committed version {@code ref} names; throws naming the model, the zoo and what is there instead. */
     public VersionInfo resolve(ModelRef ref) throws IOException {
-        List<VersionInfo> versions = listVersions(ref.model());
+        Scan scan = scan(ref.model());
+        List<VersionInfo> versions = scan.versions();
         if (versions.isEmpty()) {
-            throw new ZooException("No published version of model " + ref.model() + " in " + root());
+            throw new ZooException("No published version of model " + ref.model() + " in " + root()
+                    + corruptNote(scan.corrupt()));
         }
         if (ref.isLatest()) {
             return versions.get(versions.size() - 1);
@@ -187,7 +248,13 @@ public final class ModelZoo implements Closeable {
         if (ref.version() != null) {
             wanted = Names.versionId(ref.version());
         } else {
-            wanted = aliases(ref.model()).get(ref.alias());
+            Aliases.Head head = scan.heads().get(ref.alias());
+            if (head != null && head.corrupt() != null) {
+                throw new ZooException("Alias " + ref.alias() + " of model " + ref.model() + " in " + root()
+                        + " is corrupt: " + Store.uri(head.location()) + ": " + head.corrupt()
+                        + " (move it with promote, or remove it with gc --delete)");
+            }
+            wanted = head == null ? null : head.version();
             if (wanted == null) {
                 throw new ZooException("No alias " + ref.alias() + " for model " + ref.model() + " in " + root()
                         + " (aliases: " + String.join(", ", aliasNames(versions)) + ")");
@@ -196,6 +263,13 @@ public final class ModelZoo implements Closeable {
         for (VersionInfo v : versions) {
             if (v.version().equals(wanted)) {
                 return v;
+            }
+        }
+        for (CorruptEntry c : scan.corrupt()) {
+            if (c.kind() == CorruptEntry.Kind.VERSION && c.name().equals(wanted)) {
+                throw new ZooException((ref.alias() != null ? "Alias " + ref.alias() + " points at " : "Version ")
+                        + ref.model() + ":" + wanted + " in " + root() + ", which is corrupt: " + c.location() + ": "
+                        + c.reason() + " (gc --delete removes it)");
             }
         }
         throw new ZooException((ref.alias() != null ? "Alias " + ref.alias() + " of model " + ref.model()
@@ -262,15 +336,29 @@ public final class ModelZoo implements Closeable {
         return resolve(ModelRef.ofVersion(model, number));
     }
 
-    /** Points {@code alias} at the version {@code ref} names, replacing where it pointed before in one step. */
+    /**
+     * Points {@code alias} at the version {@code ref} names, after whatever move is newest (each move is one record
+     * created exclusively, so concurrent moves never interleave; the last to create its record wins).
+     */
     public VersionInfo promote(ModelRef ref, String alias) throws IOException {
+        return move(ref, alias, false, null);
+    }
+
+    /**
+     * Compare-and-set: points {@code alias} at the version {@code ref} names only if it points at
+     * {@code expectedVersion} now ({@code null}: only if the alias does not exist yet). Of two concurrent moves from
+     * the same version exactly one succeeds; the other fails naming where the alias points, and changes nothing.
+     */
+    public VersionInfo promoteIf(ModelRef ref, String alias, String expectedVersion) throws IOException {
+        return move(ref, alias, true, expectedVersion == null ? null : Names.versionId(Names.version(expectedVersion)));
+    }
+
+    private VersionInfo move(ModelRef ref, String alias, boolean checkExpected, String expected) throws IOException {
         if (ModelRef.LATEST.equals(Names.alias(alias))) {
             throw Names.invalid(alias, "alias", "latest always means the newest version and cannot be moved");
         }
         VersionInfo v = resolve(ref);
-        Path file = new Path(new Path(modelDir(ref.model()), ALIASES), alias);
-        store.fs.mkdirs(file.getParent());
-        store.replace(file, (v.version() + "\n").getBytes(StandardCharsets.UTF_8));
+        aliases.move(modelDir(ref.model()), ref.model(), alias, v.version(), checkExpected, expected);
         LOG.info("Alias {}@{} now points at {}", ref.model(), alias, v.version());
         return resolve(ModelRef.ofAlias(ref.model(), alias));
     }
@@ -318,7 +406,7 @@ public final class ModelZoo implements Closeable {
             }
             // Another process cached the same digest first; its copy is verified like ours.
         } finally {
-            deleteLocal(tmp);
+            Store.deleteLocal(tmp);
         }
         return entry;
     }
@@ -354,33 +442,48 @@ public final class ModelZoo implements Closeable {
             Files.write(tmp.resolve(Store.SUMS), sumsFile);
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
         } finally {
-            deleteLocal(tmp);
+            Store.deleteLocal(tmp);
         }
         return target;
     }
 
     /**
      * Plans, and unless {@code dryRun} carries out, the deletion of every committed version beyond each model's
-     * {@code keepNewest} newest that no alias points at, and of dead publishers' leftovers older than the grace period
-     * ({@value ZooConfig#STAGING_GRACE_MS}) measured with the zoo's clock.
+     * {@code keepNewest} newest that no alias points at and that stopped being the newest, and lost its last alias,
+     * longer ago than {@value ZooConfig#VERSION_GRACE_MS} (so a pull that resolved it finishes); of corrupt versions
+     * and aliases ({@link CorruptEntry}); of superseded alias records; and of dead publishers' leftovers older than
+     * {@value ZooConfig#STAGING_GRACE_MS}. Both periods are measured with the zoo's clock.
      */
     public GcPlan gc(int keepNewest, boolean dryRun) throws IOException {
         if (keepNewest < 1) {
             throw Names.invalid(Integer.toString(keepNewest), "keep-newest", "must be at least 1");
         }
-        Instant cutoff = store.clock.instant().minus(store.config.stagingGrace());
+        Instant now = store.clock.instant();
+        Instant cutoff = now.minus(store.config.stagingGrace());
+        Instant versionCutoff = now.minus(store.config.versionGrace());
         List<GcPlan.Item> items = new ArrayList<>();
         for (String model : modelNames()) {
-            planModel(model, keepNewest, cutoff, items);
+            planModel(model, keepNewest, cutoff, versionCutoff, items);
         }
+        planStale(store.tmpDir(), cutoff, GcPlan.Reason.STALE_TEMP, "exclusive create", items);
         for (FileStatus run : store.list(store.runsDir())) {
             Path dir = new Path(run.getPath(), "checkpoints");
             String what = "run " + run.getPath().getName();
             planStale(new Path(dir, Store.STAGING), cutoff, GcPlan.Reason.STALE_STAGING, what, items);
             for (FileStatus s : store.list(dir)) {
-                if (s.isDirectory() && s.getPath().getName().startsWith("step-") && store.marker(s.getPath()).isEmpty()
-                        && isStale(s.getPath(), cutoff)) {
-                    items.add(item(GcPlan.Reason.UNCOMMITTED, s.getPath(), what + " checkpoint"));
+                if (!s.isDirectory() || !s.getPath().getName().startsWith("step-")) {
+                    continue;
+                }
+                if (!store.hasMarker(s.getPath())) {
+                    if (isStale(s.getPath(), cutoff)) {
+                        items.add(item(GcPlan.Reason.UNCOMMITTED, s.getPath(), what + " checkpoint"));
+                    }
+                    continue;
+                }
+                try {
+                    store.marker(s.getPath());
+                } catch (CorruptFileException e) {
+                    items.add(item(GcPlan.Reason.CORRUPT, s.getPath(), what + " checkpoint: " + e.reason()));
                 }
             }
         }
@@ -401,22 +504,49 @@ public final class ModelZoo implements Closeable {
         return new GcPlan(items, !dryRun);
     }
 
-    private void planModel(String model, int keepNewest, Instant cutoff, List<GcPlan.Item> items) throws IOException {
+    private void planModel(String model, int keepNewest, Instant cutoff, Instant versionCutoff,
+            List<GcPlan.Item> items) throws IOException {
         Path modelDir = modelDir(model);
-        List<VersionInfo> versions = listVersions(model);
-        Set<String> aliased = new HashSet<>(aliases(model).values());
+        Scan scan = scan(model);
+        List<VersionInfo> versions = scan.versions();
+        Set<String> aliased = new HashSet<>(scan.aliases().values());
+        Map<String, Instant> lastWanted = lastWanted(modelDir, scan);
         for (int i = 0; i < versions.size() - keepNewest; i++) {
             VersionInfo v = versions.get(i);
-            if (!aliased.contains(v.version())) {
-                items.add(item(GcPlan.Reason.OLD_VERSION, new Path(v.location()), model + ":" + v.version()));
+            Instant wanted = lastWanted.get(v.version());
+            if (aliased.contains(v.version())) {
+                continue;
             }
+            if (wanted != null && !wanted.isBefore(versionCutoff)) {
+                LOG.info("gc keeps {}:{}: newest or aliased until {}, within the grace period of {}", model,
+                        v.version(), wanted, store.config.versionGrace());
+                continue;
+            }
+            items.add(item(GcPlan.Reason.OLD_VERSION, new Path(v.location()), model + ":" + v.version()));
         }
         Set<String> versionDirs = new HashSet<>();
+        for (CorruptEntry c : scan.corrupt()) {
+            Path bad = new Path(c.location());
+            String detail = c.ref() + ": " + c.reason();
+            if (c.kind() == CorruptEntry.Kind.VERSION) {
+                versionDirs.add(c.name());
+                items.add(item(GcPlan.Reason.CORRUPT, bad.getParent(), detail));
+            } else {
+                // The whole alias: dropping only its newest record would silently move it back to an older version.
+                Path records = new Path(new Path(modelDir, Aliases.RECORDS), c.name());
+                Path legacy = new Path(new Path(modelDir, Aliases.LEGACY), c.name());
+                for (Path p : List.of(records, legacy)) {
+                    if (store.fs.exists(p)) {
+                        items.add(item(GcPlan.Reason.CORRUPT, p, detail));
+                    }
+                }
+            }
+        }
         for (FileStatus s : store.list(modelDir)) {
             String name = s.getPath().getName();
             if (s.isDirectory() && Names.VERSION_DIR.matcher(name).matches()) {
                 versionDirs.add(name);
-                if (store.marker(s.getPath()).isEmpty() && isStale(s.getPath(), cutoff)) {
+                if (!store.hasMarker(s.getPath()) && isStale(s.getPath(), cutoff)) {
                     items.add(item(GcPlan.Reason.UNCOMMITTED, s.getPath(), model + ":" + name));
                 }
             }
@@ -427,11 +557,46 @@ public final class ModelZoo implements Closeable {
                 items.add(item(GcPlan.Reason.STALE_CLAIM, s.getPath(), model + ":" + s.getPath().getName()));
             }
         }
-        for (FileStatus s : store.list(new Path(modelDir, ALIASES))) {
+        for (FileStatus s : store.list(new Path(modelDir, Aliases.LEGACY))) {
             if (s.getPath().getName().startsWith(Store.TMP_PREFIX) && isStale(s.getPath(), cutoff)) {
                 items.add(item(GcPlan.Reason.STALE_TEMP, s.getPath(), model + " alias"));
             }
         }
+        for (Map.Entry<String, Aliases.Head> e : scan.heads().entrySet()) {
+            if (e.getValue().corrupt() != null) {
+                continue;
+            }
+            for (Aliases.Move m : aliases.history(modelDir, e.getKey())) {
+                if (m.seq() < e.getValue().seq() && m.movedAt().isBefore(cutoff)) {
+                    items.add(item(GcPlan.Reason.OLD_ALIAS_MOVE, m.location(),
+                            model + "@" + e.getKey() + " -> " + m.version() + " at " + m.movedAt()));
+                }
+            }
+        }
+    }
+
+    /**
+     * For each version, the last time a reader could have resolved it without a version number: when a newer version
+     * was first committed (until then it was {@code latest}), or when an alias moved away from it.
+     */
+    private Map<String, Instant> lastWanted(Path modelDir, Scan scan) throws IOException {
+        Map<String, Instant> out = new HashMap<>();
+        List<VersionInfo> versions = scan.versions();
+        Instant firstNewer = null;
+        for (int i = versions.size() - 1; i >= 0; i--) {
+            if (firstNewer != null) {
+                out.put(versions.get(i).version(), firstNewer);
+            }
+            Instant c = versions.get(i).committedAt();
+            firstNewer = firstNewer == null || c.isBefore(firstNewer) ? c : firstNewer;
+        }
+        for (String alias : scan.heads().keySet()) {
+            List<Aliases.Move> moves = aliases.history(modelDir, alias);
+            for (int k = 0; k + 1 < moves.size(); k++) {
+                out.merge(moves.get(k).version(), moves.get(k + 1).movedAt(), (a, b) -> a.isAfter(b) ? a : b);
+            }
+        }
+        return out;
     }
 
     private void planStale(Path dir, Instant cutoff, GcPlan.Reason reason, String what, List<GcPlan.Item> items)
@@ -525,36 +690,28 @@ public final class ModelZoo implements Closeable {
         Files.write(dir.resolve(Store.SUMS), Sha256.format(sums));
     }
 
-    private static void deleteLocal(java.nio.file.Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
+    private static String corruptNote(List<CorruptEntry> corrupt) {
+        if (corrupt.isEmpty()) {
+            return "";
         }
-        try (Stream<java.nio.file.Path> walk = Files.walk(dir)) {
-            for (java.nio.file.Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(p);
-            }
+        StringBuilder sb = new StringBuilder(" (corrupt: ");
+        for (int i = 0; i < corrupt.size(); i++) {
+            CorruptEntry c = corrupt.get(i);
+            sb.append(i == 0 ? "" : "; ").append(c.ref()).append(": ").append(c.reason());
         }
+        return sb.append(')').toString();
     }
 
     private List<String> modelNames() throws IOException {
         List<String> names = new ArrayList<>();
         for (FileStatus s : store.list(store.root)) {
             String name = s.getPath().getName();
-            if (s.isDirectory() && isModelName(name)) {
+            if (s.isDirectory() && Names.isModel(name)) {
                 names.add(name);
             }
         }
         names.sort(null);
         return names;
-    }
-
-    private static boolean isModelName(String name) {
-        try {
-            Names.model(name);
-            return true;
-        } catch (IllegalArgumentException e) {
-            return false;
-        }
     }
 
     private static List<String> aliasNames(List<VersionInfo> versions) {

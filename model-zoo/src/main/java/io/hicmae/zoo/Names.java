@@ -26,6 +26,16 @@ final class Names {
         return check(value, MODEL, "model name", "use 1 to 64 of a-z 0-9 . _ -, starting with a letter or digit");
     }
 
+    /** Whether {@code value} is a valid model name (listing skips everything else). */
+    static boolean isModel(String value) {
+        return value != null && MODEL.matcher(value).matches();
+    }
+
+    /** Whether {@code value} is a valid alias name. */
+    static boolean isAlias(String value) {
+        return value != null && ALIAS.matcher(value).matches();
+    }
+
     static String alias(String value) {
         return check(value, ALIAS, "alias", "use 1 to 64 of a-z 0-9 _ -, starting with a letter");
     }

@@ -33,7 +33,6 @@ import org.apache.hadoop.fs.LocatedFileStatus;
 import org.apache.hadoop.fs.Options;
 import org.apache.hadoop.fs.Path;
 import org.apache.hadoop.fs.RemoteIterator;
-import org.apache.hadoop.ipc.RemoteException;
 
 import static org.apache.hadoop.fs.Options.CreateFileOptionKeys.FS_OPTION_CREATE_CONDITIONAL_OVERWRITE;
 
@@ -58,6 +57,8 @@ final class Store implements Closeable {
     static final String STAGING = ".staging";
     static final String CLAIMS = ".claims";
     static final String TMP_PREFIX = ".tmp-";
+    /** Where exclusive creates write their content before moving it into place; gc clears what a kill leaves. */
+    static final String TMP_DIR = ".tmp";
 
     enum Kind {
         LOCAL,
@@ -113,29 +114,51 @@ final class Store implements Closeable {
         return new Path(root, "_runs");
     }
 
-    /** Creates {@code p} holding {@code content} only if nothing is there; false if something is. */
+    Path tmpDir() {
+        return new Path(root, TMP_DIR);
+    }
+
+    private Path newTemp() throws IOException {
+        fs.mkdirs(tmpDir());
+        return new Path(tmpDir(), TMP_PREFIX + UUID.randomUUID());
+    }
+
+    /**
+     * Creates {@code p} holding {@code content} only if nothing is there; false if something is. Readers see the whole
+     * content or no file: on a local directory and HDFS the content is written aside and moved into place without
+     * replace; an object PUT is atomic.
+     */
     boolean createExclusive(Path p, byte[] content) throws IOException {
         fs.mkdirs(p.getParent());
         switch (kind) {
-            case LOCAL:
+            case LOCAL: {
+                // Written aside, then link(2): exclusive like O_EXCL, and no reader ever sees a half-written file.
+                java.nio.file.Path tmp = localPath(newTemp());
+                Files.write(tmp, content, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
                 try {
-                    Files.write(localPath(p), content, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+                    Files.createLink(localPath(p), tmp);
                     return true;
                 } catch (java.nio.file.FileAlreadyExistsException e) {
                     return false;
+                } finally {
+                    Files.deleteIfExists(tmp);
                 }
-            case HDFS:
-                try (OutputStream out = fs.create(p, false)) {
+            }
+            case HDFS: {
+                // Written aside, then a rename that refuses to replace (the NameNode's check and move are one step).
+                Path tmp = newTemp();
+                try (OutputStream out = fs.create(tmp, false)) {
                     out.write(content);
+                }
+                try {
+                    fileContext.rename(tmp, p, Options.Rename.NONE);
                     return true;
                 } catch (FileAlreadyExistsException e) {
                     return false;
-                } catch (RemoteException e) {
-                    if (e.getClassName().endsWith("AlreadyBeingCreatedException")) {
-                        return false;
-                    }
-                    throw e;
+                } finally {
+                    fs.delete(tmp, false);
                 }
+            }
             default:
                 if (fs.exists(p)) {
                     return false;
@@ -284,14 +307,40 @@ final class Store implements Closeable {
         }
         try {
             JsonObject json = JsonParser.parseString(new String(bytes.get(), StandardCharsets.UTF_8)).getAsJsonObject();
-            return Optional.of(new Marker(json.get("sums").getAsString(), Instant.parse(json.get("committedAt").getAsString())));
+            String sums = json.get("sums").getAsString();
+            if (!sums.matches("[0-9a-f]{64}")) {
+                throw new IllegalStateException("sums is not a SHA-256: " + Names.quote(sums));
+            }
+            Long epoch = json.has("epoch") ? json.get("epoch").getAsLong() : null;
+            return Optional.of(new Marker(sums, Instant.parse(json.get("committedAt").getAsString()), epoch));
         } catch (RuntimeException e) {
-            throw new ZooException("Corrupt commit marker " + uri(new Path(dir, MARKER)) + ": " + e.getMessage(), e);
+            throw new CorruptFileException("commit marker", uri(new Path(dir, MARKER)),
+                    CorruptFileException.describe(e));
         }
     }
 
-    /** What a commit marker records: the SHA-256 of the directory's SHA256SUMS and when it was committed. */
-    record Marker(String sumsDigest, Instant committedAt) {}
+    /**
+     * What a commit marker records: the SHA-256 of the directory's SHA256SUMS, when it was committed and, for a
+     * checkpoint, the lease epoch of its writer (null before leases, and for versions).
+     */
+    record Marker(String sumsDigest, Instant committedAt, Long epoch) {}
+
+    /** Whether {@code dir} holds a commit marker file, readable or not. */
+    boolean hasMarker(Path dir) throws IOException {
+        return fs.exists(new Path(dir, MARKER));
+    }
+
+    /** Deletes a local directory tree, if it exists. */
+    static void deleteLocal(java.nio.file.Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (java.util.stream.Stream<java.nio.file.Path> walk = Files.walk(dir)) {
+            for (java.nio.file.Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+    }
 
     private static java.nio.file.Path localPath(Path p) {
         return Paths.get(p.toUri());

@@ -28,6 +28,21 @@ public final class ZooConfig {
     // A day: uploading a large model to S3 can take hours, and a live publish must never look dead.
     public static final long STAGING_GRACE_MS_DEFAULT = Duration.ofDays(1).toMillis();
 
+    public static final String VERSION_GRACE_MS = "hicmae.zoo.version.grace.ms";
+    public static final String VERSION_GRACE_MS_DOC =
+            "How long gc keeps a version after it stopped being the newest (latest) or an alias moved away from it,"
+                    + " so a pull that resolved it just before finishes. It must exceed the longest pull.";
+    // A day, as the staging grace: a pull of a large model from S3 over a slow link can take hours.
+    public static final long VERSION_GRACE_MS_DEFAULT = Duration.ofDays(1).toMillis();
+
+    public static final String LEASE_TTL_MS = "hicmae.zoo.lease.ttl.ms";
+    public static final String LEASE_TTL_MS_DOC =
+            "How long a run's lease holds without renewal (the holder renews every third of it). A job killed"
+                    + " without releasing its lease blocks the run this long; keep it below the retry interval of"
+                    + " whatever restarts a failed job (the k8s manifests retry after 120 s and 300 s).";
+    // One minute: well under the operator's 120 s retry, and 20 s renewals survive a long GC pause or a slow store.
+    public static final long LEASE_TTL_MS_DEFAULT = Duration.ofMinutes(1).toMillis();
+
     public static final String CHECKPOINTS_KEEP = "hicmae.zoo.checkpoints.keep";
     public static final String CHECKPOINTS_KEEP_DOC = "How many of a run's newest checkpoints a write keeps.";
     public static final int CHECKPOINTS_KEEP_DEFAULT = 3;
@@ -35,12 +50,17 @@ public final class ZooConfig {
     private final CommitMode commitMode;
     private final Path cacheDir;
     private final Duration stagingGrace;
+    private final Duration versionGrace;
+    private final Duration leaseTtl;
     private final int checkpointsKeep;
 
-    private ZooConfig(CommitMode commitMode, Path cacheDir, Duration stagingGrace, int checkpointsKeep) {
+    private ZooConfig(CommitMode commitMode, Path cacheDir, Duration stagingGrace, Duration versionGrace,
+            Duration leaseTtl, int checkpointsKeep) {
+        this.leaseTtl = leaseTtl;
         this.commitMode = commitMode;
         this.cacheDir = cacheDir;
         this.stagingGrace = stagingGrace;
+        this.versionGrace = versionGrace;
         this.checkpointsKeep = checkpointsKeep;
     }
 
@@ -50,6 +70,8 @@ public final class ZooConfig {
                 commitMode(conf.getTrimmed(COMMIT_MODE, "auto"), scheme),
                 Paths.get(conf.getTrimmed(CACHE_DIR, CACHE_DIR_DEFAULT)).toAbsolutePath().normalize(),
                 Duration.ofMillis(atLeast(conf, STAGING_GRACE_MS, STAGING_GRACE_MS_DEFAULT, 0)),
+                Duration.ofMillis(atLeast(conf, VERSION_GRACE_MS, VERSION_GRACE_MS_DEFAULT, 0)),
+                Duration.ofMillis(atLeast(conf, LEASE_TTL_MS, LEASE_TTL_MS_DEFAULT, 1)),
                 (int) atLeast(conf, CHECKPOINTS_KEEP, CHECKPOINTS_KEEP_DEFAULT, 1));
     }
 
@@ -104,6 +126,14 @@ public final class ZooConfig {
 
     public Duration stagingGrace() {
         return stagingGrace;
+    }
+
+    public Duration versionGrace() {
+        return versionGrace;
+    }
+
+    public Duration leaseTtl() {
+        return leaseTtl;
     }
 
     public int checkpointsKeep() {

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.File;
 import java.io.IOException;
 import java.net.URI;
 import java.time.Clock;
@@ -24,13 +23,7 @@ class HdfsZooTest extends ZooContract {
 
     @BeforeAll
     static void startCluster() throws IOException {
-        File base = new File("target/minidfs-" + UUID.randomUUID()).getAbsoluteFile();
-        Configuration conf = new Configuration();
-        conf.set(MiniDFSCluster.HDFS_MINIDFS_BASEDIR, base.getPath());
-        // A closing file polls the NameNode from 400 ms by default; one local DataNode acknowledges far sooner.
-        conf.setInt("dfs.client.block.write.locateFollowingBlock.initial.delay.ms", 10);
-        cluster = new MiniDFSCluster.Builder(conf, base).numDataNodes(1).build();
-        cluster.waitActive();
+        cluster = MiniHdfs.start("minidfs-");
     }
 
     @AfterAll

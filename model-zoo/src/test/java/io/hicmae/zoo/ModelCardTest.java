@@ -45,6 +45,6 @@ class ModelCardTest {
 
         BufferedImage image = ImageIO.read(new ByteArrayInputStream(png));
         assertEquals(900, image.getWidth());
-        assertEquals(500, image.getHeight());
+        assertEquals(760, image.getHeight());
     }
 }

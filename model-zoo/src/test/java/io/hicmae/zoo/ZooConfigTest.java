@@ -38,5 +38,16 @@ class ZooConfigTest {
         conf.set(ZooConfig.STAGING_GRACE_MS, "1h");
         assertEquals("Invalid value 1h for configuration hicmae.zoo.staging.grace.ms: must be a whole number",
                 assertThrows(IllegalArgumentException.class, () -> ZooConfig.from(conf, "file")).getMessage());
+        conf.unset(ZooConfig.STAGING_GRACE_MS);
+        conf.set(ZooConfig.LEASE_TTL_MS, "0");
+        assertEquals("Invalid value 0 for configuration hicmae.zoo.lease.ttl.ms: must be at least 1",
+                assertThrows(IllegalArgumentException.class, () -> ZooConfig.from(conf, "file")).getMessage());
+    }
+
+    @Test
+    void leaseAndVersionGraceDefaultsAreDocumented() {
+        ZooConfig c = ZooConfig.from(new Configuration(false), "s3a");
+        assertEquals(Duration.ofMinutes(1), c.leaseTtl(), "below the k8s operator's 120 s retry interval");
+        assertEquals(Duration.ofDays(1), c.versionGrace());
     }
 }

@@ -165,6 +165,11 @@ public final class FinetuneConfig implements Serializable {
         return StageKeys.settings("finetune", values);
     }
 
+    /** How gradients travel between ranks ({@code allreduce-dtype}: fp32, the default, or bf16). */
+    public io.hicmae.runtime.allreduce.WireDtype allReduceDtype() {
+        return StageKeys.wireDtype(values);
+    }
+
     public int worldSize() {
         return stage().worldSize();
     }

@@ -7,10 +7,11 @@ import com.google.gson.JsonParser;
 import io.hicmae.driver.config.ConfigException;
 import io.hicmae.driver.spark.BarrierStage;
 import io.hicmae.driver.spark.Lineage;
+import io.hicmae.driver.spark.LiveProgress;
 import io.hicmae.driver.spark.ProgressPrinter;
-import io.hicmae.driver.spark.ProgressServer;
 import io.hicmae.driver.spark.RankResult;
 import io.hicmae.driver.spark.RunPlan;
+import io.hicmae.driver.spark.RunStatusWriter;
 import io.hicmae.driver.spark.TrainingRankTask;
 import io.hicmae.driver.spark.RunCheckpoints;
 import io.hicmae.runtime.config.HicmaeConfig;
@@ -158,6 +159,15 @@ public final class FinetuneJob {
     private FoldOutcome runFold(SparkSession spark, ModelZoo zoo, VersionInfo parent, String configJson,
             LabelledClips data, int fold, String modelName, String runId, String resumeId, List<ClipEntry> train,
             List<ClipEntry> val) throws IOException {
+        // zoo helper (#15 item 3): one writer per run; the ranks' checkpoint writes carry the lease epoch.
+        try (RunCheckpoints.Lease lease = RunCheckpoints.lease(spark, zoo, runId, "finetune")) {
+            return runLeasedFold(spark, zoo, parent, configJson, data, fold, modelName, runId, resumeId, train, val);
+        }
+    }
+
+    private FoldOutcome runLeasedFold(SparkSession spark, ModelZoo zoo, VersionInfo parent, String configJson,
+            LabelledClips data, int fold, String modelName, String runId, String resumeId, List<ClipEntry> train,
+            List<ClipEntry> val) throws IOException {
         long stepsPerEpoch = ClipSelection.stepsPerEpoch(train.size(), cfg.worldSize(), cfg.batchSize());
         if (stepsPerEpoch < 1) {
             throw new ConfigException(FinetuneConfig.BATCH_SIZE, cfg.batchSize(), (fold >= 0 ? "fold " + fold
@@ -177,25 +187,39 @@ public final class FinetuneJob {
                         + "%d steps/epoch, %d steps%n", runId, fold >= 0 ? " (fold " + fold + ")" : "", train.size(),
                 val.size(), cfg.worldSize(), cfg.batchSize(), stepsPerEpoch, total);
         ProgressPrinter printer = new ProgressPrinter(console, total, FinetuneJob::describeLine);
-        List<RankResult> results;
-        try (ProgressServer progress = new ProgressServer(driverHost, secret, printer::accept)) {
-            FinetunePlan first = new FinetunePlan(cfg, new RunPlan(runId, secret, stepsPerEpoch, total, warmup, 1,
-                    driverHost, progress.port(), fault), parent.ref().toString(), configJson, data.space().kind(),
-                    data.space().names(), train, val);
-            results = BarrierStage.run(spark, cfg.stage(), RankResult.class,
-                    attempt -> new TrainingRankTask(first.withAttempt(attempt)),
-                    () -> zoo.checkpoints().latest(runId).map(c -> "step " + c.step()).orElse("the start"),
-                    console, "run " + runId + " failed; its checkpoints stay in " + zoo.root()
-                            + ", continue with --run-id " + resumeId);
+        RunStatusWriter status = RunStatusWriter.start(zoo, spark.sparkContext(), runId, modelName, total,
+                cfg.worldSize());
+        try {
+            List<RankResult> results;
+            try (LiveProgress live = LiveProgress.start(spark, cfg.stage(), runId, secret,
+                    List.of(printer::accept, status::accept))) {
+                FinetunePlan first = new FinetunePlan(cfg, new RunPlan(runId, secret, stepsPerEpoch, total, warmup,
+                        1, driverHost, live.port(), fault), parent.ref().toString(), configJson, data.space().kind(),
+                        data.space().names(), train, val);
+                results = BarrierStage.run(spark, cfg.stage(), RankResult.class,
+                        attempt -> {
+                            live.attempt(attempt);
+                            return new TrainingRankTask(first.withAttempt(attempt));
+                        },
+                        () -> zoo.checkpoints().latest(runId).map(c -> "step " + c.step()).orElse("the start"),
+                        console, "run " + runId + " failed; its checkpoints stay in " + zoo.root()
+                                + ", continue with --run-id " + resumeId);
+            }
+            Lineage.checkRanksAgree(results, RankResult::rank, RankResult::parameterDigest);
+            RankResult rank0 = results.stream().filter(r -> r.rank() == 0).findFirst().orElseThrow();
+            VersionInfo version = publish(zoo, spark.sparkContext().hadoopConfiguration(), parent, configJson, data,
+                    fold, modelName, runId, total, rank0);
+            console.printf("finetune: published %s (%s)%n", version.ref(), version.location());
+            Map<String, Double> validation = new TreeMap<>(rank0.finalLosses());
+            validation.remove("loss");
+            status.finished(version.ref().toString(), total);
+            return new FoldOutcome(fold, runId, version, results, total, validation);
+        } catch (IOException | RuntimeException e) {
+            status.failed(e);
+            throw e;
+        } finally {
+            status.close();
         }
-        Lineage.checkRanksAgree(results, RankResult::rank, RankResult::parameterDigest);
-        RankResult rank0 = results.stream().filter(r -> r.rank() == 0).findFirst().orElseThrow();
-        VersionInfo version = publish(zoo, spark.sparkContext().hadoopConfiguration(), parent, configJson, data, fold,
-                modelName, runId, total, rank0);
-        console.printf("finetune: published %s (%s)%n", version.ref(), version.location());
-        Map<String, Double> validation = new TreeMap<>(rank0.finalLosses());
-        validation.remove("loss");
-        return new FoldOutcome(fold, runId, version, results, total, validation);
     }
 
     /** The console line of a metrics line: loss, lr and, at an epoch's end, the validation scores. */
@@ -227,7 +251,8 @@ public final class FinetuneJob {
                 JsonObject o = JsonParser.parseString(line).getAsJsonObject();
                 Map<String, Double> values = new TreeMap<>();
                 for (String k : o.keySet()) {
-                    if (k.equals("loss") || k.equals("lr") || k.startsWith("val_")) {
+                    if (k.equals("loss") || k.equals("lr") || k.startsWith("val_") || k.equals("world_size")
+                            || k.equals("resumed")) {
                         values.put(k, o.get(k).getAsDouble());
                     }
                 }

@@ -49,6 +49,11 @@ record FinetunePlan(FinetuneConfig config, RunPlan run, String parent, String mo
     }
 
     @Override
+    public io.hicmae.runtime.allreduce.WireDtype allReduceDtype() {
+        return config.allReduceDtype();
+    }
+
+    @Override
     public String zoo() {
         return config.zoo();
     }

@@ -21,8 +21,8 @@ import org.apache.spark.sql.SparkSession;
  * batches, so running again ends with exactly the rows of one clean run. A labelled run (a {@link Manifest}) writes
  * each video's labels into its clip rows; it must keep the dataset's label space and the labels of the videos
  * already in it, both checked before anything is written. One run at a time per output; the next run deletes stale
- * staging directories. On S3 a rename is a copy, so the commit is atomic per batch only on HDFS and local file
- * systems.
+ * staging directories. On S3 a rename is a copy, so a batch counts only once {@code _dataset.json}, written last,
+ * lists it ({@link PrepOutput}); a video that keeps killing its task ends in the quarantine ({@link PrepJournal}).
  */
 public final class PrepJob {
 

@@ -157,6 +157,11 @@ public final class PretrainConfig implements Serializable {
         return StageKeys.settings("pretrain", values);
     }
 
+    /** How gradients travel between ranks ({@code allreduce-dtype}: fp32, the default, or bf16). */
+    public io.hicmae.runtime.allreduce.WireDtype allReduceDtype() {
+        return StageKeys.wireDtype(values);
+    }
+
     public int epochs() {
         return (Integer) values.get(EPOCHS);
     }

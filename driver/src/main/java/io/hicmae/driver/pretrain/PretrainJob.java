@@ -5,12 +5,13 @@ import com.google.gson.JsonParser;
 import io.hicmae.driver.config.ConfigException;
 import io.hicmae.driver.spark.BarrierStage;
 import io.hicmae.driver.spark.Lineage;
+import io.hicmae.driver.spark.LiveProgress;
 import io.hicmae.driver.spark.ProgressPrinter;
-import io.hicmae.driver.spark.ProgressServer;
 import io.hicmae.driver.spark.RankResult;
 import io.hicmae.driver.spark.RunPlan;
 import io.hicmae.driver.spark.TrainingRankTask;
 import io.hicmae.driver.spark.RunCheckpoints;
+import io.hicmae.driver.spark.RunStatusWriter;
 import io.hicmae.runtime.data.ClipIndex;
 import io.hicmae.zoo.Checkpoint;
 import io.hicmae.zoo.ModelRef;
@@ -64,8 +65,10 @@ public final class PretrainJob {
 
     public Outcome run(SparkSession spark) throws IOException {
         Configuration hadoop = spark.sparkContext().hadoopConfiguration();
-        try (ModelZoo zoo = ModelZoo.open(ModelZoo.rootUri(cfg.zoo()), hadoop)) {
-            String runId = runId(zoo);
+        try (ModelZoo zoo = ModelZoo.open(ModelZoo.rootUri(cfg.zoo()), hadoop);
+                // zoo helper (#15 item 3): one writer per run; the ranks' checkpoint writes carry the lease epoch.
+                RunCheckpoints.Lease lease = RunCheckpoints.lease(spark, zoo, runId(zoo), "pretrain")) {
+            String runId = lease.runId();
             ClipIndex index = ClipIndex.build(cfg.data(), hadoop);
             long stepsPerEpoch = index.stepsPerEpoch(cfg.worldSize(), cfg.batchSize());
             if (stepsPerEpoch < 1) {
@@ -88,21 +91,32 @@ public final class PretrainJob {
                     "loss %.4f (video %.4f, audio %.4f, contrastive %.4f) lr %.2e", o.get("loss").getAsDouble(),
                     o.get("video").getAsDouble(), o.get("audio").getAsDouble(), o.get("contrastive").getAsDouble(),
                     o.get("lr").getAsDouble()));
-            List<RankResult> results;
-            try (ProgressServer progress = new ProgressServer(driverHost, secret, printer::accept)) {
-                PretrainPlan plan = new PretrainPlan(cfg, new RunPlan(runId, secret, stepsPerEpoch, total, warmup, 1,
-                        driverHost, progress.port(), fault));
-                results = trainWithRetries(spark, plan, zoo);
+            RunStatusWriter status = RunStatusWriter.start(zoo, spark.sparkContext(), runId, cfg.model(), total,
+                    cfg.worldSize());
+            try {
+                List<RankResult> results;
+                try (LiveProgress live = LiveProgress.start(spark, cfg.stage(), runId, secret,
+                        List.of(printer::accept, status::accept))) {
+                    PretrainPlan plan = new PretrainPlan(cfg, new RunPlan(runId, secret, stepsPerEpoch, total, warmup,
+                            1, driverHost, live.port(), fault));
+                    results = trainWithRetries(spark, plan, zoo, live);
+                }
+                Lineage.checkRanksAgree(results, RankResult::rank, RankResult::parameterDigest);
+                for (RankResult r : results) {
+                    console.printf("pretrain: rank %d trained on %s%s, steps %d to %d%n", r.rank(), r.device(),
+                            r.assignedGpu() == null ? "" : " (Spark assigned GPU " + r.assignedGpu() + ")",
+                            r.resumedFrom(), r.steps());
+                }
+                VersionInfo version = publish(zoo, runId, index, total, results, hadoop);
+                console.printf("pretrain: published %s (%s)%n", version.ref(), version.location());
+                status.finished(version.ref().toString(), total);
+                return new Outcome(runId, version, results, total);
+            } catch (IOException | RuntimeException e) {
+                status.failed(e);
+                throw e;
+            } finally {
+                status.close();
             }
-            Lineage.checkRanksAgree(results, RankResult::rank, RankResult::parameterDigest);
-            for (RankResult r : results) {
-                console.printf("pretrain: rank %d trained on %s%s, steps %d to %d%n", r.rank(), r.device(),
-                        r.assignedGpu() == null ? "" : " (Spark assigned GPU " + r.assignedGpu() + ")",
-                        r.resumedFrom(), r.steps());
-            }
-            VersionInfo version = publish(zoo, runId, index, total, results, hadoop);
-            console.printf("pretrain: published %s (%s)%n", version.ref(), version.location());
-            return new Outcome(runId, version, results, total);
         }
     }
 
@@ -120,11 +134,14 @@ public final class PretrainJob {
     }
 
     /** Submits the barrier stage; on failure waits, re-checks the slots and resubmits from the last checkpoint. */
-    private List<RankResult> trainWithRetries(SparkSession spark, PretrainPlan first, ModelZoo zoo)
-            throws IOException {
+    private List<RankResult> trainWithRetries(SparkSession spark, PretrainPlan first, ModelZoo zoo,
+            LiveProgress live) throws IOException {
         String runId = first.run().runId();
         return BarrierStage.run(spark, cfg.stage(), RankResult.class,
-                attempt -> new TrainingRankTask(first.withAttempt(attempt)),
+                attempt -> {
+                    live.attempt(attempt);
+                    return new TrainingRankTask(first.withAttempt(attempt));
+                },
                 () -> zoo.checkpoints().latest(runId).map(c -> "step " + c.step()).orElse("the start"),
                 console, "run " + runId + " failed; its checkpoints stay in " + zoo.root()
                         + ", continue with --resume " + runId);
@@ -176,7 +193,8 @@ public final class PretrainJob {
     private static StepMetrics stepMetrics(String line) {
         JsonObject o = JsonParser.parseString(line).getAsJsonObject();
         Map<String, Double> losses = new TreeMap<>();
-        for (String k : new String[] {"loss", "video", "audio", "contrastive", "lr", "grad_norm"}) {
+        for (String k : new String[] {"loss", "video", "audio", "contrastive", "lr", "grad_norm", "world_size",
+                "resumed"}) {
             if (o.has(k)) {
                 losses.put(k, o.get(k).getAsDouble());
             }

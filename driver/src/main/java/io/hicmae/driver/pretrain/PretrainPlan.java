@@ -26,6 +26,11 @@ record PretrainPlan(PretrainConfig config, RunPlan run) implements TrainingSpec 
     }
 
     @Override
+    public io.hicmae.runtime.allreduce.WireDtype allReduceDtype() {
+        return config.allReduceDtype();
+    }
+
+    @Override
     public String zoo() {
         return config.zoo();
     }

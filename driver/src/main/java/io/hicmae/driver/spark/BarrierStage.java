@@ -42,11 +42,21 @@ public final class BarrierStage {
      * @param connectTimeout deadline of the ranks' ring set-up
      * @param ioTimeout deadline of each wait on a peer in the all-reduce
      * @param ringPorts the ports a rank's ring listener may bind, on the executor's address
+     * @param progressPorts the ports the driver's progress listener may bind
+     * @param tensorboard the directory (path or URI) of TensorBoard event files, or null for none
      */
     public record Settings(String job, int worldSize, String device, String master, int maxAttempts,
-            Duration retryBackoff, Duration slotWait, Duration connectTimeout, Duration ioTimeout, PortRange ringPorts)
-            implements Serializable {
+            Duration retryBackoff, Duration slotWait, Duration connectTimeout, Duration ioTimeout, PortRange ringPorts,
+            PortRange progressPorts, String tensorboard) implements Serializable {
         private static final long serialVersionUID = 1L;
+
+        /** Settings whose progress listener binds any free port, without TensorBoard files. */
+        public Settings(String job, int worldSize, String device, String master, int maxAttempts,
+                Duration retryBackoff, Duration slotWait, Duration connectTimeout, Duration ioTimeout,
+                PortRange ringPorts) {
+            this(job, worldSize, device, master, maxAttempts, retryBackoff, slotWait, connectTimeout, ioTimeout,
+                    ringPorts, PortRange.ANY, null);
+        }
     }
 
     /** Builds the rank function of one attempt (1, 2, ...). */

@@ -26,13 +26,18 @@ public final class ProgressPrinter {
     }
 
     /** Prints one metrics line; a malformed one is skipped. */
-    public synchronized void accept(String line) {
+    public void accept(String line) {
         JsonObject o;
         try {
             o = JsonParser.parseString(line).getAsJsonObject();
         } catch (RuntimeException e) {
             return; // a malformed line from a peer is not worth failing the driver for
         }
+        accept(o);
+    }
+
+    /** Prints one parsed metrics line. */
+    public synchronized void accept(JsonObject o) {
         long step = o.get("step").getAsLong();
         long now = System.nanoTime();
         if (startStep < 0 || step <= startStep) {

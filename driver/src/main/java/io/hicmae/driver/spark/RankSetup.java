@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArray;
 import io.hicmae.runtime.allreduce.AllReduceConfig;
 import io.hicmae.runtime.allreduce.AllReduceException;
 import io.hicmae.runtime.allreduce.RingAllReduce;
+import io.hicmae.runtime.allreduce.WireDtype;
 import io.hicmae.runtime.train.Devices;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
@@ -84,6 +85,16 @@ public final class RankSetup {
      */
     public static void connectRing(BarrierTaskContext ctx, RingAllReduce ring, byte[] secret, long layoutHash,
             Duration connectTimeout, Duration ioTimeout) throws AllReduceException {
+        connectRing(ctx, ring, secret, layoutHash, connectTimeout, ioTimeout, "", 0, WireDtype.FP32);
+    }
+
+    /**
+     * As above, with the ring bound to the run and its attempt (a rank of another run or attempt is refused at the
+     * handshake, though every attempt shares the secret) and the wire dtype every rank must share.
+     */
+    public static void connectRing(BarrierTaskContext ctx, RingAllReduce ring, byte[] secret, long layoutHash,
+            Duration connectTimeout, Duration ioTimeout, String runId, int attempt, WireDtype wire)
+            throws AllReduceException {
         String[] addresses = ctx.allGather(host(ctx) + ":" + ring.localAddress().getPort());
         List<InetSocketAddress> peers = new ArrayList<>();
         for (String a : addresses) {
@@ -91,7 +102,8 @@ public final class RankSetup {
             peers.add(new InetSocketAddress(a.substring(0, colon), Integer.parseInt(a.substring(colon + 1))));
         }
         ring.connect(AllReduceConfig.withDefaults(ctx.partitionId(), peers, secret, layoutHash)
-                .withTimeouts(connectTimeout, ioTimeout, Clock.systemUTC()));
+                .withTimeouts(connectTimeout, ioTimeout, Clock.systemUTC()).withRun(runId, attempt)
+                .withWireDtype(wire));
     }
 
     /** A hash of parameter keys and shapes, in map order: ranks with different models refuse each other at connect. */

@@ -2,6 +2,7 @@ package io.hicmae.driver.spark;
 
 import io.hicmae.driver.config.ConfigDef;
 import io.hicmae.driver.config.ConfigException;
+import io.hicmae.runtime.allreduce.WireDtype;
 
 import java.time.Duration;
 import java.util.Map;
@@ -25,6 +26,9 @@ public final class StageKeys {
     public static final String CONNECT_TIMEOUT_S = "connect-timeout-s";
     public static final String IO_TIMEOUT_S = "io-timeout-s";
     public static final String RING_PORTS = "ring-ports";
+    public static final String PROGRESS_PORT = "progress-port";
+    public static final String TENSORBOARD = "tensorboard";
+    public static final String ALLREDUCE_DTYPE = "allreduce-dtype";
 
     private StageKeys() {}
 
@@ -47,7 +51,21 @@ public final class StageKeys {
                         "Deadline for each wait on a peer in the all-reduce (longer than one step on the slowest rank)")
                 .define(RING_PORTS, String.class, "0", StageKeys::validPortRange,
                         "Ports of each rank's ring listener: 0 for any free port, or LO-HI (e.g. 40100-40199) so a "
-                                + "firewall or NetworkPolicy can admit them; it binds to the executor's address only");
+                                + "firewall or NetworkPolicy can admit them; it binds to the executor's address only")
+                .define(PROGRESS_PORT, String.class, "0", StageKeys::validPortRange,
+                        "Port(s) of the driver's progress listener that rank 0 connects to: 0 (any free port), PORT or "
+                                + "LO-HI (the first free one), so a firewall or NetworkPolicy can admit them")
+                .define(TENSORBOARD, String.class, null, null,
+                        "Directory (path or URI) for TensorBoard event files of the live scalars, one subdirectory per run "
+                                + "(default: none)")
+                .define(ALLREDUCE_DTYPE, String.class, "fp32", matches("fp32|bf16", "must be fp32 or bf16"),
+                        "How gradients travel between ranks: fp32, or bf16 (rounded to nearest even, half the bytes,"
+                                + " accumulated in fp32)");
+    }
+
+    /** The ring's wire dtype of a job's parsed values. */
+    public static WireDtype wireDtype(Map<String, Object> values) {
+        return WireDtype.parse((String) values.get(ALLREDUCE_DTYPE), ALLREDUCE_DTYPE);
     }
 
     private static void validPortRange(String key, Object value) {
@@ -66,6 +84,7 @@ public final class StageKeys {
                 Duration.ofSeconds((Integer) values.get(SLOT_WAIT_S)),
                 Duration.ofSeconds((Integer) values.get(CONNECT_TIMEOUT_S)),
                 Duration.ofSeconds((Integer) values.get(IO_TIMEOUT_S)),
-                PortRange.parse((String) values.get(RING_PORTS)));
+                PortRange.parse((String) values.get(RING_PORTS)),
+                PortRange.parse((String) values.get(PROGRESS_PORT)), (String) values.get(TENSORBOARD));
     }
 }

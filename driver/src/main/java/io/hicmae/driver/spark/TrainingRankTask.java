@@ -51,6 +51,9 @@ public final class TrainingRankTask extends AbstractFunction1<Iterator<Integer>,
         }
     }
 
+    /** The step this attempt resumed from (0: from the start), for the resume mark in the metrics lines. */
+    private transient long resumedFrom;
+
     private RankResult run(BarrierTaskContext ctx) throws IOException {
         RunPlan plan = spec.run();
         BarrierStage.Settings stage = spec.stage();
@@ -64,10 +67,11 @@ public final class TrainingRankTask extends AbstractFunction1<Iterator<Integer>,
                 RankStep<?> job = spec.open(new RankEnv(rank, world, device, zoo, new Configuration()))) {
             AbstractTrainer<?> trainer = job.trainer();
             RankSetup.connectRing(ctx, ring, plan.secret(), RankSetup.layoutHash(trainer.state().parameters()),
-                    stage.connectTimeout(), stage.ioTimeout());
+                    stage.connectTimeout(), stage.ioTimeout(), plan.runId(), plan.attempt(), spec.allReduceDtype());
             List<String> metrics = new ArrayList<>();
             RunCheckpoints.restoreLatest(zoo, plan.runId(), trainer::restore, metrics);
             long resumedFrom = trainer.step();
+            this.resumedFrom = resumedFrom;
             LOG.info("rank {}/{} on {} at {}:{}, starting at step {} of {} (attempt {})", rank, world, device,
                     RankSetup.host(ctx), ring.localAddress().getPort(), resumedFrom, plan.totalSteps(),
                     plan.attempt());
@@ -170,6 +174,10 @@ public final class TrainingRankTask extends AbstractFunction1<Iterator<Integer>,
         o.addProperty("ms_allreduce", out.allReduceNanos() / 1e6);
         o.addProperty("ms_optimizer", out.optimizerNanos() / 1e6);
         o.addProperty("ms_checkpoint", checkpointNanos / 1e6);
+        o.addProperty("world_size", spec.stage().worldSize()); // the model card's chart marks changes and resumes
+        if (resumedFrom > 0 && step == resumedFrom) {
+            o.addProperty("resumed", 1);
+        }
         if (!epochValues.isEmpty()) {
             epochValues.forEach(o::addProperty);
             o.addProperty("ms_validation", validationNanos / 1e6);

@@ -17,6 +17,11 @@ public interface TrainingSpec extends Serializable {
     /** The stage's settings: world size, device, deadlines. */
     BarrierStage.Settings stage();
 
+    /** How gradients travel between ranks ({@code allreduce-dtype}); fp32 unless the job says otherwise. */
+    default io.hicmae.runtime.allreduce.WireDtype allReduceDtype() {
+        return io.hicmae.runtime.allreduce.WireDtype.FP32;
+    }
+
     /** The model zoo holding the run's checkpoints. */
     String zoo();
 

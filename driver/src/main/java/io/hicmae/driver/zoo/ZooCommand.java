@@ -5,6 +5,7 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import io.hicmae.zoo.CorruptEntry;
 import io.hicmae.zoo.FileEntry;
 import io.hicmae.zoo.GcPlan;
 import io.hicmae.zoo.ModelRef;
@@ -102,6 +103,7 @@ public final class ZooCommand implements Runnable {
                             JsonObject aliases = new JsonObject();
                             m.aliases().forEach(aliases::addProperty);
                             o.add("aliases", aliases);
+                            o.add("corrupt", corruptJson(m.corrupt()));
                             arr.add(o);
                         }
                         opts.printJson(arr);
@@ -111,23 +113,45 @@ public final class ZooCommand implements Runnable {
                                 String.join(", ", m.aliases().entrySet().stream()
                                         .map(e -> e.getKey() + "=" + e.getValue()).sorted().toList())));
                         t.print(opts.out(), "No models in " + zoo.root());
+                        models.forEach(m -> printCorrupt(opts, m.corrupt()));
                     }
                     return 0;
                 }
                 List<VersionInfo> versions = zoo.listVersions(model);
+                List<CorruptEntry> corrupt = zoo.listCorrupt(model);
                 if (opts.json) {
                     JsonArray arr = new JsonArray();
                     versions.forEach(v -> arr.add(toJson(v)));
+                    corrupt.forEach(c -> arr.add(corruptJson(List.of(c)).get(0)));
                     opts.printJson(arr);
                 } else {
                     Table t = new Table("VERSION", "COMMITTED", "ALIASES", "DIGEST");
                     versions.forEach(v -> t.row(v.version(), v.committedAt().toString(), String.join(", ", v.aliases()),
                             v.digest().substring(0, 12)));
                     t.print(opts.out(), "No published version of " + model + " in " + zoo.root());
+                    printCorrupt(opts, corrupt);
                 }
                 return 0;
             }
         }
+    }
+
+    // zoo helper (#15 item 5): corrupt versions and aliases, listed with the reason.
+    private static void printCorrupt(ZooOptions opts, List<CorruptEntry> corrupt) {
+        corrupt.forEach(c -> opts.out().println("CORRUPT " + c.ref() + ": " + c.location() + ": " + c.reason()
+                + " (gc --delete removes it)"));
+    }
+
+    private static JsonArray corruptJson(List<CorruptEntry> corrupt) {
+        JsonArray arr = new JsonArray();
+        for (CorruptEntry c : corrupt) {
+            JsonObject o = new JsonObject();
+            o.addProperty("corrupt", c.ref());
+            o.addProperty("location", c.location().toString());
+            o.addProperty("reason", c.reason());
+            arr.add(o);
+        }
+        return arr;
     }
 
     @Command(name = "show", description = "Show a version's lineage and files.")
@@ -240,10 +264,16 @@ public final class ZooCommand implements Runnable {
         @Parameters(index = "1", paramLabel = "ALIAS", description = "The alias to move; not 'latest'.")
         String alias;
 
+        // zoo helper (#15 item 5): compare-and-set alias moves.
+        @Option(names = "--expect", paramLabel = "VERSION", description = "Move only if the alias points at VERSION"
+                + " now ('none': only if it does not exist yet); otherwise fail and change nothing.")
+        String expect;
+
         @Override
         public Integer call() throws IOException {
             try (ModelZoo zoo = opts.open()) {
-                VersionInfo v = zoo.promote(ModelRef.parse(ref), alias);
+                VersionInfo v = expect == null ? zoo.promote(ModelRef.parse(ref), alias)
+                        : zoo.promoteIf(ModelRef.parse(ref), alias, "none".equals(expect) ? null : expect);
                 if (opts.json) {
                     opts.printJson(toJson(v));
                 } else {

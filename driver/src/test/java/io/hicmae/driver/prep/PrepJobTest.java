@@ -422,6 +422,7 @@ class PrepJobTest {
         before.add("batches", new com.google.gson.JsonArray());
         before.add("quarantine_batches", new com.google.gson.JsonArray());
         Files.writeString(out.resolve("_dataset.json"), before.toString());
+        Files.deleteIfExists(out.resolve("._dataset.json.crc")); // Hadoop's local checksum of the old bytes
 
         PrepJob.Summary again = run(in, out);
         assertEquals(2, again.newVideos(), "the debris batches' videos are prepared again");

@@ -23,6 +23,17 @@ class PretrainConfigTest {
     }
 
     @Test
+    void allReduceDtypeDefaultsToFp32AndAcceptsBf16Only() {
+        assertEquals(io.hicmae.runtime.allreduce.WireDtype.FP32,
+                PretrainConfig.parse(Map.of("data", "x")).allReduceDtype());
+        assertEquals(io.hicmae.runtime.allreduce.WireDtype.BF16,
+                PretrainConfig.parse(Map.of("data", "x", "allreduce-dtype", "bf16")).allReduceDtype());
+        Exception e = assertThrows(IllegalArgumentException.class,
+                () -> PretrainConfig.parse(Map.of("data", "x", "allreduce-dtype", "fp16")));
+        assertTrue(e.getMessage().startsWith("Invalid value fp16 for configuration allreduce-dtype"), e.getMessage());
+    }
+
+    @Test
     void errorsNameTheKeyAndValue() {
         Exception e = assertThrows(IllegalArgumentException.class,
                 () -> PretrainConfig.parse(Map.of("data", "x", "world-size", "0")));

@@ -4,6 +4,8 @@ import io.hicmae.driver.spark.RankResult;
 import io.hicmae.driver.spark.RunPlan;
 import io.hicmae.zoo.ModelRef;
 import io.hicmae.zoo.ModelZoo;
+import io.hicmae.zoo.RunLease;
+import io.hicmae.zoo.RunLeaseException;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -15,6 +17,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -96,6 +99,42 @@ class PretrainJobTest {
         for (RankResult r : out.ranks()) {
             assertEquals(2, r.resumedFrom(), "rank " + r.rank() + " resumed from the checkpoint at step 2");
             assertEquals(3, r.steps());
+        }
+        try (ModelZoo z = ModelZoo.open(zoo.toString())) {
+            // The model card's chart marks the resume: the first line after it says so, and every line has the world.
+            java.util.List<String> lines = io.hicmae.driver.spark.RunCheckpoints.readMetrics(z,
+                    z.checkpoints().latest(out.runId()).orElseThrow());
+            assertEquals(3, lines.size());
+            assertTrue(lines.get(2).contains("\"resumed\":1") && !lines.get(1).contains("resumed"), lines.toString());
+            assertTrue(lines.stream().allMatch(l -> l.contains("\"world_size\":2")), lines.toString());
+        }
+    }
+
+    @Test
+    void aSecondJobOnALiveRunIsRefusedNamingTheHolderAndAReleasedLeaseIsTakenOverOnResume() throws Exception {
+        Path zoo = dir.resolve("zoo4");
+        PretrainJob.Outcome first = new PretrainJob(config(zoo, "epochs", "1", "run-id", "r-lease"), System.out)
+                .run(spark);
+        try (ModelZoo z = ModelZoo.open(zoo.toString())) {
+            assertEquals(1, z.checkpoints().currentLease("r-lease").orElseThrow().epoch());
+            List<Long> before = z.checkpoints().list("r-lease").stream().map(c -> c.step()).toList();
+            try (RunLease other = z.checkpoints().acquireLease("r-lease", "the nightly job on host-9")) {
+                RunLeaseException e = assertThrows(RunLeaseException.class, () -> new PretrainJob(
+                        config(zoo, "epochs", "2", "resume", "r-lease"), System.out).run(spark));
+                assertTrue(e.getMessage().contains("Run r-lease is held by the nightly job on host-9 since "
+                        + other.holder().since()), e.getMessage());
+                assertEquals(before, z.checkpoints().list("r-lease").stream().map(c -> c.step()).toList());
+            }
+            PretrainJob.Outcome resumed = new PretrainJob(config(zoo, "epochs", "2", "resume", "r-lease"), System.out)
+                    .run(spark);
+            assertEquals(3, resumed.ranks().get(0).resumedFrom());
+            assertEquals(first.runId(), resumed.runId());
+            RunLease.Holder now = z.checkpoints().currentLease("r-lease").orElseThrow();
+            assertEquals(3, now.epoch(), "taken over with a higher epoch");
+            assertTrue(now.holder().startsWith("pretrain driver on "), now.holder());
+            var newest = z.checkpoints().latest("r-lease").orElseThrow();
+            String marker = java.nio.file.Files.readString(Path.of(newest.location()).resolve("_COMMITTED"));
+            assertTrue(marker.contains("\"epoch\":3"), "the rank's commit carries the lease epoch: " + marker);
         }
     }
 

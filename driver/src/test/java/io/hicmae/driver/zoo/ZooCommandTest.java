@@ -18,6 +18,8 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeEach;
@@ -34,7 +36,8 @@ class ZooCommandTest {
     @BeforeEach
     void publishTwoVersions() throws IOException {
         zoo = dir.resolve("zoo").toString();
-        try (ModelZoo z = ModelZoo.open(zoo)) {
+        // Published two days ago: gc keeps a version a day after it stops being the newest.
+        try (ModelZoo z = ModelZoo.builder(zoo).optClock(Clock.offset(Clock.systemUTC(), Duration.ofDays(-2))).open()) {
             for (int i = 1; i <= 2; i++) {
                 z.publish(PublishRequest.builder("hicmae-base")
                         .setWeights(ContentWriter.of(("weights " + i).getBytes(StandardCharsets.UTF_8)))
@@ -81,8 +84,11 @@ class ZooCommandTest {
         assertEquals(0, run("zoo", "verify", "hicmae-base", "--zoo", zoo));
         assertEquals("OK hicmae-base:v000002: every file matches SHA256SUMS\n", out.toString());
 
-        assertEquals(0, run("zoo", "promote", "hicmae-base:1", "production", "--zoo", zoo));
+        assertEquals(0, run("zoo", "promote", "hicmae-base:1", "production", "--zoo", zoo, "--expect", "none"));
         assertEquals("hicmae-base@production -> v000001\n", out.toString());
+        assertEquals(1, run("zoo", "promote", "hicmae-base:2", "production", "--zoo", zoo, "--expect", "v000002"));
+        assertTrue(err.toString().contains("Alias production of model hicmae-base points at v000001, not v000002"),
+                err.toString());
 
         Path dest = dir.resolve("pulled");
         assertEquals(0, run("zoo", "pull", "hicmae-base@production", dest.toString(), "--zoo", zoo,
@@ -99,6 +105,23 @@ class ZooCommandTest {
         assertEquals(0, run("zoo", "gc", "--keep", "1", "--delete", "--zoo", zoo));
         assertEquals(0, run("zoo", "list", "hicmae-base", "--zoo", zoo));
         assertEquals(2, out.toString().lines().count(), out.toString());
+    }
+
+    @Test
+    void listsACorruptVersionWithItsReasonAndGcDeletesIt() throws IOException {
+        Path marker = dir.resolve("zoo/hicmae-base/v000001/_COMMITTED");
+        Files.writeString(marker, "not json");
+
+        assertEquals(0, run("zoo", "list", "--zoo", zoo));
+        assertTrue(out.toString().contains("hicmae-base  1         v000002"), out.toString());
+        assertTrue(out.toString().contains("CORRUPT hicmae-base:v000001: file:" + marker + ": "), out.toString());
+        assertEquals(0, run("zoo", "verify", "hicmae-base:2", "--zoo", zoo));
+
+        assertEquals(0, run("zoo", "gc", "--keep", "5", "--delete", "--zoo", zoo));
+        assertTrue(out.toString().contains("CORRUPT"), out.toString());
+        assertEquals(0, run("zoo", "list", "hicmae-base", "--zoo", zoo, "--json"));
+        assertEquals(1, JsonParser.parseString(out.toString()).getAsJsonArray().size(), out.toString());
+        assertTrue(Files.exists(dir.resolve("zoo/hicmae-base/v000002/_COMMITTED")));
     }
 
     @Test

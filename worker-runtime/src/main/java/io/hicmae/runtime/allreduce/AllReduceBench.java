@@ -40,7 +40,8 @@ import java.util.concurrent.Future;
  * bound adds the arithmetic a ring cannot skip: the same raw copy, where each receiver also adds its reduce-scatter
  * share ({@code (n-1)/n * bytes}) into its buffer block by block, still without framing or protocol.
  *
- * <p>Flags: {@code --ranks 2,4 --max-mb 398 --iters 5 --warmup 1 --chunk-kib 4096}. MB is 10^6 bytes and GB/s
+ * <p>Flags: {@code --ranks 2,4 --max-mb 398 --iters 5 --warmup 1 --chunk-kib 4096}; with {@code --rank} this JVM
+ * is one rank of a ring of processes instead ({@link AllReduceProcessBench}). MB is 10^6 bytes and GB/s
  * is 10^9 bytes per second, as in NCCL's tests.
  */
 public final class AllReduceBench {
@@ -61,6 +62,10 @@ public final class AllReduceBench {
     }
 
     public static void main(String[] args) throws Exception {
+        if (Arrays.asList(args).contains("--rank")) {
+            AllReduceProcessBench.main(args); // one rank per process: --rank, --peers, --secret-file
+            return;
+        }
         int[] ranks = {2, 4};
         int maxMb = 398;
         int iters = 5;
@@ -202,7 +207,7 @@ public final class AllReduceBench {
             FloatBuffer data = buffer.asFloatBuffer();
             for (int offset = 0; offset < end; offset += adder.blockFloats()) {
                 int len = Math.min(adder.blockFloats(), end - offset);
-                adder.add(data, offset, received, len, offset >= lastSegment, n);
+                adder.add(data, offset, received, 0, len, offset >= lastSegment, n);
             }
         }
         return THREADS.getCurrentThreadCpuTime() - cpu0;
@@ -284,7 +289,7 @@ public final class AllReduceBench {
                 while (block.hasRemaining()) {
                     read(ch, block);
                 }
-                adder.add(data, offset, received, len, false, 1);
+                adder.add(data, offset, received, 0, len, false, 1);
             }
             return (long) floats * Float.BYTES;
         }

@@ -22,6 +22,11 @@ import java.util.List;
  * @param ioTimeout deadline for each wait on a neighbour during an all-reduce; a peer that sends or reads
  *     nothing for this long fails the call, naming it
  * @param clock source of "now" for every deadline, injected so tests can move time
+ * @param runId the run this ring belongs to; bound into the handshake, so a rank of another run sharing the
+ *     secret is refused ("" when the caller has no run, e.g. a benchmark)
+ * @param attempt the run's attempt (the driver's resubmission count) this ring belongs to; bound into the
+ *     handshake, so a rank left over from an earlier attempt cannot join a later one
+ * @param wireDtype how floats travel: {@link WireDtype#FP32} (default) or {@link WireDtype#BF16}
  */
 public record AllReduceConfig(
         int rank,
@@ -33,10 +38,18 @@ public record AllReduceConfig(
         int maxFrameBytes,
         Duration connectTimeout,
         Duration ioTimeout,
-        Clock clock) {
+        Clock clock,
+        String runId,
+        int attempt,
+        WireDtype wireDtype) {
 
-    /** 4 MiB: large enough that per-frame costs vanish, small enough that the ring's pipeline fills quickly. */
-    public static final int DEFAULT_CHUNK_BYTES = 4 << 20;
+    /**
+     * 1 MiB: large enough that per-frame costs vanish, small enough that the ring's pipeline fills and drains
+     * quickly: a ring ends about one chunk's time on the wire after its last full step (at 1 Gbit/s a 4 MiB chunk
+     * cost 6% of a 64 MB all-reduce across emulated hosts, 1 MiB under 2%; bench/allreduce/netns-*.md), and the
+     * receive buffer a chunk's CRC is checked in stays in the core's L2 cache.
+     */
+    public static final int DEFAULT_CHUNK_BYTES = 1 << 20;
 
     /** 64 MiB: 16 default chunks; a peer announcing more than this is broken or hostile. */
     public static final int DEFAULT_MAX_FRAME_BYTES = 64 << 20;
@@ -82,6 +95,23 @@ public record AllReduceConfig(
         if (clock == null) {
             throw invalid(null, "clock", "must be set");
         }
+        if (runId == null) {
+            throw invalid(null, "run-id", "must be set (empty when the ring belongs to no run)");
+        }
+        if (attempt < 0) {
+            throw invalid(attempt, "attempt", "must be at least 0");
+        }
+        if (wireDtype == null) {
+            throw invalid(null, "allreduce-dtype", "must be fp32 or bf16");
+        }
+    }
+
+    /** A config bound to no run, attempt 0, fp32 on the wire: the fields before run binding and wire dtypes. */
+    public AllReduceConfig(int rank, int worldSize, List<InetSocketAddress> peers, byte[] secret, long layoutHash,
+                           int chunkBytes, int maxFrameBytes, Duration connectTimeout, Duration ioTimeout,
+                           Clock clock) {
+        this(rank, worldSize, peers, secret, layoutHash, chunkBytes, maxFrameBytes, connectTimeout, ioTimeout, clock,
+                "", 0, WireDtype.FP32);
     }
 
     /** A config with the default chunk and frame sizes, timeouts and the system clock. */
@@ -94,13 +124,36 @@ public record AllReduceConfig(
     /** A copy with other timeouts and clock. */
     public AllReduceConfig withTimeouts(Duration connectTimeout, Duration ioTimeout, Clock clock) {
         return new AllReduceConfig(rank, worldSize, peers, secret, layoutHash, chunkBytes, maxFrameBytes,
-                connectTimeout, ioTimeout, clock);
+                connectTimeout, ioTimeout, clock, runId, attempt, wireDtype);
     }
 
     /** A copy with other frame sizes. */
     public AllReduceConfig withFrames(int chunkBytes, int maxFrameBytes) {
         return new AllReduceConfig(rank, worldSize, peers, secret, layoutHash, chunkBytes, maxFrameBytes,
-                connectTimeout, ioTimeout, clock);
+                connectTimeout, ioTimeout, clock, runId, attempt, wireDtype);
+    }
+
+    /** A copy bound to a run and one of its attempts (both checked by every peer at the handshake). */
+    public AllReduceConfig withRun(String runId, int attempt) {
+        return new AllReduceConfig(rank, worldSize, peers, secret, layoutHash, chunkBytes, maxFrameBytes,
+                connectTimeout, ioTimeout, clock, runId, attempt, wireDtype);
+    }
+
+    /** A copy with another wire dtype (every rank must use the same; the handshake checks). */
+    public AllReduceConfig withWireDtype(WireDtype wireDtype) {
+        return new AllReduceConfig(rank, worldSize, peers, secret, layoutHash, chunkBytes, maxFrameBytes,
+                connectTimeout, ioTimeout, clock, runId, attempt, wireDtype);
+    }
+
+    /** The first 8 bytes of SHA-256 of the run id, as the handshake carries it. */
+    long runHash() {
+        try {
+            byte[] d = java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(runId.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            return java.nio.ByteBuffer.wrap(d).getLong();
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is missing from this JVM", e);
+        }
     }
 
     /** A copy of the secret, so that callers cannot change this config's. */
@@ -130,7 +183,8 @@ public record AllReduceConfig(
         return "AllReduceConfig[rank=" + rank + ", worldSize=" + worldSize + ", peers=" + peers
                 + ", secret=<" + secret.length + " bytes>, layoutHash=" + String.format("%016x", layoutHash)
                 + ", chunkBytes=" + chunkBytes + ", maxFrameBytes=" + maxFrameBytes
-                + ", connectTimeout=" + connectTimeout + ", ioTimeout=" + ioTimeout + ", clock=" + clock + "]";
+                + ", connectTimeout=" + connectTimeout + ", ioTimeout=" + ioTimeout + ", clock=" + clock
+                + ", runId=" + runId + ", attempt=" + attempt + ", wireDtype=" + wireDtype + "]";
     }
 
     private static void requirePositive(Duration d, String key) {

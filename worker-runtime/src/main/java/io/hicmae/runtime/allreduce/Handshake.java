@@ -15,27 +15,63 @@ import java.security.SecureRandom;
  *
  * <pre>
  * HELLO   acceptor  -> connector: magic, nonceA[32]
- * AUTH    connector -> acceptor : magic, rank, worldSize, layoutHash, nonceC[32], HMAC(magic|nonceA|rank|worldSize|layoutHash|nonceC)
- * ACCEPT  acceptor  -> connector: magic, rank, worldSize, layoutHash, HMAC(magic|nonceC|rank|worldSize|layoutHash|nonceA)
+ * AUTH    connector -> acceptor : magic, identity, nonceC[32], HMAC(magic|nonceA|identity|nonceC)
+ * ACCEPT  acceptor  -> connector: magic, identity, HMAC(magic|nonceC|identity|nonceA)
+ * identity = rank int, worldSize int, layoutHash long, runHash long, attempt int, frameVersion short,
+ *            wireDtype byte, reserved byte
  * </pre>
  *
- * The HMAC is HMAC-SHA256 keyed with the job secret; it is compared in constant time.
+ * The HMAC is HMAC-SHA256 keyed with the job secret; it is compared in constant time. The identity binds the
+ * run (a hash of its id) and the attempt: every attempt of a run shares the secret, so without them a rank of a
+ * failed attempt, or of another run started with the same secret, could join a newer ring. It also carries the
+ * frame format version and the wire dtype, so ranks that would speak different frames refuse each other here.
  */
 final class Handshake {
-    static final int HELLO_MAGIC = 0x48434831;  // "HCH1"
-    static final int AUTH_MAGIC = 0x48434131;   // "HCA1"
-    static final int ACCEPT_MAGIC = 0x48434b31; // "HCK1"
+    static final int HELLO_MAGIC = 0x48434832;  // "HCH2"
+    static final int AUTH_MAGIC = 0x48434132;   // "HCA2"
+    static final int ACCEPT_MAGIC = 0x48434b32; // "HCK2"
     static final int NONCE_BYTES = 32;
     static final int MAC_BYTES = 32;
+    static final int IDENTITY_BYTES = 4 + 4 + 8 + 8 + 4 + 2 + 1 + 1;
     static final int HELLO_BYTES = 4 + NONCE_BYTES;
-    static final int AUTH_BYTES = 4 + 4 + 4 + 8 + NONCE_BYTES + MAC_BYTES;
-    static final int ACCEPT_BYTES = 4 + 4 + 4 + 8 + MAC_BYTES;
+    static final int AUTH_BYTES = 4 + IDENTITY_BYTES + NONCE_BYTES + MAC_BYTES;
+    static final int ACCEPT_BYTES = 4 + IDENTITY_BYTES + MAC_BYTES;
 
     private static final SecureRandom RANDOM = new SecureRandom();
 
     /** Who a peer says it is; only trusted once its HMAC checked out. */
-    record Identity(int rank, int worldSize, long layoutHash) {
+    record Identity(int rank, int worldSize, long layoutHash, long runHash, int attempt, short frameVersion,
+                    byte wireDtype) {
+
+        /** This rank's identity, or that of the rank {@code rank} expected by a ring built from {@code c}. */
+        static Identity of(AllReduceConfig c, int rank) {
+            return new Identity(rank, c.worldSize(), c.layoutHash(), c.runHash(), c.attempt(), Frame.VERSION,
+                    c.wireDtype().code());
+        }
+
+        void write(ByteBuffer b) {
+            b.putInt(rank).putInt(worldSize).putLong(layoutHash).putLong(runHash).putInt(attempt)
+                    .putShort(frameVersion).put(wireDtype).put((byte) 0);
+        }
+
+        static Identity read(ByteBuffer b, int at) {
+            return new Identity(b.getInt(at), b.getInt(at + 4), b.getLong(at + 8), b.getLong(at + 16),
+                    b.getInt(at + 24), b.getShort(at + 28), b.get(at + 30));
+        }
+
         String mismatch(Identity expected) {
+            if (frameVersion != expected.frameVersion) {
+                return "it speaks ring frame format version " + frameVersion + " while this rank speaks version "
+                        + expected.frameVersion;
+            }
+            if (runHash != expected.runHash) {
+                return String.format("it belongs to another run (run id hash %016x, this rank's %016x)", runHash,
+                        expected.runHash);
+            }
+            if (attempt != expected.attempt) {
+                return "it is a rank of attempt " + attempt + " while this rank is in attempt " + expected.attempt
+                        + ": ranks of different attempts never join one ring";
+            }
             if (worldSize != expected.worldSize) {
                 return "world size " + worldSize + " differs from this rank's " + expected.worldSize;
             }
@@ -46,6 +82,12 @@ final class Handshake {
                 return String.format("its gradient layout hash %016x differs from this rank's %016x: the ranks"
                         + " built different models (parameter names or shapes differ)", layoutHash,
                         expected.layoutHash);
+            }
+            if (wireDtype != expected.wireDtype) {
+                WireDtype theirs = WireDtype.ofCode(wireDtype);
+                return "its all-reduce wire dtype " + (theirs == null ? "code " + wireDtype : theirs)
+                        + " differs from this rank's " + WireDtype.ofCode(expected.wireDtype)
+                        + " (allreduce-dtype must be the same on every rank)";
             }
             return null;
         }
@@ -76,8 +118,9 @@ final class Handshake {
     }
 
     static ByteBuffer auth(byte[] secret, byte[] nonceA, Identity me, byte[] nonceC) {
-        ByteBuffer b = buffer(AUTH_BYTES).putInt(AUTH_MAGIC).putInt(me.rank()).putInt(me.worldSize())
-                .putLong(me.layoutHash()).put(nonceC);
+        ByteBuffer b = buffer(AUTH_BYTES).putInt(AUTH_MAGIC);
+        me.write(b);
+        b.put(nonceC);
         return b.put(hmac(secret, AUTH_MAGIC, nonceA, me, nonceC)).flip();
     }
 
@@ -87,11 +130,11 @@ final class Handshake {
         if (msg.getInt(0) != AUTH_MAGIC) {
             return null;
         }
-        Identity peer = new Identity(msg.getInt(4), msg.getInt(8), msg.getLong(12));
+        Identity peer = Identity.read(msg, 4);
         byte[] nonceC = new byte[NONCE_BYTES];
-        msg.get(20, nonceC);
+        msg.get(4 + IDENTITY_BYTES, nonceC);
         byte[] mac = new byte[MAC_BYTES];
-        msg.get(20 + NONCE_BYTES, mac);
+        msg.get(4 + IDENTITY_BYTES + NONCE_BYTES, mac);
         boolean ok = MessageDigest.isEqual(mac, hmac(secret, AUTH_MAGIC, nonceA, peer, nonceC));
         return ok ? new Authenticated(peer, nonceC) : null;
     }
@@ -101,8 +144,8 @@ final class Handshake {
     }
 
     static ByteBuffer accept(byte[] secret, byte[] nonceC, Identity me, byte[] nonceA) {
-        ByteBuffer b = buffer(ACCEPT_BYTES).putInt(ACCEPT_MAGIC).putInt(me.rank()).putInt(me.worldSize())
-                .putLong(me.layoutHash());
+        ByteBuffer b = buffer(ACCEPT_BYTES).putInt(ACCEPT_MAGIC);
+        me.write(b);
         return b.put(hmac(secret, ACCEPT_MAGIC, nonceC, me, nonceA)).flip();
     }
 
@@ -112,9 +155,9 @@ final class Handshake {
         if (msg.getInt(0) != ACCEPT_MAGIC) {
             return null;
         }
-        Identity peer = new Identity(msg.getInt(4), msg.getInt(8), msg.getLong(12));
+        Identity peer = Identity.read(msg, 4);
         byte[] mac = new byte[MAC_BYTES];
-        msg.get(20, mac);
+        msg.get(4 + IDENTITY_BYTES, mac);
         return MessageDigest.isEqual(mac, hmac(secret, ACCEPT_MAGIC, nonceC, peer, nonceA)) ? peer : null;
     }
 
@@ -123,8 +166,9 @@ final class Handshake {
     }
 
     private static byte[] hmac(byte[] secret, int magic, byte[] theirNonce, Identity sender, byte[] ownNonce) {
-        ByteBuffer m = buffer(4 + NONCE_BYTES + 4 + 4 + 8 + NONCE_BYTES).putInt(magic).put(theirNonce)
-                .putInt(sender.rank()).putInt(sender.worldSize()).putLong(sender.layoutHash()).put(ownNonce);
+        ByteBuffer m = buffer(4 + NONCE_BYTES + IDENTITY_BYTES + NONCE_BYTES).putInt(magic).put(theirNonce);
+        sender.write(m);
+        m.put(ownNonce);
         try {
             Mac mac = Mac.getInstance("HmacSHA256");
             mac.init(new SecretKeySpec(secret, "HmacSHA256"));

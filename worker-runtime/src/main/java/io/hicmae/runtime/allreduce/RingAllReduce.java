@@ -10,15 +10,21 @@ import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
+import java.nio.ShortBuffer;
 import java.nio.channels.ClosedByInterruptException;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
+import java.util.zip.CRC32C;
 
 /**
  * Mean of every rank's gradient buffer, in place, by a ring all-reduce over TCP: reduce-scatter then all-gather
@@ -27,8 +33,11 @@ import java.util.concurrent.locks.LockSupport;
  * ({@code rank-1 mod n}) on the calling thread and sends to its right neighbour ({@code rank+1 mod n}) on its own
  * sender thread, so both links are busy at once, as in a ring on real NICs.
  *
- * <p>Copies: frames are written straight from the caller's buffer, and all-gather chunks are read straight into it.
- * Only reduce-scatter chunks land in a 64 KiB scratch buffer first, block by block, each added in place at once. Pass a direct
+ * <p>Copies: with fp32 on the wire, frames are written straight from the caller's buffer, and all-gather chunks are
+ * read straight into it. Reduce-scatter chunks land in a chunk-sized scratch buffer first, because each payload's
+ * CRC32C is checked before any of it is added ({@link Frame}); then they are added in place block by block. With
+ * bf16 on the wire ({@link WireDtype}) each chunk is encoded into a scratch buffer to be sent and decoded from one
+ * when received, and accumulated in fp32. Pass a direct
  * little-endian {@link ByteBuffer} ({@link #allReduceMean(ByteBuffer, long)}) to get this; a {@code float[]} or a
  * {@link FloatBuffer} is copied into a reused direct buffer and back.
  *
@@ -45,8 +54,9 @@ import java.util.concurrent.locks.LockSupport;
  *
  * <p>Safety: every peer proves the job secret ({@link Handshake}) before any tensor byte is read, and a
  * connection that fails the proof is closed while this rank keeps waiting for its real neighbour. Ranks compare
- * world size and layout hash at the handshake. Frames carry magic, step, element count and sequence number,
- * and a payload length is checked against {@link AllReduceConfig#maxFrameBytes()} before it is read.
+ * world size, layout hash, run, attempt, frame version and wire dtype at the handshake. Frames carry magic, version,
+ * wire dtype, step, element count, sequence number and the payload's CRC32C; a payload length is checked against
+ * {@link AllReduceConfig#maxFrameBytes()} before it is read, and the CRC before the payload is used.
  *
  * <p>Liveness: every wait has a deadline from the config's clock ({@code connectTimeout} for set-up,
  * {@code ioTimeout} for each wait on a neighbour); when it passes the call throws {@link AllReduceException}
@@ -62,6 +72,12 @@ public final class RingAllReduce implements AutoCloseable {
 
     /** The longest single select or park, so that a deadline passed by a jump of an injected clock is noticed. */
     private static final long MAX_SELECT_MILLIS = 100;
+
+    /** Wait before connecting again to a right neighbour that refused the connection. */
+    private static final long CONNECT_RETRY_MILLIS = 200;
+
+    /** Bytes hashed at once while a payload arrives, so that each block is hashed while still in cache. */
+    private static final int CRC_BLOCK_BYTES = 64 << 10;
 
     /** How long close() waits for the sender thread, which sees the close within one select or park. */
     private static final long JOIN_MILLIS = 10_000;
@@ -80,9 +96,20 @@ public final class RingAllReduce implements AutoCloseable {
     private volatile Pass pass;
     private ByteBuffer sendHeader;
     private ByteBuffer recvHeader;
-    private ByteBuffer recvPayload;
+    /** One whole received chunk: its CRC is checked before any of it is added, stored or forwarded. */
+    private ByteBuffer recvChunk;
     private FloatBuffer recvFloats;
+    private ShortBuffer recvShorts;
+    /** bf16 on the wire: the sender's encoded chunk. */
+    private ByteBuffer sendChunk;
+    private ShortBuffer sendShorts;
+    private Bf16 sendCodec;
+    private Bf16 recvCodec;
+    private final CRC32C sendCrc = new CRC32C();
+    private final CRC32C recvCrc = new CRC32C();
     private BlockAdder adder;
+    /** Runs bucket callbacks; created by the first bucketed call. */
+    private ExecutorService callbacks;
     private ByteBuffer staging;
     private String failure;
     private volatile boolean closed;
@@ -159,6 +186,74 @@ public final class RingAllReduce implements AutoCloseable {
      *     another step, count or length; or when interrupted. The ring is closed afterwards.
      */
     public void allReduceMean(ByteBuffer data, long step) throws AllReduceException {
+        checkWireBuffer(data);
+        if (needsExchange(data.remaining())) {
+            run(data.slice().order(ByteOrder.LITTLE_ENDIAN), step);
+        }
+    }
+
+    /** Receives each bucket of a bucketed all-reduce once its mean is final on this rank. */
+    @FunctionalInterface
+    public interface BucketListener {
+        /**
+         * Bucket {@code bucket}, floats {@code [from, to)} of the buffer (relative to its position), holds the mean
+         * on this rank and is never written by the ring again in this call. Called once per bucket, in bucket order,
+         * on one thread of the ring (the caller's when nothing travels), never concurrently with itself; later
+         * buckets may be on the wire meanwhile, so it must not touch floats outside {@code [from, to)}.
+         */
+        void reduced(int bucket, int from, int to);
+    }
+
+    /**
+     * {@link #allReduceMean(ByteBuffer, long)} in buckets: floats {@code [0, bucketEnds[0])}, then
+     * {@code [bucketEnds[0], bucketEnds[1])}, ..., each reduced by its own ring pass, and {@code listener} is handed
+     * each bucket as soon as it is reduced, on the ring's callback thread, while the next buckets are on the wire:
+     * an optimiser can update the parameters of finished buckets (or stage their new values) meanwhile. Returns once
+     * every bucket is reduced and every callback has returned. Every rank must pass the same bucket ends.
+     *
+     * <p>Decisions that need the whole buffer (the global gradient norm, the finite check, clipping) cannot be
+     * taken inside a callback; a listener may compute per-bucket partial sums there, or stage new values and let
+     * the caller commit them after its global check.
+     *
+     * @param bucketEnds strictly increasing float offsets, the last equal to the buffer's float count
+     * @throws AllReduceException as {@link #allReduceMean(ByteBuffer, long)}; callbacks already started have returned
+     *     by then and no later one starts
+     * @throws RuntimeException the first exception a callback threw, once every bucket is reduced (the ring stays
+     *     usable: every rank exchanged every frame)
+     */
+    public void allReduceMean(ByteBuffer data, long step, int[] bucketEnds, BucketListener listener)
+            throws AllReduceException {
+        checkWireBuffer(data);
+        int count = data.remaining() / Float.BYTES;
+        checkBuckets(bucketEnds, count);
+        if (!needsExchange(data.remaining())) {
+            for (int b = 0; b < bucketEnds.length; b++) {
+                listener.reduced(b, b == 0 ? 0 : bucketEnds[b - 1], bucketEnds[b]);
+            }
+            return;
+        }
+        ByteBuffer all = data.slice().order(ByteOrder.LITTLE_ENDIAN);
+        ExecutorService callbacks = callbackThread();
+        List<Future<?>> pending = new ArrayList<>();
+        try {
+            for (int b = 0; b < bucketEnds.length; b++) {
+                int from = b == 0 ? 0 : bucketEnds[b - 1];
+                int to = bucketEnds[b];
+                run(all.slice(from * Float.BYTES, (to - from) * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN), step);
+                int bucket = b;
+                pending.add(callbacks.submit(() -> listener.reduced(bucket, from, to)));
+            }
+        } catch (AllReduceException e) {
+            for (Future<?> f : pending) {
+                f.cancel(false);
+            }
+            awaitCallbacks(pending, JOIN_MILLIS, true);
+            throw e;
+        }
+        awaitCallbacks(pending, config.ioTimeout().toMillis(), false);
+    }
+
+    private static void checkWireBuffer(ByteBuffer data) {
         if (data.order() != ByteOrder.LITTLE_ENDIAN) {
             throw new IllegalArgumentException("Invalid byte order " + data.order() + " of the all-reduce buffer:"
                     + " it must be little-endian, the wire order");
@@ -167,8 +262,66 @@ public final class RingAllReduce implements AutoCloseable {
             throw new IllegalArgumentException("Invalid all-reduce buffer of " + data.remaining()
                     + " bytes: not a whole number of floats");
         }
-        if (needsExchange(data.remaining())) {
-            run(data.slice().order(ByteOrder.LITTLE_ENDIAN), step);
+    }
+
+    private static void checkBuckets(int[] bucketEnds, int count) {
+        if (bucketEnds == null || bucketEnds.length == 0 || bucketEnds[bucketEnds.length - 1] != count) {
+            throw new IllegalArgumentException("Invalid bucket ends " + Arrays.toString(bucketEnds)
+                    + ": the last must be the buffer's float count " + count);
+        }
+        for (int b = 0; b < bucketEnds.length; b++) {
+            if (bucketEnds[b] <= (b == 0 ? 0 : bucketEnds[b - 1])) {
+                throw new IllegalArgumentException("Invalid bucket ends " + Arrays.toString(bucketEnds)
+                        + ": they must be positive and strictly increasing");
+            }
+        }
+    }
+
+    /** The single thread that runs bucket callbacks, started on first use and stopped by {@link #close()}. */
+    private ExecutorService callbackThread() {
+        if (callbacks == null) {
+            int rank = config.rank();
+            callbacks = Executors.newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, "ring-bucket-callbacks-rank-" + rank);
+                t.setDaemon(true);
+                return t;
+            });
+        }
+        return callbacks;
+    }
+
+    /**
+     * Waits for the callbacks in order, each within {@code timeoutMillis}; rethrows the first one's exception
+     * unless {@code quiet} (the ring already failed, and that failure is what the caller sees).
+     */
+    private void awaitCallbacks(List<Future<?>> pending, long timeoutMillis, boolean quiet)
+            throws AllReduceException {
+        RuntimeException first = null;
+        for (Future<?> f : pending) {
+            try {
+                f.get(timeoutMillis, TimeUnit.MILLISECONDS);
+            } catch (java.util.concurrent.CancellationException e) {
+                // never started: the ring failed first
+            } catch (java.util.concurrent.ExecutionException e) {
+                Throwable c = e.getCause();
+                if (c instanceof Error err) {
+                    throw err;
+                }
+                if (first == null && c instanceof RuntimeException re) {
+                    first = re;
+                }
+            } catch (java.util.concurrent.TimeoutException e) {
+                if (!quiet) {
+                    throw new AllReduceException("rank " + config.rank() + ": a bucket callback did not return"
+                            + " within " + timeoutMillis + " ms (io-timeout)");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AllReduceException("rank " + config.rank() + ": interrupted waiting for bucket callbacks");
+            }
+        }
+        if (first != null && !quiet) {
+            throw first;
         }
     }
 
@@ -213,6 +366,9 @@ public final class RingAllReduce implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
+        if (callbacks != null) {
+            callbacks.shutdownNow();
+        }
         closeQuietly(sendSelector);
         closeQuietly(selector);
         closeQuietly(left);
@@ -249,11 +405,12 @@ public final class RingAllReduce implements AutoCloseable {
     private void handshake(long deadline) throws IOException {
         AllReduceConfig c = config;
         byte[] secret = c.secret();
-        Handshake.Identity me = new Handshake.Identity(c.rank(), c.worldSize(), c.layoutHash());
+        Handshake.Identity me = Handshake.Identity.of(c, c.rank());
         selector = Selector.open();
         SelectionKey serverKey = server.register(selector, SelectionKey.OP_ACCEPT);
         Outgoing out = new Outgoing(secret, me);
         List<Incoming> pending = new ArrayList<>();
+        boolean up = false;
         try {
             while (left == null || !out.done()) {
                 if (left == null) {
@@ -287,9 +444,13 @@ public final class RingAllReduce implements AutoCloseable {
                 selector.selectedKeys().clear();
                 checkInterrupted();
             }
+            up = true;
         } finally {
             for (Incoming in : pending) {
                 closeQuietly(in.channel);
+            }
+            if (!up) {
+                closeQuietly(out.channel);
             }
         }
         right = out.channel;
@@ -313,10 +474,19 @@ public final class RingAllReduce implements AutoCloseable {
     private void allocateBuffers() {
         sendHeader = ByteBuffer.allocateDirect(Frame.HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
         recvHeader = ByteBuffer.allocateDirect(Frame.HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
-        int block = Math.min(BlockAdder.MAX_BLOCK_FLOATS, config.chunkBytes() / Float.BYTES);
-        recvPayload = ByteBuffer.allocateDirect(block * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
-        recvFloats = recvPayload.asFloatBuffer();
+        int chunkFloats = config.chunkBytes() / Float.BYTES;
+        int block = Math.min(BlockAdder.MAX_BLOCK_FLOATS, chunkFloats);
+        int wireBytes = chunkFloats * config.wireDtype().bytesPerFloat();
+        recvChunk = ByteBuffer.allocateDirect(wireBytes).order(ByteOrder.LITTLE_ENDIAN);
+        recvFloats = recvChunk.asFloatBuffer();
+        recvShorts = recvChunk.asShortBuffer();
         adder = new BlockAdder(block);
+        if (config.wireDtype() == WireDtype.BF16) {
+            sendChunk = ByteBuffer.allocateDirect(wireBytes).order(ByteOrder.LITTLE_ENDIAN);
+            sendShorts = sendChunk.asShortBuffer();
+            sendCodec = new Bf16(block);
+            recvCodec = new Bf16(block);
+        }
     }
 
     /** A connection from someone claiming to be the left neighbour: HELLO out, AUTH in, ACCEPT out. */
@@ -347,8 +517,7 @@ public final class RingAllReduce implements AutoCloseable {
                     return null;
                 }
                 if (peer != null) {
-                    String mismatch = peer.mismatch(new Handshake.Identity(config.leftRank(), me.worldSize(),
-                            me.layoutHash()));
+                    String mismatch = peer.mismatch(Handshake.Identity.of(config, config.leftRank()));
                     if (mismatch != null) {
                         throw new AllReduceException("peer at " + from + ", authenticated as rank " + peer.rank()
                                 + " (left neighbour " + config.describePeer(config.leftRank()) + " expected): "
@@ -389,10 +558,14 @@ public final class RingAllReduce implements AutoCloseable {
         }
     }
 
-    /** The link to the right neighbour: connect, HELLO in, AUTH out, ACCEPT in. */
+    /**
+     * The link to the right neighbour: connect, HELLO in, AUTH out, ACCEPT in. A refused connection is retried
+     * every {@value #CONNECT_RETRY_MILLIS} ms until the set-up deadline: ranks that are separate processes (or a
+     * host whose link is briefly down) may not be listening yet when this rank starts.
+     */
     private final class Outgoing {
-        final SocketChannel channel;
-        final SelectionKey key;
+        SocketChannel channel;
+        SelectionKey key;
         final byte[] secret;
         final Handshake.Identity me;
         final byte[] nonceC = Handshake.newNonce();
@@ -401,10 +574,16 @@ public final class RingAllReduce implements AutoCloseable {
         byte[] nonceA;
         boolean connected;
         boolean done;
+        long retryAt;
+        String lastRefusal;
 
         Outgoing(byte[] secret, Handshake.Identity me) throws IOException {
             this.secret = secret;
             this.me = me;
+            open();
+        }
+
+        private void open() throws IOException {
             channel = SocketChannel.open();
             channel.configureBlocking(false);
             connected = channel.connect(config.peers().get(config.rightRank()));
@@ -417,7 +596,7 @@ public final class RingAllReduce implements AutoCloseable {
 
         String waitingFor() {
             if (!connected) {
-                return "has not accepted the connection";
+                return "has not accepted the connection" + (lastRefusal == null ? "" : " (" + lastRefusal + ")");
             }
             return nonceA == null ? "has not sent its hello" : "has not answered this rank's proof of the secret";
         }
@@ -425,8 +604,23 @@ public final class RingAllReduce implements AutoCloseable {
         void pump() throws IOException {
             String peer = "right neighbour " + config.describePeer(config.rightRank());
             try {
+                if (channel == null) {
+                    if (config.clock().millis() < retryAt) {
+                        return;
+                    }
+                    open();
+                }
                 if (!connected) {
-                    connected = channel.finishConnect();
+                    try {
+                        connected = channel.finishConnect();
+                    } catch (java.net.ConnectException e) {
+                        lastRefusal = e.getMessage();
+                        key.cancel();
+                        channel.close();
+                        channel = null;
+                        retryAt = config.clock().millis() + CONNECT_RETRY_MILLIS;
+                        return;
+                    }
                     if (!connected) {
                         return;
                     }
@@ -462,8 +656,7 @@ public final class RingAllReduce implements AutoCloseable {
             if (accepted == null) {
                 throw new AllReduceException(peer + " did not prove the job secret");
             }
-            String mismatch = accepted.mismatch(new Handshake.Identity(config.rightRank(), me.worldSize(),
-                    me.layoutHash()));
+            String mismatch = accepted.mismatch(Handshake.Identity.of(config, config.rightRank()));
             if (mismatch != null) {
                 throw new AllReduceException(peer + ": " + mismatch);
             }
@@ -558,6 +751,7 @@ public final class RingAllReduce implements AutoCloseable {
         final int n = config.worldSize();
         final int steps = 2 * (n - 1);
         final int chunkFloats = config.chunkBytes() / Float.BYTES;
+        final WireDtype wire = config.wireDtype();
         final long ioTimeout = config.ioTimeout().toMillis();
         final Thread caller = Thread.currentThread();
         final FloatBuffer dataFloats;
@@ -599,7 +793,7 @@ public final class RingAllReduce implements AutoCloseable {
         // ------------------------------------------------------------ sender thread
 
         void sendAll() throws IOException {
-            ByteBuffer payload = data.duplicate();
+            ByteBuffer payload = wire == WireDtype.FP32 ? data.duplicate() : sendChunk.duplicate();
             ByteBuffer[] frame = {sendHeader, payload};
             int seq = 0;
             for (int g = 0; g < steps; g++) {
@@ -607,10 +801,21 @@ public final class RingAllReduce implements AutoCloseable {
                 for (int k = 0, len; (len = length(segment, k)) > 0; k++, seq++) {
                     awaitReceived(g, k);
                     int offset = start(segment) + k * chunkFloats;
+                    if (wire == WireDtype.FP32) {
+                        payload.clear().position(offset * Float.BYTES).limit((offset + len) * Float.BYTES);
+                    } else {
+                        for (int s = 0; s < len; s += sendCodec.blockFloats()) {
+                            sendCodec.encode(dataFloats, offset + s, sendShorts, s,
+                                    Math.min(sendCodec.blockFloats(), len - s));
+                        }
+                        payload.clear().limit(len * wire.bytesPerFloat());
+                    }
+                    sendCrc.reset();
+                    sendCrc.update(payload.duplicate());
                     sendHeader.clear();
-                    Frame.writeHeader(sendHeader, step, count, seq, len * Float.BYTES);
+                    Frame.writeHeader(sendHeader, wire, step, count, seq, payload.remaining(),
+                            (int) sendCrc.getValue());
                     sendHeader.flip();
-                    payload.clear().position(offset * Float.BYTES).limit((offset + len) * Float.BYTES);
                     write(frame, seq, g);
                 }
             }
@@ -659,36 +864,66 @@ public final class RingAllReduce implements AutoCloseable {
 
         // ------------------------------------------------------------ calling thread
 
+        /**
+         * Receives every frame; each payload is read whole and its CRC32C checked before any of it is added (reduce-
+         * scatter), decoded or forwarded (all-gather). fp32 all-gather chunks are read straight into the buffer: a
+         * chunk failing its check fails the call, and a failed call leaves the buffer undefined, as any failure does.
+         */
         void receiveAll() throws IOException {
             ByteBuffer into = data.duplicate();
+            String from = "left neighbour " + config.describePeer(config.leftRank());
             int seq = 0;
             for (int g = 0; g < steps; g++) {
                 int segment = recvSegment(g);
                 for (int k = 0, len; (len = length(segment, k)) > 0; k++, seq++) {
                     recvHeader.clear();
                     read(recvHeader, seq, g);
-                    String bad = Frame.check(recvHeader, step, count, seq, len * Float.BYTES, config.maxFrameBytes(),
-                            "left neighbour " + config.describePeer(config.leftRank()));
+                    int wireBytes = len * wire.bytesPerFloat();
+                    String bad = Frame.check(recvHeader, wire, step, count, seq, wireBytes, config.maxFrameBytes(),
+                            from);
                     if (bad != null) {
                         throw new AllReduceException(bad);
                     }
                     int offset = start(segment) + k * chunkFloats;
-                    if (g < n - 1) {
-                        for (int s = 0; s < len; s += adder.blockFloats()) {
-                            int m = Math.min(adder.blockFloats(), len - s);
-                            recvPayload.clear().limit(m * Float.BYTES);
-                            read(recvPayload, seq, g);
-                            adder.add(dataFloats, offset + s, recvFloats, m, g == n - 2, n);
+                    boolean direct = g >= n - 1 && wire == WireDtype.FP32;
+                    ByteBuffer target = direct
+                            ? into.clear().position(offset * Float.BYTES).limit((offset + len) * Float.BYTES)
+                            : recvChunk.clear().limit(wireBytes);
+                    int crc = readChecked(target, seq, g);
+                    if (crc != Frame.crc(recvHeader)) {
+                        throw new AllReduceException(Frame.crcMismatch(seq, phase(g), from, Frame.crc(recvHeader),
+                                crc));
+                    }
+                    for (int s = 0; s < len && !direct; s += adder.blockFloats()) {
+                        int m = Math.min(adder.blockFloats(), len - s);
+                        if (g >= n - 1) {
+                            recvCodec.decode(recvShorts, s, dataFloats, offset + s, m);
+                        } else if (wire == WireDtype.FP32) {
+                            adder.add(dataFloats, offset + s, recvFloats, s, m, g == n - 2, n);
+                        } else {
+                            adder.addBf16(dataFloats, offset + s, recvShorts, s, m, g == n - 2, n);
                         }
-                    } else {
-                        into.clear().position(offset * Float.BYTES).limit((offset + len) * Float.BYTES);
-                        read(into, seq, g);
                     }
                     received = ((long) g << 32) | (k + 1);
                     LockSupport.unpark(sender);
                 }
                 received = (long) (g + 1) << 32;
             }
+        }
+
+        /**
+         * Reads {@code target}'s remaining bytes, hashing each 64 KiB block while it is still in cache; returns the
+         * CRC32C of them all.
+         */
+        int readChecked(ByteBuffer target, int seq, int g) throws IOException {
+            recvCrc.reset();
+            int end = target.limit();
+            for (int p = target.position(); p < end; p = target.position()) {
+                target.limit(Math.min(end, p + CRC_BLOCK_BYTES));
+                read(target, seq, g);
+                recvCrc.update(target.duplicate().position(p));
+            }
+            return (int) recvCrc.getValue();
         }
 
         void read(ByteBuffer target, int seq, int g) throws IOException {

@@ -81,6 +81,163 @@ class RingAllReduceTest {
         }
     }
 
+    /**
+     * bf16 on the wire: every rank ends with the same bits, each within bf16 rounding of the exact mean (each value
+     * is rounded at most once per hop plus once at the end, relative 2^-8 each), and a NaN sent by one rank arrives.
+     */
+    @ParameterizedTest(name = "bf16 wire, {0} ranks")
+    @org.junit.jupiter.params.provider.ValueSource(ints = {2, 3, 4})
+    void bf16WireGivesEveryRankTheSameRoundedMean(int n) throws Exception {
+        int count = 50_003;
+        float[][] inputs = randomInputs(n, count, 41L * n);
+        inputs[n - 1][123] = Float.NaN;
+        float[] mean = mean(inputs);
+        List<RingAllReduce> rings = bindAll(n);
+        List<InetSocketAddress> peers = addresses(rings);
+        List<float[]> results = onEveryRank(n, r -> {
+            try (RingAllReduce ring = rings.get(r)) {
+                ring.connect(config(r, peers, SHORT_IO.multipliedBy(20)).withFrames(4096, 1 << 20)
+                        .withWireDtype(WireDtype.BF16));
+                return reduce(ring, r, inputs[r], 0);
+            }
+        });
+        for (int r = 0; r < n; r++) {
+            assertArrayEquals(results.get(0), results.get(r), "rank " + r + " differs from rank 0 in some bits");
+        }
+        float[] out = results.get(0);
+        assertTrue(Float.isNaN(out[123]), "the NaN was lost on the bf16 wire: " + out[123]);
+        double sumAbs = 0;
+        for (float[] in : inputs) {
+            for (int i = 0; i < count; i++) {
+                if (i != 123) {
+                    sumAbs += Math.abs(in[i]);
+                }
+            }
+        }
+        for (int i = 0; i < count; i++) {
+            if (i == 123) {
+                continue;
+            }
+            double scale = 0;
+            for (float[] in : inputs) {
+                scale += Math.abs(in[i]);
+            }
+            double tolerance = (n + 1) * 0x1p-8 * scale + 1e-30;
+            assertTrue(Math.abs(out[i] - mean[i]) <= tolerance, "index " + i + ": " + out[i] + " vs mean " + mean[i]);
+            assertEquals(out[i], Bf16.round(out[i]), "index " + i + " is not a bf16 value");
+        }
+        assertTrue(sumAbs > 0);
+    }
+
+    @Test
+    void ranksWithDifferentWireDtypesRefuseEachOther() throws Exception {
+        List<RingAllReduce> rings = bindAll(2);
+        List<InetSocketAddress> peers = addresses(rings);
+        List<Exception> errors = onEveryRank(2, r -> {
+            try (RingAllReduce ring = rings.get(r)) {
+                AllReduceConfig c = config(r, peers, SHORT_IO).withWireDtype(r == 0 ? WireDtype.FP32 : WireDtype.BF16);
+                return assertThrows(AllReduceException.class, () -> ring.connect(c));
+            }
+        });
+        assertContains(errors.get(0).getMessage(), "wire dtype bf16 differs from this rank's fp32");
+    }
+
+    /**
+     * Buckets: the result equals the plain mean, each rank's listener sees every bucket once, in order, with its
+     * range; and the wire goes on while a callback runs: rank 0's first callback waits until rank 1 has finished
+     * the last bucket, which it could not if rank 0 reduced its next bucket only after its callback returned.
+     */
+    @Test
+    void bucketsAreHandedOverInOrderWhileLaterBucketsAreOnTheWire() throws Exception {
+        int n = 2;
+        int count = 30_001;
+        int[] ends = {7_000, 7_001, 20_000, count};
+        float[][] inputs = randomInputs(n, count, 77);
+        float[] mean = mean(inputs);
+        List<RingAllReduce> rings = bindAll(n);
+        List<InetSocketAddress> peers = addresses(rings);
+        java.util.concurrent.CountDownLatch lastBucketOnRank1 = new java.util.concurrent.CountDownLatch(1);
+        List<List<String>> seen = onEveryRank(n, r -> {
+            try (RingAllReduce ring = rings.get(r)) {
+                ring.connect(config(r, peers, SHORT_IO.multipliedBy(20)).withFrames(4096, 1 << 20));
+                ByteBuffer b = ByteBuffer.allocateDirect(count * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+                b.asFloatBuffer().put(inputs[r]);
+                List<String> calls = new java.util.concurrent.CopyOnWriteArrayList<>();
+                ring.allReduceMean(b, 0, ends, (bucket, from, to) -> {
+                    calls.add(bucket + ":" + from + "-" + to + " on " + Thread.currentThread().getName());
+                    if (r == 1 && bucket == ends.length - 1) {
+                        lastBucketOnRank1.countDown();
+                    }
+                    if (r == 0 && bucket == 0) {
+                        try {
+                            assertTrue(lastBucketOnRank1.await(JOIN_SECONDS, TimeUnit.SECONDS),
+                                    "rank 1 never finished its last bucket while rank 0's first callback ran");
+                        } catch (InterruptedException e) {
+                            throw new IllegalStateException(e);
+                        }
+                    }
+                });
+                float[] out = new float[count];
+                b.asFloatBuffer().get(out);
+                assertMeanWithin(mean, out, r);
+                return calls;
+            }
+        });
+        for (int r = 0; r < n; r++) {
+            List<String> calls = seen.get(r);
+            assertEquals(ends.length, calls.size(), calls.toString());
+            for (int k = 0; k < ends.length; k++) {
+                assertTrue(calls.get(k).startsWith(k + ":" + (k == 0 ? 0 : ends[k - 1]) + "-" + ends[k] + " on ring-"),
+                        calls.toString());
+            }
+        }
+    }
+
+    @Test
+    void aFailingCallbackIsRethrownAfterEveryBucketAndTheRingStaysUsable() throws Exception {
+        int n = 2;
+        List<RingAllReduce> rings = bindAll(n);
+        List<InetSocketAddress> peers = addresses(rings);
+        float[][] inputs = randomInputs(n, 1000, 9);
+        List<float[]> results = onEveryRank(n, r -> {
+            try (RingAllReduce ring = rings.get(r)) {
+                ring.connect(config(r, peers, SHORT_IO.multipliedBy(20)));
+                ByteBuffer b = ByteBuffer.allocateDirect(1000 * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+                b.asFloatBuffer().put(inputs[r]);
+                IllegalStateException e = assertThrows(IllegalStateException.class,
+                        () -> ring.allReduceMean(b, 0, new int[] {400, 1000}, (bucket, from, to) -> {
+                            if (bucket == 0) {
+                                throw new IllegalStateException("optimiser failed on bucket 0");
+                            }
+                        }));
+                assertEquals("optimiser failed on bucket 0", e.getMessage());
+                float[] out = new float[1000];
+                b.asFloatBuffer().get(out);
+                assertMeanWithin(mean(inputs), out, r);
+                return reduce(ring, r, inputs[r], 1);
+            }
+        });
+        assertMeanWithin(mean(inputs), results.get(0), 0);
+        assertArrayEquals(results.get(0), results.get(1));
+    }
+
+    @Test
+    void rejectsBucketEndsThatDoNotCoverTheBuffer() throws Exception {
+        try (RingAllReduce ring = RingAllReduce.bind(LOOPBACK)) {
+            ring.connect(config(0, List.of(ring.localAddress()), SHORT_IO));
+            ByteBuffer b = ByteBuffer.allocateDirect(40).order(ByteOrder.LITTLE_ENDIAN);
+            assertContains(assertThrows(IllegalArgumentException.class,
+                    () -> ring.allReduceMean(b, 0, new int[] {5, 9}, (k, f, t) -> { })).getMessage(),
+                    "the last must be the buffer's float count 10");
+            assertContains(assertThrows(IllegalArgumentException.class,
+                    () -> ring.allReduceMean(b, 0, new int[] {5, 5, 10}, (k, f, t) -> { })).getMessage(),
+                    "strictly increasing");
+            List<String> calls = new ArrayList<>();
+            ring.allReduceMean(b, 0, new int[] {5, 10}, (k, f, t) -> calls.add(k + ":" + f + "-" + t));
+            assertEquals(List.of("0:0-5", "1:5-10"), calls, "a world of one still hands every bucket over");
+        }
+    }
+
     @Test
     void reusesLinksAcrossSteps() throws Exception {
         int n = 3;
@@ -120,7 +277,8 @@ class RingAllReduceTest {
             try (Socket s = new Socket(peers.get(1).getAddress(), peers.get(1).getPort())) {
                 byte[] nonceA = Handshake.readHello(readExactly(s, Handshake.HELLO_BYTES));
                 byte[] forged = "not-the-job-secret-at-all".getBytes(StandardCharsets.UTF_8);
-                write(s, Handshake.auth(forged, nonceA, new Handshake.Identity(0, n, LAYOUT), Handshake.newNonce()));
+                write(s, Handshake.auth(forged, nonceA, Handshake.Identity.of(config(0, peers, SHORT_IO), 0),
+                        Handshake.newNonce()));
                 return s.getInputStream().read();
             } catch (IOException e) {
                 return -2; // a reset is a refusal too
@@ -259,6 +417,100 @@ class RingAllReduceTest {
     }
 
     @Test
+    void rejectsFrameOfAnotherVersion() throws Exception {
+        try (RingAllReduce ring = RingAllReduce.bind(LOOPBACK); FakePeer fake = new FakePeer()) {
+            connectAgainstFake(ring, fake);
+            ByteBuffer h = ByteBuffer.allocate(Frame.HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+            Frame.writeHeader(h, WireDtype.FP32, 7, 100, 0, 200, 0);
+            write(fake.toRight, h.putShort(4, (short) 1).flip());
+            AllReduceException e = assertThrows(AllReduceException.class, () -> ring.allReduceMean(new float[100], 7));
+            assertContains(e.getMessage(), "frame format version 1 from left neighbour rank 1",
+                    "this rank speaks version 2");
+        }
+    }
+
+    /**
+     * A reduce-scatter payload with one byte flipped after its CRC was taken: the rank fails naming the sender, and
+     * the segment it would have added into is untouched.
+     */
+    @Test
+    void flippedPayloadByteFailsTheCallBeforeAnythingIsAdded() throws Exception {
+        try (RingAllReduce ring = RingAllReduce.bind(LOOPBACK); FakePeer fake = new FakePeer()) {
+            connectAgainstFake(ring, fake);
+            // Rank 0 of 2 first receives segment 1 (floats 50..99) to add into its own.
+            ByteBuffer payload = ByteBuffer.allocate(50 * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+            for (int i = 0; i < 50; i++) {
+                payload.putFloat(i * Float.BYTES, 1000f + i);
+            }
+            java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+            crc.update(payload.duplicate());
+            ByteBuffer frame = ByteBuffer.allocate(Frame.HEADER_BYTES + payload.capacity())
+                    .order(ByteOrder.LITTLE_ENDIAN);
+            Frame.writeHeader(frame, WireDtype.FP32, 7, 100, 0, payload.capacity(), (int) crc.getValue());
+            frame.put(payload);
+            frame.put(Frame.HEADER_BYTES + 77, (byte) (frame.get(Frame.HEADER_BYTES + 77) ^ 0x10));
+            write(fake.toRight, frame.flip());
+
+            ByteBuffer data = ByteBuffer.allocateDirect(100 * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+            for (int i = 0; i < 100; i++) {
+                data.putFloat(i * Float.BYTES, i);
+            }
+            AllReduceException e = assertThrows(AllReduceException.class, () -> ring.allReduceMean(data, 7));
+            assertContains(e.getMessage(), "rank 0, step 7", "frame 0 (reduce-scatter) from left neighbour rank 1",
+                    "failed its CRC32C check", String.format("0x%08x", (int) crc.getValue()));
+            for (int i = 0; i < 100; i++) {
+                assertEquals(i, data.getFloat(i * Float.BYTES), "float " + i + " was changed by a corrupt frame");
+            }
+        }
+    }
+
+    @Test
+    void rankOfAnotherAttemptCannotJoin() throws Exception {
+        List<RingAllReduce> rings = bindAll(2);
+        List<InetSocketAddress> peers = addresses(rings);
+        int[] attempts = {1, 2};
+        List<Exception> errors = onEveryRank(2, r -> {
+            try (RingAllReduce ring = rings.get(r)) {
+                AllReduceConfig c = config(r, peers, SHORT_IO).withRun("run-a", attempts[r]);
+                return assertThrows(AllReduceException.class, () -> ring.connect(c));
+            }
+        });
+        assertContains(errors.get(0).getMessage(), "rank 1", "attempt 2 while this rank is in attempt 1");
+        assertContains(errors.get(1).getMessage(), "rank 0", "attempt 1 while this rank is in attempt 2");
+    }
+
+    @Test
+    void rankOfAnotherRunCannotJoinEvenWithTheSecret() throws Exception {
+        List<RingAllReduce> rings = bindAll(2);
+        List<InetSocketAddress> peers = addresses(rings);
+        String[] runs = {"run-a", "run-b"};
+        List<Exception> errors = onEveryRank(2, r -> {
+            try (RingAllReduce ring = rings.get(r)) {
+                AllReduceConfig c = config(r, peers, SHORT_IO).withRun(runs[r], 1);
+                return assertThrows(AllReduceException.class, () -> ring.connect(c));
+            }
+        });
+        for (Exception e : errors) {
+            assertContains(e.getMessage(), "it belongs to another run");
+        }
+    }
+
+    @Test
+    void ranksOfTheSameRunAndAttemptJoin() throws Exception {
+        List<RingAllReduce> rings = bindAll(2);
+        List<InetSocketAddress> peers = addresses(rings);
+        float[][] inputs = randomInputs(2, 1000, 5);
+        List<float[]> results = onEveryRank(2, r -> {
+            try (RingAllReduce ring = rings.get(r)) {
+                ring.connect(config(r, peers, SHORT_IO.multipliedBy(20)).withRun("run-a", 3));
+                return reduce(ring, r, inputs[r], 0);
+            }
+        });
+        assertMeanWithin(mean(inputs), results.get(0), 0);
+        assertArrayEquals(results.get(0), results.get(1));
+    }
+
+    @Test
     void worldOfOneLeavesTheBufferAsItIs() throws Exception {
         try (RingAllReduce ring = RingAllReduce.bind(LOOPBACK)) {
             ring.connect(config(0, List.of(ring.localAddress()), SHORT_IO));
@@ -358,7 +610,9 @@ class RingAllReduceTest {
                         for (int sent = 0; sent < count / 2; sent += chunkFloats, frame++) {
                             ByteBuffer h = ByteBuffer.allocate(Frame.HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
                             int len = Math.min(chunkFloats, count / 2 - sent) * Float.BYTES;
-                            Frame.writeHeader(h, 3, count, frame, len);
+                            java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+                            crc.update(payload.clear().limit(len));
+                            Frame.writeHeader(h, WireDtype.FP32, 3, count, frame, len, (int) crc.getValue());
                             write(fake.toRight, h.flip());
                             write(fake.toRight, payload.clear().limit(len));
                         }
@@ -415,13 +669,21 @@ class RingAllReduceTest {
             ring.connect(config(0, peers, Duration.ofMinutes(1)));
             handshake.get(JOIN_SECONDS, TimeUnit.SECONDS);
             ByteBuffer h = ByteBuffer.allocate(Frame.HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
-            h.putInt(magic).putLong(step).putLong(100).putInt(seq).putInt(length).flip();
-            write(fake.toRight, h);
+            Frame.writeHeader(h, WireDtype.FP32, step, 100, seq, length, 0);
+            write(fake.toRight, h.putInt(0, magic).flip());
             long start = System.nanoTime();
             AllReduceException e = assertThrows(AllReduceException.class, () -> ring.allReduceMean(new float[100], 7));
             assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(10), "the bad frame was not rejected");
             return e;
         }
+    }
+
+    /** Rank 0 (real) and rank 1 (fake) of 2 with the test's config, linked both ways. */
+    private static void connectAgainstFake(RingAllReduce ring, FakePeer fake) throws Exception {
+        List<InetSocketAddress> peers = List.of(ring.localAddress(), fake.address());
+        CompletableFuture<Void> handshake = fake.handshakeAsync(config(1, peers, SHORT_IO));
+        ring.connect(config(0, peers, Duration.ofMinutes(1)));
+        handshake.get(JOIN_SECONDS, TimeUnit.SECONDS);
     }
 
     private static AllReduceConfig config(int rank, List<InetSocketAddress> peers, Duration io) {
@@ -603,7 +865,7 @@ class RingAllReduceTest {
         }
 
         private void handshake(AllReduceConfig me) throws IOException {
-            Handshake.Identity id = new Handshake.Identity(me.rank(), me.worldSize(), me.layoutHash());
+            Handshake.Identity id = Handshake.Identity.of(me, me.rank());
             InetSocketAddress right = me.peers().get(me.rightRank());
             toRight = new Socket(right.getAddress(), right.getPort());
             byte[] nonceA = Handshake.readHello(readExactly(toRight, Handshake.HELLO_BYTES));
