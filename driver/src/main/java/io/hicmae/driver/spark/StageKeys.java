@@ -54,7 +54,7 @@ public final class StageKeys {
                         "Elastic: when world-size slots do not come back within slot-wait-s, go on with the largest "
                                 + "world size >= this that divides the micro-batches of a step (0: world-size, not "
                                 + "elastic)")
-                .define(NOTICE_EVERY, Integer.class, 1, between(1, 1_000_000),
+                .define(NOTICE_EVERY, Integer.class, 10, between(1, 1_000_000),
                         "Steps between the ranks' agreement (one barrier round trip) on a preemption notice; the "
                                 + "run checkpoints and stops at the first boundary after one")
                 .define(CONNECT_TIMEOUT_S, Integer.class, 60, between(1, 3600), "Deadline for the ranks' ring set-up")

@@ -122,7 +122,8 @@ class ElasticResumeTest {
         // step index 1 of attempt 1 stops the stage after step 2, checkpointed; attempt 2 finishes. (In local mode
         // every rank shares the JVM, and so the notice: whichever rank reports it first is named.)
         PretrainJob.Outcome out = new PretrainJob(config(zoo, "world-size", "8", "min-world-size", "2",
-                "global-batch", "16", "epochs", "4", "checkpoint-every", "100", "slot-wait-s", "1"),
+                "global-batch", "16", "epochs", "4", "checkpoint-every", "100", "slot-wait-s", "1",
+                "notice-every", "1"),
                 new PrintStream(console, true, java.nio.charset.StandardCharsets.UTF_8),
                 new RunPlan.Fault(1, 1, 1, true)).run(spark);
         String log = console.toString(java.nio.charset.StandardCharsets.UTF_8);
