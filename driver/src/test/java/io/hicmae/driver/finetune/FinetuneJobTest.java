@@ -50,13 +50,7 @@ class FinetuneJobTest {
 
     @BeforeAll
     static void start() throws Exception {
-        spark = SparkSession.builder().master("local[2]").appName("finetune-test")
-                .config("spark.ui.enabled", "false")
-                .config("spark.driver.host", "127.0.0.1")
-                .config("spark.driver.bindAddress", "127.0.0.1")
-                .config("spark.serializer", "org.apache.spark.serializer.KryoSerializer")
-                .config("spark.kryo.registrator", io.hicmae.driver.HicmaeKryoRegistrator.class.getName())
-                .getOrCreate();
+        spark = io.hicmae.driver.LocalSessions.training(2, "finetune-test").getOrCreate();
         data = dir.resolve("labelled");
         LabelledDatasets.write(spark, data, LabelSpace.Kind.CATEGORICAL, 6, 2, 4, 3);
         zoo = dir.resolve("zoo");

@@ -41,13 +41,7 @@ class ElasticResumeTest {
 
     @BeforeAll
     static void start() {
-        spark = SparkSession.builder().master("local[4]").appName("elastic-test")
-                .config("spark.ui.enabled", "false")
-                .config("spark.driver.host", "127.0.0.1")
-                .config("spark.driver.bindAddress", "127.0.0.1")
-                .config("spark.serializer", "org.apache.spark.serializer.KryoSerializer")
-                .config("spark.kryo.registrator", io.hicmae.driver.HicmaeKryoRegistrator.class.getName())
-                .getOrCreate();
+        spark = io.hicmae.driver.LocalSessions.training(4, "elastic-test").getOrCreate();
         data = dir.resolve("clips");
         ClipDatasets.write(spark, data, 16, 2, 7);
     }

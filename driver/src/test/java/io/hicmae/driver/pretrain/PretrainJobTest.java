@@ -32,13 +32,7 @@ class PretrainJobTest {
 
     @BeforeAll
     static void start() {
-        spark = SparkSession.builder().master("local[2]").appName("pretrain-test")
-                .config("spark.ui.enabled", "false")
-                .config("spark.driver.host", "127.0.0.1")
-                .config("spark.driver.bindAddress", "127.0.0.1")
-                .config("spark.serializer", "org.apache.spark.serializer.KryoSerializer")
-                .config("spark.kryo.registrator", io.hicmae.driver.HicmaeKryoRegistrator.class.getName())
-                .getOrCreate();
+        spark = io.hicmae.driver.LocalSessions.training(2, "pretrain-test").getOrCreate();
         data = dir.resolve("clips");
         ClipDatasets.write(spark, data, 12, 2, 5);
     }

@@ -37,16 +37,12 @@ class PrometheusScrapeTest {
 
     @BeforeAll
     static void start() {
-        spark = SparkSession.builder().master("local[2]").appName("prometheus-test")
+        spark = io.hicmae.driver.LocalSessions.training(2, "prometheus-test")
                 .config("spark.ui.enabled", "true")
                 .config("spark.ui.port", "0")
                 .config("spark.metrics.conf.*.sink.prometheusServlet.class",
                         "org.apache.spark.metrics.sink.PrometheusServlet")
                 .config("spark.metrics.conf.*.sink.prometheusServlet.path", "/metrics/prometheus")
-                .config("spark.driver.host", "127.0.0.1")
-                .config("spark.driver.bindAddress", "127.0.0.1")
-                .config("spark.serializer", "org.apache.spark.serializer.KryoSerializer")
-                .config("spark.kryo.registrator", io.hicmae.driver.HicmaeKryoRegistrator.class.getName())
                 .getOrCreate();
     }
 
