@@ -15,7 +15,8 @@ import java.util.concurrent.Callable;
         name = "bench",
         mixinStandardHelpOptions = true,
         description = "Benchmarks (see bench/README.md for the recorded results).",
-        subcommands = {BenchCommand.Step.class, BenchCommand.Memory.class, CheckpointBenchCommand.class})
+        subcommands = {BenchCommand.Step.class, BenchCommand.Memory.class, CheckpointBenchCommand.class,
+                LoaderBench.class})
 public final class BenchCommand implements Runnable {
 
     @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;

@@ -10,6 +10,7 @@ import io.hicmae.runtime.data.ClipIndex;
 import io.hicmae.runtime.data.HostBatch;
 import io.hicmae.runtime.data.LoaderOptions;
 import io.hicmae.runtime.data.PrefetchingLoader;
+import io.hicmae.runtime.data.Preprocessing;
 import io.hicmae.runtime.optim.AdamW;
 import io.hicmae.runtime.train.AbstractTrainer;
 import io.hicmae.runtime.train.PretrainTrainer;
@@ -22,8 +23,9 @@ import java.util.Map;
 
 /**
  * Pre-training's part of a rank of the shared loop: a {@link PretrainTrainer} initialised from the seed, and the
- * micro-batches of this rank's slots from a {@link PrefetchingLoader} (crop, fbank with gain, masks on a background
- * thread, keyed by slot and step, not by rank). Loss terms:
+ * micro-batches of this rank's slots from a {@link PrefetchingLoader} (reads, crop windows, gains and masks on a
+ * background thread, keyed by slot and step, not by rank; crop, normalisation and fbank with gain on that thread for
+ * the CPU device, on the step's device for a GPU: {@link Preprocessing#forDevice}). Loss terms:
  * loss, video, audio, contrastive, then one per contrastive layer.
  */
 final class PretrainStep implements RankStep<HostBatch> {
@@ -49,7 +51,8 @@ final class PretrainStep implements RankStep<HostBatch> {
             ClipIndex index = ClipIndex.build(cfg.data(), env.hadoop());
             LoaderOptions lo = new LoaderOptions(env.rank(), env.worldSize(), plan.run().batch().microBatches(),
                     cfg.batchSize(), cfg.seed(), cfg.prefetch(), 4, ClipGeometry.STORED);
-            return new PretrainStep(plan, trainer, new PrefetchingLoader(index, cfg.modelConfig(), lo, env.hadoop()));
+            return new PretrainStep(plan, trainer, new PrefetchingLoader(index, cfg.modelConfig(), lo, env.hadoop(),
+                    Preprocessing.forDevice(env.device())));
         } catch (IOException | RuntimeException e) {
             trainer.close();
             throw e;

@@ -56,6 +56,11 @@ public final class GeneratedClips {
 
     /** PCM samples whose fbank has exactly the config's audio frames: 400 + 160 (frames - 1). */
     public int samplesPerClip() {
+        return samplesFor(config);
+    }
+
+    /** PCM samples whose fbank has exactly {@code config}'s audio frames: 400 + 160 (frames - 1). */
+    public static int samplesFor(HicmaeConfig config) {
         return KaldiFbank.FRAME_LENGTH + KaldiFbank.FRAME_SHIFT * (config.audioFrames() - 1);
     }
 

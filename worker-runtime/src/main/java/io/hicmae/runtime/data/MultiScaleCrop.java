@@ -176,6 +176,70 @@ public final class MultiScaleCrop {
         return out;
     }
 
+    /**
+     * The resampling of one crop window as tap tables, for engines that resize a batch of clips at once
+     * ({@link DeviceCrop}): output pixel i of a pass is {@code clip8((2^21 + sum_k in[index[i K + k]] weight[i K + k])
+     * >> 22)} over the K = {@link #maxTaps()} taps. A pass whose size does not change (Pillow skips it) is the
+     * identity: tap 0 reads pixel {@code offset + i} with weight {@code 2^22}. Unused taps read the pass's first input
+     * pixel with weight 0.
+     *
+     * @param columns (S K) input columns (absolute, in [0, W)) of the horizontal pass
+     * @param columnWeights (S K) fixed-point weights of the horizontal pass
+     * @param rows (S K) input rows (absolute, in [0, H)) of the vertical pass
+     * @param rowWeights (S K) fixed-point weights of the vertical pass
+     */
+    public record Taps(int[] columns, int[] columnWeights, int[] rows, int[] rowWeights) {}
+
+    /** K: the most input pixels any output pixel of any candidate pair reads in one pass. */
+    public int maxTaps() {
+        int k = 1;
+        for (int p = 0; p < pairs.size(); p++) {
+            k = Math.max(k, Math.max(horizontal[p].ksize, vertical[p].ksize));
+        }
+        return k;
+    }
+
+    /** Fixed-point precision of the weights of {@link #taps}: 22 bits, Pillow's for 8-bit images. */
+    public static int precisionBits() {
+        return PRECISION_BITS;
+    }
+
+    /** S. */
+    public int outputSize() {
+        return outputSize;
+    }
+
+    /** The tap tables of {@code window} (one of the candidate pairs at any offset inside the frame). */
+    public Taps taps(Window window) {
+        int p = pairIndex(window);
+        if (window.x() < 0 || window.y() < 0 || window.x() + window.width() > inputWidth
+                || window.y() + window.height() > inputHeight) {
+            throw new IllegalArgumentException(window + " does not fit in a " + inputWidth + "x" + inputHeight
+                    + " frame");
+        }
+        int k = maxTaps();
+        int[] columns = new int[outputSize * k];
+        int[] columnWeights = new int[outputSize * k];
+        int[] rows = new int[outputSize * k];
+        int[] rowWeights = new int[outputSize * k];
+        fillTaps(window.width() == outputSize ? null : horizontal[p], window.x(), k, columns, columnWeights);
+        fillTaps(window.height() == outputSize ? null : vertical[p], window.y(), k, rows, rowWeights);
+        return new Taps(columns, columnWeights, rows, rowWeights);
+    }
+
+    /** One pass's taps from {@code f}, or the identity when {@code f} is null; offsets shift by the window's. */
+    private void fillTaps(Filter f, int offset, int k, int[] index, int[] weight) {
+        for (int i = 0; i < outputSize; i++) {
+            int first = f == null ? i : f.bounds[2 * i];
+            int taps = f == null ? 1 : f.bounds[2 * i + 1];
+            for (int t = 0; t < k; t++) {
+                boolean used = t < taps;
+                index[i * k + t] = offset + (used ? first + t : first);
+                weight[i * k + t] = !used ? 0 : f == null ? 1 << PRECISION_BITS : f.weights[i * f.ksize + t];
+            }
+        }
+    }
+
     private int pairIndex(Window window) {
         for (int p = 0; p < pairs.size(); p++) {
             if (pairs.get(p)[0] == window.width() && pairs.get(p)[1] == window.height()) {

@@ -1,6 +1,5 @@
 package io.hicmae.runtime.data;
 
-import io.hicmae.runtime.audio.KaldiFbank;
 import io.hicmae.runtime.config.HicmaeConfig;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.logging.log4j.LogManager;
@@ -9,8 +8,6 @@ import org.apache.logging.log4j.Logger;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
@@ -18,10 +15,19 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * One rank's pre-training micro-batches, prepared ahead on a background thread: the thread reads the clips of this
- * rank's slots ({@link LoaderOptions}) in the {@link ClipIndex#epochOrder epoch order}, crops the frames ({@link MultiScaleCrop} to the config's frame side),
- * computes the fbank with the gain augmentation and draws the masks ({@link BatchAssembler#prepare}), and queues
- * {@link HostBatch}es (at most {@link LoaderOptions#prefetchBatches()}). The training thread takes them with
- * {@link #next(Duration)} and makes the NDArrays itself with {@link HostBatch#toPretrainBatch}.
+ * rank's slots ({@link LoaderOptions}) in the {@link ClipIndex#epochOrder epoch order}, draws the crop windows, gains
+ * and masks, and queues {@link HostBatch}es (at most {@link LoaderOptions#prefetchBatches()}) in the form the
+ * {@link Preprocessing} asks for ({@link BatchAssembler}):
+ * <ul>
+ *   <li>{@link Preprocessing#HOST} (the CPU device): the thread also crops, normalises and computes the fbank with
+ *       the gain augmentation, in Java, overlapped with the step;
+ *   <li>{@link Preprocessing#DEVICE} (a GPU): the thread does I/O only, copying the stored uint8 frames and int16
+ *       PCM into reusable direct buffers ({@link BatchBuffers}, {@code prefetchBatches + 2} batches allocated once);
+ *       crop, normalisation and fbank run on the step's device ({@link DevicePreprocessor}). Such a batch lends its
+ *       buffers until the next {@code next}, {@code seek} or {@code close}.
+ * </ul>
+ * The training thread takes the batches with {@link #next(Duration)} and makes the model inputs itself with
+ * {@link HostBatch#toPretrainBatch}.
  *
  * <p>Batches run through the epochs without end: epoch e, steps 0 .. {@link #stepsPerEpoch()} - 1, then epoch e + 1;
  * within a step, one micro-batch per slot of this rank, in slot order. Every random draw of the micro-batch of slot j
@@ -30,8 +36,9 @@ import java.util.concurrent.TimeUnit;
  * uninterrupted run sees from step k.
  *
  * <p>Memory: the clips of about {@code 2 shuffleRowGroups} row groups (only this rank's rows), plus
- * {@code prefetchBatches + 1} batches of host arrays. A row group is loaded on the first clip that needs it and
- * dropped after the last ({@link PlannedClipReader}).
+ * {@code prefetchBatches + 1} batches of model-input floats (host form) or {@code prefetchBatches + 2} batches of
+ * stored bytes in direct memory (device form, B x 1.3 MB each at the stored geometry). A row group is loaded on the
+ * first clip that needs it and dropped after the last ({@link PlannedClipReader}).
  *
  * <p>Errors of the background thread (a failed read, a clip breaking its geometry) surface on the next
  * {@link #next(Duration)} call, naming the file, and again on every later call until {@link #seek(int, int)}.
@@ -49,9 +56,8 @@ public final class PrefetchingLoader implements AutoCloseable {
     private final ClipIndex index;
     private final LoaderOptions options;
     private final Configuration conf;
-    private final int frames;
-    private final MultiScaleCrop crop;
     private final BatchAssembler assembler;
+    private final Preprocessing preprocessing;
     private final int stepsPerEpoch;
 
     private int epoch;
@@ -59,10 +65,16 @@ public final class PrefetchingLoader implements AutoCloseable {
     /** Micro-batches of the current step already returned (0 .. slotsPerRank - 1). */
     private int part;
     private Producer producer;
+    private HostBatch lent;
     private IOException failure;
     private long lastWaitNanos;
     private long totalWaitNanos;
     private boolean closed;
+
+    /** A loader whose thread preprocesses on the host ({@link Preprocessing#HOST}, for the CPU device). */
+    public PrefetchingLoader(ClipIndex index, HicmaeConfig config, LoaderOptions options, Configuration conf) {
+        this(index, config, options, conf, Preprocessing.HOST);
+    }
 
     /**
      * A loader positioned at epoch 0, step 0; its thread starts on the first {@link #next(Duration)}.
@@ -70,23 +82,16 @@ public final class PrefetchingLoader implements AutoCloseable {
      * @param index the dataset's index, the same on every rank
      * @param config the model's input geometry: frame count and side, fbank frames and mel bins
      * @param conf the Hadoop configuration for the dataset's file system
+     * @param preprocessing where the batches' crop, normalisation and fbank run ({@link Preprocessing#forDevice} of
+     *     the step's device)
      */
-    public PrefetchingLoader(ClipIndex index, HicmaeConfig config, LoaderOptions options, Configuration conf) {
-        ClipGeometry g = options.geometry();
-        if (g.frames() != config.numFrames()) {
-            throw new IllegalArgumentException("clips hold " + g.frames() + " frames but model " + config.name()
-                    + " takes numFrames = " + config.numFrames());
-        }
-        if (g.sampleRate() != KaldiFbank.SAMPLE_RATE || g.samples() < KaldiFbank.FRAME_LENGTH) {
-            throw new IllegalArgumentException("clips hold " + g.samples() + " samples at " + g.sampleRate()
-                    + " Hz; the fbank needs at least " + KaldiFbank.FRAME_LENGTH + " at " + KaldiFbank.SAMPLE_RATE);
-        }
+    public PrefetchingLoader(ClipIndex index, HicmaeConfig config, LoaderOptions options, Configuration conf,
+            Preprocessing preprocessing) {
+        this.assembler = new BatchAssembler(config, options.geometry(), true, true);
         this.index = index;
         this.options = options;
         this.conf = conf;
-        this.frames = config.numFrames();
-        this.crop = new MultiScaleCrop(g.width(), g.height(), config.imgSize());
-        this.assembler = new BatchAssembler(config, true);
+        this.preprocessing = preprocessing;
         this.stepsPerEpoch = index.stepsPerEpoch(options.slots(), options.batchSize());
         if (stepsPerEpoch == 0) {
             throw new IllegalArgumentException(index.dataset() + " holds " + index.clipCount() + " clips, fewer than "
@@ -122,6 +127,7 @@ public final class PrefetchingLoader implements AutoCloseable {
             throw new IllegalArgumentException("Invalid value " + stepInEpoch + " for step: must be in [0, "
                     + stepsPerEpoch + ")");
         }
+        returnLent();
         stopProducer();
         this.epoch = epoch;
         this.step = stepInEpoch;
@@ -137,6 +143,7 @@ public final class PrefetchingLoader implements AutoCloseable {
      */
     public HostBatch next(Duration timeout) throws IOException {
         ensureOpen();
+        returnLent();
         if (failure != null) {
             throw new IOException(failure.getMessage(), failure);
         }
@@ -173,7 +180,8 @@ public final class PrefetchingLoader implements AutoCloseable {
                 epoch++;
             }
         }
-        return (HostBatch) item;
+        lent = (HostBatch) item;
+        return lent;
     }
 
     /** Time the last {@link #next(Duration)} call waited for its batch. */
@@ -191,6 +199,7 @@ public final class PrefetchingLoader implements AutoCloseable {
     public void close() {
         if (!closed) {
             closed = true;
+            returnLent();
             stopProducer();
         }
     }
@@ -198,6 +207,14 @@ public final class PrefetchingLoader implements AutoCloseable {
     private void ensureOpen() {
         if (closed) {
             throw new IllegalStateException("loader of rank " + options.rank() + " is closed");
+        }
+    }
+
+    /** Releases the batch the consumer holds: its buffers go back to the loader thread. */
+    private void returnLent() {
+        if (lent != null) {
+            lent.release();
+            lent = null;
         }
     }
 
@@ -227,6 +244,8 @@ public final class PrefetchingLoader implements AutoCloseable {
     /** The background thread: reads, crops and prepares batches from a start position on. */
     private final class Producer implements Runnable {
         final BlockingQueue<Object> queue = new ArrayBlockingQueue<>(options.prefetchBatches());
+        /** Device form: the queued batches, the one being filled and the one the consumer holds (made on first use). */
+        private BatchBuffers.Pool buffers;
         final Thread thread;
         final int startEpoch;
         final int startStep;
@@ -276,22 +295,31 @@ public final class PrefetchingLoader implements AutoCloseable {
             }
         }
 
+        private BatchBuffers.Pool buffers() {
+            if (buffers == null) {
+                buffers = new BatchBuffers.Pool(options.geometry(), options.batchSize(), options.prefetchBatches() + 2);
+            }
+            return buffers;
+        }
+
         /** The micro-batch of this rank's k-th slot at step s, from the plan made at step {@code from}. */
-        private HostBatch batch(int e, int s, int k, int from, PlannedClipReader shards) throws IOException {
+        private HostBatch batch(int e, int s, int k, int from, PlannedClipReader shards) throws IOException,
+                InterruptedException {
             int b = options.batchSize();
             int slot = options.firstSlot() + k;
             SplittableRandom rng = new SplittableRandom(Seeds.mix(Seeds.STEP, options.seed(), e, slot, s));
-            List<String> ids = new ArrayList<>(b);
-            List<byte[]> cropped = new ArrayList<>(b);
-            List<short[]> pcm = new ArrayList<>(b);
             int first = ((s - from) * options.slotsPerRank() + k) * b;
-            for (int i = 0; i < b; i++) {
-                StoredClip c = shards.get(first + i);
-                ids.add(c.clipId());
-                cropped.add(crop.apply(c.frames(), frames, rng));
-                pcm.add(c.pcm());
+            BatchAssembler.ClipSource clips = i -> shards.get(first + i);
+            if (preprocessing == Preprocessing.HOST) {
+                return assembler.prepareOnHost(b, clips, rng);
             }
-            return assembler.prepare(ids, cropped, pcm, rng);
+            BatchBuffers into = buffers().take();
+            try {
+                return assembler.prepare(into, clips, rng);
+            } catch (IOException | RuntimeException err) {
+                into.release();
+                throw err;
+            }
         }
     }
 }

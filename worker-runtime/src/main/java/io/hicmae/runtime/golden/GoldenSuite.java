@@ -15,6 +15,7 @@ import io.hicmae.runtime.loss.ContrastiveLoss;
 import io.hicmae.runtime.loss.PretrainLoss;
 import io.hicmae.runtime.loss.ReconstructionTargets;
 import com.google.gson.JsonObject;
+import io.hicmae.runtime.audio.DeviceFbank;
 import io.hicmae.runtime.audio.KaldiFbank;
 import io.hicmae.runtime.finetune.FinetuneBatch;
 import io.hicmae.runtime.finetune.FinetuneOptions;
@@ -258,7 +259,11 @@ public final class GoldenSuite {
         }
     }
 
-    /** The audio front-end: window, mel banks, log-mel and the model input for every setting the file holds. */
+    /**
+     * The audio front-end: window, mel banks, log-mel and the model input for every setting the file holds, computed
+     * by the training path ({@link DeviceFbank}: engine operations on the manager's device) under the file's names,
+     * and by the host's {@link KaldiFbank} (fine-tuning, the zoo's translator) under {@code host.}.
+     */
     private void fbank(NDManager m) throws IOException {
         if (!java.nio.file.Files.exists(set.dir().resolve("fbank.npz"))) {
             return;
@@ -267,7 +272,8 @@ public final class GoldenSuite {
         Tolerance logMel = set.tolerance("fbank_log_mel", new Tolerance(0, 5e-3));
         Tolerance input = new Tolerance(0, 1e-3);
         Tolerance exact = new Tolerance(0, 1e-5);
-        float[] waveform = ref.get("waveform").toFloatArray();
+        NDArray wave = ref.get("waveform");
+        float[] waveform = wave.toFloatArray();
         tap("hann_window_400", m.create(KaldiFbank.window()), ref, exact);
         for (String key : ref.keySet()) {
             java.util.regex.Matcher k = java.util.regex.Pattern.compile("m(\\d+)_t(\\d+)\\.fbank_raw").matcher(key);
@@ -277,17 +283,29 @@ public final class GoldenSuite {
             int bins = Integer.parseInt(k.group(1));
             int frames = Integer.parseInt(k.group(2));
             String p = "m" + bins + "_t" + frames + ".";
-            KaldiFbank fb = new KaldiFbank(bins);
-            float[][] raw = fb.logMel(waveform);
-            tap(p + "fbank_raw", m.create(raw), ref, logMel);
-            tap(p + "mel_banks", m.create(fb.melBanks()), ref, exact);
-            float[][] fitted = new float[frames][bins];
-            for (int i = 0; i < Math.min(frames, raw.length); i++) {
-                fitted[i] = raw[i];
+            DeviceFbank device = new DeviceFbank(bins);
+            NDArray batch = wave.reshape(1, -1);
+            NDArray raw = device.logMel(m, batch).squeeze(0);
+            tap(p + "fbank_raw", raw, ref, logMel);
+            long kept = Math.min(frames, raw.getShape().get(0));
+            NDArray fitted = raw.get(new ai.djl.ndarray.index.NDIndex(":{}", kept));
+            if (kept < frames) {
+                fitted = fitted.concat(m.zeros(new Shape(frames - kept, bins)), 0);
             }
-            tap(p + "fbank_cut_or_padded", m.create(fitted), ref, logMel);
-            tap(p + "model_input", m.create(fb.modelInput(waveform, frames), new Shape(1, frames, bins)), ref,
-                    input);
+            tap(p + "fbank_cut_or_padded", fitted, ref, logMel);
+            tap(p + "model_input", device.modelInput(m, batch, frames).reshape(1, frames, bins), ref, input);
+
+            KaldiFbank host = new KaldiFbank(bins);
+            float[][] hostRaw = host.logMel(waveform);
+            tap(p + "fbank_raw", "host." + p + "fbank_raw", m.create(hostRaw), ref, logMel);
+            tap(p + "mel_banks", m.create(host.melBanks()), ref, exact);
+            float[][] hostFitted = new float[frames][bins];
+            for (int i = 0; i < Math.min(frames, hostRaw.length); i++) {
+                hostFitted[i] = hostRaw[i];
+            }
+            tap(p + "fbank_cut_or_padded", "host." + p + "fbank_cut_or_padded", m.create(hostFitted), ref, logMel);
+            tap(p + "model_input", "host." + p + "model_input",
+                    m.create(host.modelInput(waveform, frames), new Shape(1, frames, bins)), ref, input);
         }
     }
 

@@ -46,8 +46,8 @@ class LoaderTrainingTest {
         try (PrefetchingLoader loader = new PrefetchingLoader(index, DEMO, new LoaderOptions(0, 1, 2, 5, 2, 2, g),
                 conf)) {
             assertEquals(3, loader.stepsPerEpoch());
-            batches.add(loader.next(Duration.ofSeconds(60)));
-            batches.add(loader.next(Duration.ofSeconds(60)));
+            batches.add(loader.next(Duration.ofSeconds(60)).copy()); // a loader's batch is lent until next()
+            batches.add(loader.next(Duration.ofSeconds(60)).copy());
         }
         TrainOptions options = new TrainOptions(3e-4, 1e-5, 0, 10, 2, 0, AdamW.Settings.pretraining());
         try (PretrainTrainer trainer = new PretrainTrainer(DEMO, options, Device.cpu(), 1)) {

@@ -69,14 +69,7 @@ class MultiScaleCropTest {
 
     @Test
     void matchesPillowBilinearOnDownscaleAndUpscale() throws IOException {
-        byte[] image = new byte[36 * 40 * 3];
-        for (int y = 0; y < 36; y++) {
-            for (int x = 0; x < 40; x++) {
-                for (int c = 0; c < 3; c++) {
-                    image[(y * 40 + x) * 3 + c] = (byte) ((x * 7 + y * 13 + c * 29 + (x * y) % 11 * 17) % 256);
-                }
-            }
-        }
+        byte[] image = pillowImage();
         List<String> lines = goldenLines();
         assertEquals(4, lines.size());
         for (int i = 0; i < lines.size(); i += 2) {
@@ -163,7 +156,7 @@ class MultiScaleCropTest {
         return out;
     }
 
-    private static byte[] pattern(int t, int width, int height) {
+    static byte[] pattern(int t, int width, int height) {
         byte[] b = new byte[t * width * height * 3];
         for (int i = 0; i < b.length; i++) {
             b[i] = (byte) (i * 31 + i / 7);
@@ -171,7 +164,20 @@ class MultiScaleCropTest {
         return b;
     }
 
-    private static List<String> goldenLines() throws IOException {
+    /** The 40x36 RGB image whose resizes pil-bilinear.txt holds. */
+    static byte[] pillowImage() {
+        byte[] image = new byte[36 * 40 * 3];
+        for (int y = 0; y < 36; y++) {
+            for (int x = 0; x < 40; x++) {
+                for (int c = 0; c < 3; c++) {
+                    image[(y * 40 + x) * 3 + c] = (byte) ((x * 7 + y * 13 + c * 29 + (x * y) % 11 * 17) % 256);
+                }
+            }
+        }
+        return image;
+    }
+
+    static List<String> goldenLines() throws IOException {
         List<String> lines = new ArrayList<>();
         try (BufferedReader r = new BufferedReader(new InputStreamReader(
                 MultiScaleCropTest.class.getResourceAsStream("pil-bilinear.txt"), StandardCharsets.US_ASCII))) {

@@ -1,6 +1,10 @@
 package io.hicmae.runtime.data;
 
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 import io.hicmae.runtime.config.HicmaeConfig;
+import io.hicmae.runtime.mask.TokenMask;
+import io.hicmae.runtime.model.PretrainBatch;
 import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -49,16 +53,39 @@ class PrefetchingLoaderTest {
         BlockingFileSystem.disarm();
     }
 
+    /** A loader doing I/O only ({@link Preprocessing#DEVICE}): its batches hold the stored bytes. */
     private static PrefetchingLoader loader(ClipIndex index, int rank, int ranks, int batch, long seed) {
-        return new PrefetchingLoader(index, TINY, new LoaderOptions(rank, ranks, batch, seed, 2, 2, G), conf);
+        return loader(index, rank, ranks, batch, seed, Preprocessing.DEVICE);
     }
 
-    private static List<HostBatch> take(PrefetchingLoader loader, int n) throws IOException {
-        List<HostBatch> out = new ArrayList<>();
+    private static PrefetchingLoader loader(ClipIndex index, int rank, int ranks, int batch, long seed,
+            Preprocessing where) {
+        return new PrefetchingLoader(index, TINY, new LoaderOptions(rank, ranks, batch, seed, 2, 2, G), conf, where);
+    }
+
+    /** The next n batches, copied out (a loader's batch is valid only until the next call). */
+    private static List<Snapshot> take(PrefetchingLoader loader, int n) throws IOException {
+        List<Snapshot> out = new ArrayList<>();
         for (int i = 0; i < n; i++) {
-            out.add(loader.next(WAIT));
+            out.add(Snapshot.of(loader.next(WAIT)));
         }
         return out;
+    }
+
+    /** Everything a host batch holds, copied. */
+    private record Snapshot(List<String> clipIds, byte[] frames, byte[] pcm, List<MultiScaleCrop.Window> windows,
+            float[] gains, TokenMask[] videoMasks, TokenMask[] audioMasks) {
+        static Snapshot of(HostBatch b) {
+            byte[] f = new byte[b.frameBuffer().remaining()];
+            b.frameBuffer().get(f);
+            byte[] p = new byte[b.pcmBuffer().remaining()];
+            b.pcmBuffer().get(p);
+            return new Snapshot(b.clipIds(), f, p, List.of(b.windows()), b.gains(), b.videoMasks(), b.audioMasks());
+        }
+
+        int size() {
+            return clipIds.size();
+        }
     }
 
     @Test
@@ -72,7 +99,7 @@ class PrefetchingLoaderTest {
             try (PrefetchingLoader l = loader(index, rank, ranks, batch, 9)) {
                 assertEquals(steps, l.stepsPerEpoch());
                 List<String> ids = new ArrayList<>();
-                for (HostBatch b : take(l, steps)) {
+                for (Snapshot b : take(l, steps)) {
                     assertEquals(batch, b.size());
                     ids.addAll(b.clipIds());
                 }
@@ -88,19 +115,64 @@ class PrefetchingLoaderTest {
     }
 
     @Test
-    void batchesHaveTheModelsGeometry() throws IOException {
-        try (PrefetchingLoader l = loader(index, 0, 1, 3, 1)) {
+    void batchesHoldStoredBytesAndBecomeTheModelsGeometryOnTheDevice() throws IOException {
+        try (PrefetchingLoader l = loader(index, 0, 1, 3, 1); NDManager m = NDManager.newBaseManager()) {
             HostBatch b = l.next(WAIT);
-            assertEquals(3 * 3 * 16 * 16 * 16, b.video().length);
-            assertEquals(3 * 64 * 32, b.audio().length);
+            assertEquals(3L * G.frameBytes(), b.frameBuffer().remaining(), "uint8 frames as stored");
+            assertEquals(3L * G.pcmBytes(), b.pcmBuffer().remaining(), "int16 samples as stored");
             assertEquals(TINY.videoMasked(), b.videoMasks()[0].maskedIndex().length);
             assertEquals(TINY.audioMasked(), b.audioMasks()[0].maskedIndex().length);
+            PretrainBatch p = b.toPretrainBatch(m);
+            assertEquals(new Shape(3, 3, 16, 16, 16), p.video().getShape());
+            assertEquals(new Shape(3, 1, 64, 32), p.audio().getShape());
+        }
+    }
+
+    @Test
+    void bothFormsServeTheSameClipsDrawsAndModelInputs() throws IOException {
+        try (PrefetchingLoader d = loader(index, 1, 2, 3, 6); PrefetchingLoader h = loader(index, 1, 2, 3, 6,
+                Preprocessing.HOST); NDManager m = NDManager.newBaseManager()) {
+            for (int i = 0; i < d.stepsPerEpoch() + 1; i++) { // over an epoch boundary
+                HostBatch onHost = h.next(WAIT);
+                assertEquals(Preprocessing.HOST, onHost.preprocessing());
+                assertThrows(IllegalStateException.class, onHost::frameBuffer, "the host form holds no bytes");
+                HostBatch onDevice = d.next(WAIT);
+                assertEquals(onDevice.clipIds(), onHost.clipIds(), "batch " + i);
+                assertArrayEquals(onDevice.videoMasks(), onHost.videoMasks(), "batch " + i);
+                assertArrayEquals(onDevice.audioMasks(), onHost.audioMasks(), "batch " + i);
+                try (NDManager step = m.newSubManager()) {
+                    PretrainBatch a = onHost.toPretrainBatch(step);
+                    PretrainBatch b = onDevice.toPretrainBatch(step);
+                    assertArrayEquals(a.video().toFloatArray(), b.video().toFloatArray(), "video of batch " + i);
+                    assertTrue(a.audio().sub(b.audio()).abs().max().getFloat() < 1e-3, "fbank of batch " + i);
+                }
+            }
+        }
+    }
+
+    @Test
+    void aBatchLendsItsBuffersUntilTheNextCall() throws IOException {
+        try (PrefetchingLoader l = loader(index, 0, 1, 2, 1)) {
+            java.util.Set<BatchBuffers> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+            HostBatch previous = null;
+            for (int i = 0; i < 2 * l.stepsPerEpoch(); i++) {
+                HostBatch b = l.next(WAIT);
+                seen.add(b.buffers());
+                if (previous != null) {
+                    HostBatch released = previous;
+                    IllegalStateException e = assertThrows(IllegalStateException.class, released::frameBuffer);
+                    assertTrue(e.getMessage().contains("valid until the next call"), e.getMessage());
+                }
+                previous = b;
+            }
+            assertEquals(2 + 2, seen.size(), "prefetch 2 + 2 buffers, reused over " + 2 * l.stepsPerEpoch()
+                    + " batches");
         }
     }
 
     @Test
     void resumingWithSeekGivesTheBatchesOfAnUninterruptedRun() throws IOException {
-        List<HostBatch> straight;
+        List<Snapshot> straight;
         try (PrefetchingLoader l = loader(index, 1, 2, 2, 3)) {
             assertEquals(5, l.stepsPerEpoch());
             straight = take(l, 8); // epoch 0 steps 0-4, epoch 1 steps 0-2
@@ -116,11 +188,11 @@ class PrefetchingLoaderTest {
     @Test
     void epochsChangeTheOrderAndTheSameSeedRepeatsIt() throws IOException {
         try (PrefetchingLoader a = loader(index, 0, 1, 23, 4); PrefetchingLoader b = loader(index, 0, 1, 23, 4)) {
-            HostBatch epoch0 = a.next(WAIT);
-            HostBatch epoch1 = a.next(WAIT);
+            Snapshot epoch0 = Snapshot.of(a.next(WAIT));
+            Snapshot epoch1 = Snapshot.of(a.next(WAIT));
             assertEquals(Set.copyOf(epoch0.clipIds()), Set.copyOf(epoch1.clipIds()), "one rank, no remainder");
             assertNotEquals(epoch0.clipIds(), epoch1.clipIds());
-            assertSameBatches(List.of(epoch0), List.of(b.next(WAIT)));
+            assertSameBatches(List.of(epoch0), List.of(Snapshot.of(b.next(WAIT))));
         }
     }
 
@@ -189,14 +261,16 @@ class PrefetchingLoaderTest {
         return n + ClipIndex.rowOf(position);
     }
 
-    private static void assertSameBatches(List<HostBatch> expected, List<HostBatch> actual) {
+    private static void assertSameBatches(List<Snapshot> expected, List<Snapshot> actual) {
         assertEquals(expected.size(), actual.size());
         for (int i = 0; i < expected.size(); i++) {
-            HostBatch e = expected.get(i);
-            HostBatch a = actual.get(i);
+            Snapshot e = expected.get(i);
+            Snapshot a = actual.get(i);
             assertEquals(e.clipIds(), a.clipIds(), "clips of batch " + i);
-            assertArrayEquals(e.video(), a.video(), "video of batch " + i);
-            assertArrayEquals(e.audio(), a.audio(), "audio of batch " + i);
+            assertArrayEquals(e.frames(), a.frames(), "frames of batch " + i);
+            assertArrayEquals(e.pcm(), a.pcm(), "pcm of batch " + i);
+            assertEquals(e.windows(), a.windows(), "crop windows of batch " + i);
+            assertArrayEquals(e.gains(), a.gains(), "gains of batch " + i);
             assertArrayEquals(e.videoMasks(), a.videoMasks(), "video masks of batch " + i);
             assertArrayEquals(e.audioMasks(), a.audioMasks(), "audio masks of batch " + i);
         }
