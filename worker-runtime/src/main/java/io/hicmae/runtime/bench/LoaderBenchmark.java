@@ -37,9 +37,11 @@ public final class LoaderBenchmark {
      * @param bytes stored bytes (frames + PCM) of those clips
      * @param preprocessMs total ms the consumers spent in device preprocessing (0 without it)
      * @param loaderCpuSeconds CPU time of the loader threads in the timed window (-1 where the JVM cannot tell)
+     * @param maxWaitMs the longest a consumer waited for one batch in the timed window (the loader reads a window of
+     *     row groups whole before serving its first clip, so waits bunch where such a window starts)
      */
     public record Result(String preset, int batch, int threads, Preprocessing where, boolean preprocess, long clips,
-            long bytes, double seconds, double preprocessMs, double loaderCpuSeconds) {
+            long bytes, double seconds, double preprocessMs, double loaderCpuSeconds, double maxWaitMs) {
 
         public double clipsPerSecond() {
             return clips / seconds;
@@ -60,6 +62,7 @@ public final class LoaderBenchmark {
                 out.printf("loader threads: %.1f CPU s in %.1f s, %.1f clips per loader CPU second (load-independent)%n",
                         loaderCpuSeconds, seconds, clips / loaderCpuSeconds);
             }
+            out.printf("longest wait for one batch: %.0f ms%n", maxWaitMs);
             out.printf("loader: %.1f clips/s per thread, total %.1f clips/s%n", clipsPerSecond() / threads,
                     clipsPerSecond());
         }
@@ -90,6 +93,7 @@ public final class LoaderBenchmark {
             long[] clips = new long[threads];
             long[] bytes = new long[threads];
             double[] prepMs = new double[threads];
+            double[] maxWait = new double[threads];
             AtomicReference<Throwable> error = new AtomicReference<>();
             long deadline = System.nanoTime() + WAIT.toNanos() + (long) ((warmupSeconds + seconds) * 1e9)
                     + WAIT.toNanos();
@@ -114,6 +118,7 @@ public final class LoaderBenchmark {
                         while (System.nanoTime() < end) {
                             long t0 = System.nanoTime();
                             HostBatch b = take(l, m);
+                            maxWait[rank] = Math.max(maxWait[rank], l.lastWait().toNanos() / 1e6);
                             prepMs[rank] += m == null ? 0 : (System.nanoTime() - t0) / 1e6;
                             clips[rank] += b.size();
                             bytes[rank] += b.bytes();
@@ -138,13 +143,15 @@ public final class LoaderBenchmark {
             long c = 0;
             long by = 0;
             double ms = 0;
+            double waited = 0;
             for (int r = 0; r < threads; r++) {
+                waited = Math.max(waited, maxWait[r]);
                 c += clips[r];
                 by += bytes[r];
                 ms += prepMs[r];
             }
             return new Result(config.name(), batch, threads, where, preprocess, c, by, s, ms,
-                    cpu[0] < 0 || cpu[1] < 0 ? -1 : cpu[1] - cpu[0]);
+                    cpu[0] < 0 || cpu[1] < 0 ? -1 : cpu[1] - cpu[0], waited);
         } finally {
             loaders.forEach(PrefetchingLoader::close);
         }
