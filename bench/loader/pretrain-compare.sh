@@ -29,7 +29,8 @@ for r in $(seq 1 "$rounds"); do
       --world-size 1 --batch-size "$batch" --max-steps "$steps" --checkpoint-every 100000 --notice-every 100000 \
       --seed 7 > "$runs/$variant-$r.log" 2>&1 || { echo "$variant round $r failed:"; tail -20 "$runs/$variant-$r.log"; exit 1; }
     t1=$(date +%s.%N)
-    metrics=$(ls -d "$runs/zoo-$variant-$r"/_runs/*/checkpoints/step-* | sort -t- -k2 -n | tail -1)/metrics.jsonl
+    metrics=$(ls -d "$runs/zoo-$variant-$r"/_runs/*/checkpoints/step-* | awk -F'step-' '{print $NF, $0}' \
+      | sort -n | tail -1 | cut -d' ' -f2)/metrics.jsonl
     python3 - "$metrics" "$variant" "$r" "$load" "$t0" "$t1" <<'PY'
 import json, statistics, sys
 lines = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
