@@ -3,7 +3,8 @@
 # interleaved (main, branch, main, branch, ...), on the bench/loader dataset. Per run: the median over steps 4..N of
 # the step's time (data wait + compute + all-reduce + optimiser + checkpoint, from metrics.jsonl), clips/s from it,
 # the median data wait, and the command's wall time. Shows whether CPU training got slower end to end.
-# Usage: bench/loader/pretrain-compare.sh [ROUNDS] [STEPS] [BATCH]   (defaults 3, 16, 4)
+# Usage: bench/loader/pretrain-compare.sh [ROUNDS] [STEPS] [BATCH]   (defaults 3, 16, 4); ORDER="branch main" runs
+# this checkout first in each round.
 # Needs: this checkout's jars (mvn -B -DskipTests package), main's under $MAIN (run.sh builds them), the dataset of
 # run.sh under $LOADER_BENCH_DIR/clips.
 set -euo pipefail
@@ -20,7 +21,7 @@ trap 'rm -rf "$runs"' EXIT
 echo "# pretrain demo, 1 rank, batch $batch, $steps steps: main $baseline vs $(git -C "$root" rev-parse --short HEAD)"
 echo "# $(lscpu | grep 'Model name' | sed 's/  */ /g'), $(nproc) cores; machine shared with other work"
 for r in $(seq 1 "$rounds"); do
-  for variant in main branch; do
+  for variant in ${ORDER:-main branch}; do
     dir=$root
     [[ $variant == main ]] && dir=$main
     load=$(cut -d' ' -f1-3 /proc/loadavg)
