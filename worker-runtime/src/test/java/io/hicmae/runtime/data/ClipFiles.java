@@ -158,6 +158,21 @@ final class ClipFiles {
     }
 
     /**
+     * {@link #dataset} of clips at the stored geometry ({@link ClipGeometry#STORED}), generated for {@code config}
+     * ({@link GeneratedClips}, PCM padded or cut to the stored length), 8 MB row groups.
+     */
+    static List<Path> storedDataset(Path dir, io.hicmae.runtime.config.HicmaeConfig config, int[] clipsPerFile)
+            throws IOException {
+        ClipGeometry g = ClipGeometry.STORED;
+        GeneratedClips generated = new GeneratedClips(config, 3, 4);
+        return dataset(dir, g, i -> {
+            GeneratedClips.Clip c = generated.clip(i);
+            return new StoredClip(id(i), "speaker/" + i + ".mp4", c.frames(), java.util.Arrays.copyOf(c.pcm(),
+                    g.samples()), null);
+        }, clipsPerFile, 8L << 20);
+    }
+
+    /**
      * A finished dataset directory as the Spark job leaves it: {@code part-0000i.zstd.parquet} files holding
      * {@code clipsPerFile[i]} clips each (numbered on across files), {@code _SUCCESS}, {@code _dataset.json} and a
      * {@code _quarantine/} table that readers must skip.

@@ -11,7 +11,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -28,12 +27,7 @@ class LoaderBenchmarkTest {
     @Test
     void measuresBothFormsAndEndsWithClipsPerSecond(@TempDir Path dir) throws Exception {
         ClipGeometry g = ClipGeometry.STORED;
-        GeneratedClips generated = new GeneratedClips(DEMO, 3, 4);
-        ClipFiles.dataset(dir, g, i -> {
-            GeneratedClips.Clip c = generated.clip(i);
-            return new StoredClip(ClipFiles.id(i), "speaker/" + i + ".mp4", c.frames(),
-                    Arrays.copyOf(c.pcm(), g.samples()), null);
-        }, new int[] {4}, 8L << 20);
+        ClipFiles.storedDataset(dir, DEMO, new int[] {4});
         for (Preprocessing where : Preprocessing.values()) {
             boolean onConsumer = where == Preprocessing.DEVICE; // the device path at the stored geometry, timed apart
             LoaderBenchmark.Result r = LoaderBenchmark.run(dir.toUri().toString(), DEMO, 2, 1, 0.5, 0, where,

@@ -16,7 +16,6 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -30,12 +29,7 @@ class LoaderTrainingTest {
     @Test
     void trainsTwoDemoStepsFromParquetShards(@TempDir Path dir) throws Exception {
         ClipGeometry g = ClipGeometry.STORED;
-        GeneratedClips generated = new GeneratedClips(DEMO, 3, 4);
-        ClipFiles.dataset(dir, g, i -> {
-            GeneratedClips.Clip c = generated.clip(i);
-            return new StoredClip(ClipFiles.id(i), "speaker/" + i + ".mp4", c.frames(),
-                    Arrays.copyOf(c.pcm(), g.samples()), null);
-        }, new int[] {3, 3}, 8L << 20);
+        ClipFiles.storedDataset(dir, DEMO, new int[] {3, 3});
         Configuration conf = new Configuration();
         ClipIndex index = ClipIndex.build(dir.toUri().toString(), conf);
 
