@@ -242,7 +242,7 @@ if [[ $rounds -gt 1 ]]; then
 import re, statistics, sys
 rows = {}
 for line in open(sys.argv[1]):
-    m = re.match(r"(\S+) (\S+) (\d+) ranks (\d+) MB: time [^,]*, busbw ([0-9.]+) GB/s", line)
+    m = re.match(r"(\S+) (\S+) (\d+) ranks (\d+) MB: time .*?, busbw ([0-9.]+) GB/s", line)
     if m:
         rows.setdefault((int(m[4]), m[1], m[2], int(m[3])), []).append(float(m[5]))
 for (mb, label, dtype, n), v in sorted(rows.items()):
