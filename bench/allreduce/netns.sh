@@ -56,19 +56,10 @@ maxmb=$(tr , '\n' <<< "$sizes" | sort -n | tail -1)
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 source "$root/bench/netns/hosts.sh"
 hosts_check
-if [[ -z $out ]]; then
-  out="$root/bench/allreduce/netns-$(date +%F).md"
-  i=2
-  while [[ -e "$out" ]]; do out="$root/bench/allreduce/netns-$(date +%F)-$((i++)).md"; done
-fi
+[[ -n $out ]] || out=$(hosts_results_file "$root/bench/allreduce" netns)
 
 # ---------------------------------------------------------------- build
-if [[ -z $cp ]]; then
-  cp_file="$root/worker-runtime/target/runtime.classpath"
-  (cd "$root" && mvn -B -q -o -Dstyle.color=never -pl worker-runtime -DskipTests compile dependency:build-classpath \
-    -Dmdep.outputFile="$cp_file" -Dmdep.includeScope=runtime) >&2
-  cp="$root/worker-runtime/target/classes:$(cat "$cp_file")"
-fi
+[[ -n $cp ]] || cp=$(hosts_runtime_cp "$root")
 if [[ $gloo -eq 1 ]] && ! /usr/bin/python3 -c 'import torch.distributed' 2>/dev/null; then
   echo "installing Debian's python3-torch for the Gloo reference" >&2
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-torch >&2

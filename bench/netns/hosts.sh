@@ -61,3 +61,18 @@ hosts_up() {
     hosts_addr+=("$net.$((r + 10))")
   done
 }
+
+# hosts_results_file DIR PREFIX: DIR/PREFIX-<date>.md, or -2, -3, ... when taken (a new file per run).
+hosts_results_file() {
+  local f="$1/$2-$(date +%F).md" i=2
+  while [[ -e "$f" ]]; do f="$1/$2-$(date +%F)-$((i++)).md"; done
+  echo "$f"
+}
+
+# hosts_runtime_cp ROOT: compiles worker-runtime (offline) and prints its runtime classpath, classes first.
+hosts_runtime_cp() {
+  local cp_file="$1/worker-runtime/target/runtime.classpath"
+  (cd "$1" && mvn -B -q -o -Dstyle.color=never -pl worker-runtime -DskipTests compile dependency:build-classpath \
+    -Dmdep.outputFile="$cp_file" -Dmdep.includeScope=runtime) >&2
+  echo "$1/worker-runtime/target/classes:$(cat "$cp_file")"
+}

@@ -35,17 +35,8 @@ hosts_check
 command -v taskset >/dev/null || { echo "$0 needs taskset" >&2; exit 3; }
 maxranks=$(tr , '\n' <<< "$ranks_list" | sort -n | tail -1)
 (( maxranks <= $(nproc) )) || echo "warning: $maxranks ranks on $(nproc) cores share cores" >&2
-if [[ -z $out ]]; then
-  out="$root/bench/step-scaling/netns-$(date +%F).md"
-  i=2
-  while [[ -e "$out" ]]; do out="$root/bench/step-scaling/netns-$(date +%F)-$((i++)).md"; done
-fi
-if [[ -z $cp ]]; then
-  cp_file="$root/worker-runtime/target/runtime.classpath"
-  (cd "$root" && mvn -B -q -o -Dstyle.color=never -pl worker-runtime -DskipTests compile dependency:build-classpath \
-    -Dmdep.outputFile="$cp_file" -Dmdep.includeScope=runtime) >&2
-  cp="$root/worker-runtime/target/classes:$(cat "$cp_file")"
-fi
+[[ -n $out ]] || out=$(hosts_results_file "$root/bench/step-scaling" netns)
+[[ -n $cp ]] || cp=$(hosts_runtime_cp "$root")
 hosts_up "$maxranks" "$rate"
 head -c 32 /dev/urandom > "$hosts_tmp/secret"
 {
