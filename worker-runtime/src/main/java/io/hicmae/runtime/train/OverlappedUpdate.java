@@ -70,8 +70,12 @@ public final class OverlappedUpdate implements RingAllReduce.BucketListener {
         }
     }
 
+    /** Synchronized with {@link #takeBack}: a failed ring may stop waiting for a callback that still runs. */
     @Override
-    public void reduced(int bucket, int from, int to) {
+    public synchronized void reduced(int bucket, int from, int to) {
+        if (takenBack) {
+            return; // the all-reduce failed and the updates were put back: change nothing more
+        }
         if (bucket != reducedBuckets) {
             throw new IllegalStateException("bucket " + bucket + " reduced out of order; expected " + reducedBuckets);
         }
@@ -94,7 +98,7 @@ public final class OverlappedUpdate implements RingAllReduce.BucketListener {
      *
      * @throws NonFiniteGradientsException when this is one non-finite step in a row more than the policy allows
      */
-    public StepOutcome finish(NDManager stepManager) {
+    public synchronized StepOutcome finish(NDManager stepManager) {
         if (reducedBuckets != ends.length) {
             throw new IllegalStateException("finish after " + reducedBuckets + " of " + ends.length
                     + " buckets were reduced");
@@ -103,17 +107,17 @@ public final class OverlappedUpdate implements RingAllReduce.BucketListener {
     }
 
     /** After {@link #finish}: whether the updates made while the buckets arrived stood (false: taken back or none). */
-    public boolean kept() {
+    public synchronized boolean kept() {
         return update != null && !takenBack;
     }
 
     /** Whether every bucket was updated at {@code lr} and the gradient factor {@code stepFactor}, not taken back. */
-    boolean updatedAll(double stepLr, double stepFactor) {
+    synchronized boolean updatedAll(double stepLr, double stepFactor) {
         return update != null && !takenBack && savedTo == gradients.size() && stepLr == lr && stepFactor == factor;
     }
 
     /** Puts back the saved values of every updated bucket and the optimiser's step count; idempotent. */
-    void takeBack() {
+    synchronized void takeBack() {
         if (takenBack) {
             return;
         }
