@@ -44,10 +44,6 @@ while [[ $# -gt 0 ]]; do
 done
 [[ $dtype == fp32 || $dtype == bf16 ]] || { echo "--allreduce-dtype must be fp32 or bf16, not $dtype" >&2; exit 2; }
 [[ $ranks -ge 2 && $ranks -le 16 ]] || { echo "--ranks must be in [2, 16], not $ranks" >&2; exit 2; }
-if [[ $(id -u) -ne 0 ]] || ! command -v ip >/dev/null || ! command -v tc >/dev/null; then
-  echo "netns.sh needs root, ip and tc (network namespaces, veth, bridge, tbf)" >&2
-  exit 3
-fi
 case "$rate" in
   *gbit) gbit=${rate%gbit} ;;
   *mbit) gbit=$(awk "BEGIN{print ${rate%mbit}/1000}") ;;
@@ -58,68 +54,22 @@ esac
 maxmb=$(tr , '\n' <<< "$sizes" | sort -n | tail -1)
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-if [[ -z $out ]]; then
-  out="$root/bench/allreduce/netns-$(date +%F).md"
-  i=2
-  while [[ -e "$out" ]]; do out="$root/bench/allreduce/netns-$(date +%F)-$((i++)).md"; done
-fi
+source "$root/bench/netns/hosts.sh"
+hosts_check
+[[ -n $out ]] || out=$(hosts_results_file "$root/bench/allreduce" netns)
 
 # ---------------------------------------------------------------- build
-if [[ -z $cp ]]; then
-  cp_file="$root/worker-runtime/target/runtime.classpath"
-  (cd "$root" && mvn -B -q -o -Dstyle.color=never -pl worker-runtime -DskipTests compile dependency:build-classpath \
-    -Dmdep.outputFile="$cp_file" -Dmdep.includeScope=runtime) >&2
-  cp="$root/worker-runtime/target/classes:$(cat "$cp_file")"
-fi
+[[ -n $cp ]] || cp=$(hosts_runtime_cp "$root")
 if [[ $gloo -eq 1 ]] && ! /usr/bin/python3 -c 'import torch.distributed' 2>/dev/null; then
   echo "installing Debian's python3-torch for the Gloo reference" >&2
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-torch >&2
 fi
 
 # ---------------------------------------------------------------- hosts
-sfx=$(printf '%04x' $((RANDOM ^ $$ & 0xffff)))
-br="rbr$sfx"
-tmp=$(mktemp -d /tmp/ring-netns-$sfx.XXXX)
-namespaces=()
-# Processes started in the namespaces, one pid a line: some start in pipeline subshells, so a file, not an array.
-pids_file="$tmp/pids"
-: > "$pids_file"
-track() { echo "$1" >> "$pids_file"; }
-cleanup() {
-  local p
-  # Only processes still inside this run's namespaces: a pid that ended may have been reused by someone else.
-  ours() { [[ $(ip netns identify "$1" 2>/dev/null) == "rns$sfx-"* ]]; }
-  while read -r p; do if ours "$p"; then kill "$p" 2>/dev/null || true; fi; done < "$pids_file"
-  sleep 0.5
-  while read -r p; do if ours "$p"; then kill -9 "$p" 2>/dev/null || true; fi; done < "$pids_file"
-  for p in "${namespaces[@]}"; do ip netns del "$p" 2>/dev/null || true; done
-  ip link del "$br" 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# A /24 nobody on this machine uses yet.
-for _ in $(seq 50); do
-  net="10.$((64 + RANDOM % 128)).$((RANDOM % 250))"
-  ip -o addr | grep -q " $net\." || break
-done
-ip link add "$br" type bridge
-ip link set "$br" up
-addrs=()
-for ((r = 0; r < ranks; r++)); do
-  ns="rns$sfx-$r"
-  ip netns add "$ns"
-  namespaces+=("$ns")
-  ip link add "rvh$sfx$r" type veth peer name "rvn$sfx$r"
-  ip link set "rvh$sfx$r" master "$br" up
-  ip link set "rvn$sfx$r" netns "$ns"
-  ip -n "$ns" addr add "$net.$((r + 10))/24" dev "rvn$sfx$r"
-  ip -n "$ns" link set lo up
-  ip -n "$ns" link set "rvn$sfx$r" up
-  ip netns exec "$ns" tc qdisc add dev "rvn$sfx$r" root tbf rate "$rate" burst 256kb latency 50ms
-  addrs+=("$net.$((r + 10))")
-done
+hosts_up "$ranks" "$rate"
+sfx=$hosts_sfx tmp=$hosts_tmp
+addrs=("${hosts_addr[@]}")
+track() { hosts_track "$1"; }
 peers=$(for a in "${addrs[@]}"; do printf '%s:29500,' "$a"; done)
 peers=${peers%,}
 head -c 32 /dev/urandom > "$tmp/secret"
@@ -138,7 +88,7 @@ head -c 32 /dev/urandom > "$tmp/secret"
 # ---------------------------------------------------------------- raw TCP between hosts 0 and 1
 raw_tcp() {
   local secs=3
-  ip netns exec "rns$sfx-1" /usr/bin/python3 -c '
+  ip netns exec "${hosts_ns[1]}" /usr/bin/python3 -c '
 import socket,sys,time
 s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind((sys.argv[1], 29600)); s.listen(1)
 s.settimeout(60); c,_=s.accept(); c.settimeout(60); n=0; b=bytearray(1<<22); m=memoryview(b)
@@ -151,7 +101,7 @@ c.sendall(b"ok")
   local srv=$!
   track "$srv"
   sleep 1
-  ip netns exec "rns$sfx-0" /usr/bin/python3 -c '
+  ip netns exec "${hosts_ns[0]}" /usr/bin/python3 -c '
 import socket,sys,time
 gbit=float(sys.argv[3]); total=int(gbit*1e9/8*float(sys.argv[2]))
 s=socket.create_connection((sys.argv[1], 29600), timeout=60); b=b"\0"*(1<<22); n=0; t=time.perf_counter()
@@ -183,7 +133,7 @@ run_ring() { # label classpath
   if [[ $overlap_mb -gt 0 ]]; then mode+=(--overlap-buckets-mb "$overlap_mb"); fi
   if [[ $run_s -gt 0 ]]; then mode+=(--run-s "$run_s" --io-timeout-s "$io_timeout"); fi
   for ((r = ranks - 1; r >= 0; r--)); do
-    ip netns exec "rns$sfx-$r" java -Xmx$((overlap_mb > 0 ? 3 * maxmb + 256 : 256))m -XX:MaxDirectMemorySize=2g \
+    ip netns exec "${hosts_ns[r]}" java -Xmx$((overlap_mb > 0 ? 3 * maxmb + 256 : 256))m -XX:MaxDirectMemorySize=2g \
       -XX:+UseSerialGC \
       -Dlog4j2.loggerContextFactory=org.apache.logging.log4j.simple.SimpleLoggerContextFactory \
       -cp "$classpath" io.hicmae.runtime.allreduce.AllReduceProcessBench --rank "$r" --peers "$peers" \
@@ -199,7 +149,7 @@ run_gloo() {
   local r
   local -a mine=()
   for ((r = ranks - 1; r >= 0; r--)); do
-    ip netns exec "rns$sfx-$r" env GLOO_SOCKET_IFNAME="rvn$sfx$r" OMP_NUM_THREADS=1 /usr/bin/python3 \
+    ip netns exec "${hosts_ns[r]}" env GLOO_SOCKET_IFNAME="hvn$sfx$r" OMP_NUM_THREADS=1 /usr/bin/python3 \
       "$root/bench/allreduce/gloo_allreduce.py" "$r" "$ranks" "${addrs[0]}" 29700 "$sizes" "$iters" "$warmup" "$gbit" \
       > "$tmp/gloo-$r.out" 2> "$tmp/gloo-$r.err" &
     mine+=($!)
@@ -213,8 +163,8 @@ if [[ -n $cut ]]; then
   sizes=$mb
   echo "cut: host 1's link down ${cut##*:} s from ${cut%%:*} s into a ${run_s} s run, io-timeout ${io_timeout} s" \
     | tee -a "$out"
-  ( sleep "${cut%%:*}"; ip link set "rvh${sfx}1" down; echo "link of host 1 down at $(date -u +%T)";
-    sleep "${cut##*:}"; ip link set "rvh${sfx}1" up; echo "link of host 1 up at $(date -u +%T)" ) | tee -a "$out" &
+  ( sleep "${cut%%:*}"; ip link set "${hosts_veth[1]}" down; echo "link of host 1 down at $(date -u +%T)";
+    sleep "${cut##*:}"; ip link set "${hosts_veth[1]}" up; echo "link of host 1 up at $(date -u +%T)" ) | tee -a "$out" &
   cutter=$!
   status=0
   run_ring ring "$cp" > /dev/null || status=$?
@@ -242,7 +192,7 @@ if [[ $rounds -gt 1 ]]; then
 import re, statistics, sys
 rows = {}
 for line in open(sys.argv[1]):
-    m = re.match(r"(\S+) (\S+) (\d+) ranks (\d+) MB: time [^,]*, busbw ([0-9.]+) GB/s", line)
+    m = re.match(r"(\S+) (\S+) (\d+) ranks (\d+) MB: time .*?, busbw ([0-9.]+) GB/s", line)
     if m:
         rows.setdefault((int(m[4]), m[1], m[2], int(m[3])), []).append(float(m[5]))
 for (mb, label, dtype, n), v in sorted(rows.items()):

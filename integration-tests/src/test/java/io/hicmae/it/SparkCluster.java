@@ -55,6 +55,8 @@ public final class SparkCluster implements AutoCloseable {
     /** The RPC secret the Master, the Workers and every submitted application share (standalone authentication). */
     private final String rpcSecret = newSecret();
     private volatile Process master;
+    /** Where the JVMs live when not all on loopback ({@link Builder#optHosts}). */
+    private NetnsHosts hosts;
     private String masterUrl;
     private boolean closed;
 
@@ -78,6 +80,7 @@ public final class SparkCluster implements AutoCloseable {
     public static final class Builder {
         private final String name;
         private boolean fakeGpu;
+        private NetnsHosts hosts;
 
         private Builder(String name) {
             if (!name.matches("[A-Za-z0-9._-]+")) {
@@ -92,9 +95,19 @@ public final class SparkCluster implements AutoCloseable {
             return this;
         }
 
+        /**
+         * The Master in the root namespace at {@code hosts}' root address and Worker i (with its executors) in host
+         * i's namespace at its address, instead of all on loopback; {@code hosts} needs at least {@link #WORKERS}.
+         */
+        public Builder optHosts(NetnsHosts hosts) {
+            this.hosts = hosts;
+            return this;
+        }
+
         /** Starts the Master and Workers and waits until every Worker is registered. */
         public SparkCluster start() throws IOException {
             SparkCluster cluster = new SparkCluster(name, ItPaths.fromSystemProperties());
+            cluster.hosts = hosts;
             try {
                 cluster.start(fakeGpu);
             } catch (IOException | RuntimeException e) {
@@ -123,21 +136,24 @@ public final class SparkCluster implements AutoCloseable {
         Runtime.getRuntime().addShutdownHook(shutdownHook);
 
         Path masterLog = runDir.resolve("master.log");
-        master = SparkJvm.start(sparkHome, "org.apache.spark.deploy.master.Master",
+        master = SparkJvm.start(List.of(), sparkHome, null, "org.apache.spark.deploy.master.Master",
                 List.of(DAEMON_HEAP, "-Dspark.master.rest.enabled=false"),
-                List.of("--host", "127.0.0.1", "--port", "0", "--webui-port", "0",
+                List.of("--host", masterHost(), "--port", "0", "--webui-port", "0",
                         "--properties-file", daemonConf.toString()),
-                Map.of(), runDir, masterLog);
+                Map.of("SPARK_LOCAL_IP", masterHost()), runDir, masterLog);
         masterUrl = awaitLogMatch(master, masterLog, MASTER_URL, "the Master's URL");
         int uiPort = Integer.parseInt(awaitLogMatch(master, masterLog, MASTER_UI_PORT, "the Master's web UI port"));
 
         for (int i = 0; i < WORKERS; i++) {
             Path workDir = Files.createDirectories(runDir.resolve("worker-" + i));
-            workers.add(SparkJvm.start(sparkHome, "org.apache.spark.deploy.worker.Worker", List.of(DAEMON_HEAP),
-                    List.of("--host", "127.0.0.1", "--port", "0", "--webui-port", "0",
+            String host = hosts == null ? "127.0.0.1" : hosts.address(i);
+            List<String> prefix = hosts == null ? List.of() : hosts.command(i, List.of());
+            workers.add(SparkJvm.start(prefix, sparkHome, null, "org.apache.spark.deploy.worker.Worker",
+                    List.of(DAEMON_HEAP),
+                    List.of("--host", host, "--port", "0", "--webui-port", "0",
                             "--cores", Integer.toString(WORKER_CORES), "--memory", WORKER_MEMORY,
                             "--work-dir", workDir.toString(), "--properties-file", workerConf.toString(), masterUrl),
-                    Map.of(), runDir, runDir.resolve("worker-" + i + ".log")));
+                    Map.of("SPARK_LOCAL_IP", host), runDir, runDir.resolve("worker-" + i + ".log")));
         }
         awaitWorkersRegistered(uiPort);
     }
@@ -185,7 +201,7 @@ public final class SparkCluster implements AutoCloseable {
 
     private void awaitWorkersRegistered(int uiPort) {
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-        HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + uiPort + "/json/"))
+        HttpRequest request = HttpRequest.newBuilder(URI.create("http://" + masterHost() + ":" + uiPort + "/json/"))
                 .timeout(Duration.ofSeconds(5)).build();
         Waits.until(WORKERS + " workers registered with " + masterUrl, START_TIMEOUT, () -> {
             failIfExited(master, runDir.resolve("master.log"));
@@ -215,7 +231,12 @@ public final class SparkCluster implements AutoCloseable {
                 .collect(Collectors.joining());
     }
 
-    /** {@code spark://127.0.0.1:PORT}. */
+    /** The address the Master (and a submitted driver) binds to: loopback, or the root's on the emulated hosts. */
+    String masterHost() {
+        return hosts == null ? "127.0.0.1" : hosts.rootAddress();
+    }
+
+    /** {@code spark://HOST:PORT}. */
     public String masterUrl() {
         return masterUrl;
     }

@@ -40,7 +40,17 @@ final class SparkJvm {
      */
     static Process start(Path sparkHome, Path hadoopConfDir, String mainClass, List<String> jvmOptions,
             List<String> args, Map<String, String> env, Path workingDir, Path log) throws IOException {
-        List<String> command = new ArrayList<>();
+        return start(List.of(), sparkHome, hadoopConfDir, mainClass, jvmOptions, args, env, workingDir, log);
+    }
+
+    /**
+     * {@link #start(Path, Path, String, List, List, Map, Path, Path)} behind {@code prefix}, a command that execs
+     * the JVM (e.g. {@code ip netns exec NS}); SPARK_LOCAL_IP from {@code env} when it has one.
+     */
+    static Process start(List<String> prefix, Path sparkHome, Path hadoopConfDir, String mainClass,
+            List<String> jvmOptions, List<String> args, Map<String, String> env, Path workingDir, Path log)
+            throws IOException {
+        List<String> command = new ArrayList<>(prefix);
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(List.of(JavaModuleOptions.defaultModuleOptionArray()));
         command.addAll(jvmOptions);
@@ -59,7 +69,7 @@ final class SparkJvm {
         pb.environment().put("SPARK_HOME", sparkHome.toString());
         // Without it a Worker cannot build an executor's command line: "Cannot find any build directories".
         pb.environment().put("SPARK_SCALA_VERSION", "2.13");
-        pb.environment().put("SPARK_LOCAL_IP", "127.0.0.1");
+        pb.environment().put("SPARK_LOCAL_IP", env.getOrDefault("SPARK_LOCAL_IP", "127.0.0.1"));
         return pb.start();
     }
 

@@ -15,7 +15,8 @@ import java.util.stream.Collectors;
  * running {@code org.apache.spark.deploy.SparkSubmit} on the cluster's Spark home, which then becomes the driver.
  * Each submission's output goes to {@code <runDir>/submit-<name>.log}.
  *
- * <p>Every submission binds the driver to 127.0.0.1, turns off the driver's web UI (clusters of several test runs
+ * <p>Every submission binds the driver to the Master's address (127.0.0.1 unless on emulated hosts), turns off the
+ * driver's web UI (clusters of several test runs
  * may share the machine), runs libtorch offline from Maven Central on the driver and the executors, and gives each
  * executor {@link SparkCluster#WORKER_CORES} OpenMP threads, one per core it was given. The cluster requires RPC
  * authentication and encryption: the hicmae CLI gets only the cluster's secret (HICMAE_SPARK_AUTH_SECRET) and must
@@ -59,13 +60,14 @@ public final class SparkSubmitter {
             throw new IllegalStateException("Missing environment variable PYTORCH_VERSION: failsafe sets it (root pom)");
         }
         Map<String, String> all = new LinkedHashMap<>();
-        all.put("spark.driver.host", "127.0.0.1");
-        all.put("spark.driver.bindAddress", "127.0.0.1");
+        all.put("spark.driver.host", cluster.masterHost());
+        all.put("spark.driver.bindAddress", cluster.masterHost());
         all.put("spark.ui.enabled", "false");
         all.put("spark.executorEnv.PYTORCH_VERSION", pytorch);
         all.put("spark.executorEnv.OMP_NUM_THREADS", Integer.toString(SparkCluster.WORKER_CORES));
         all.put("spark.executor.extraJavaOptions", "-Dai.djl.offline=true");
-        Map<String, String> env = new LinkedHashMap<>(Map.of("PYTORCH_VERSION", pytorch));
+        Map<String, String> env = new LinkedHashMap<>(Map.of("PYTORCH_VERSION", pytorch,
+                "SPARK_LOCAL_IP", cluster.masterHost()));
         if (app.mainClass().equals(HICMAE_CLI)) {
             // The CLI turns on authentication and encryption itself; it is only given the cluster's secret.
             env.put("HICMAE_SPARK_AUTH_SECRET", cluster.rpcSecret());

@@ -188,10 +188,18 @@ public final class TrainingRankTask extends AbstractFunction1<Iterator<Integer>,
         long t2 = System.nanoTime();
         long t3;
         try (NDManager stepManager = trainer.newStepManager()) {
-            ring.allReduceMean(trainer.gradientBytes(), step);
+            // The losses first: between the overlapped gradient all-reduce and its finish nothing else may fail.
             ring.allReduceMean(losses, LOSS_TAG + step);
+            // null: no overlap (off, not fusable, or one rank, where no wire time would hide the optimiser)
+            io.hicmae.runtime.train.OverlappedUpdate overlapped =
+                    spec.run().worldSize() > 1 ? trainer.overlappedUpdate() : null;
+            if (overlapped == null) {
+                ring.allReduceMean(trainer.gradientBytes(), step);
+            } else {
+                overlapped.reduce(ring, step);
+            }
             t3 = System.nanoTime();
-            u = update(trainer, stepManager);
+            u = overlapped == null ? update(trainer, stepManager) : overlapped.finish(stepManager);
         }
         long t4 = System.nanoTime();
         return new StepOutcome(losses, u, dataNanos, computeNanos, t3 - t2, t4 - t3);

@@ -217,6 +217,76 @@ public final class AdamW implements AutoCloseable {
         }
     }
 
+    /**
+     * Room for the values a range of fused updates overwrites (parameters and both moments, in the flat buffer's
+     * index space), in {@code manager}'s memory: {@link Snapshot#save} before an update that may have to be taken
+     * back, {@link Snapshot#restore} to take it back bit for bit. What lets the optimiser run on a bucket before the
+     * step's global decisions (finite check, fp16 overflow, clipping) are known.
+     */
+    public Snapshot newSnapshot(NDManager manager) {
+        return new Snapshot(manager.zeros(new ai.djl.ndarray.types.Shape(3 * flatSize), DataType.FLOAT32,
+                Device.cpu()));
+    }
+
+    /** Saved parameters and moments of ranges of the flat buffer; see {@link #newSnapshot}. */
+    public final class Snapshot implements AutoCloseable {
+        private final NDArray memory;
+        private final FloatBuffer saved;
+
+        private Snapshot(NDArray memory) {
+            this.memory = memory;
+            this.saved = floats(memory);
+        }
+
+        /** Copies the parameters and moments of flat elements {@code [from, to)} aside. */
+        public void save(long from, long to) {
+            copy(from, to, true);
+        }
+
+        /** Puts back what {@link #save} copied aside for {@code [from, to)}. */
+        public void restore(long from, long to) {
+            copy(from, to, false);
+        }
+
+        private void copy(long from, long to, boolean save) {
+            if (from < 0 || to > flatSize || from > to) {
+                throw new IllegalArgumentException("range [" + from + ", " + to + ") outside the flat buffer of "
+                        + flatSize + " parameters");
+            }
+            for (Slot s : slots) {
+                long lo = Math.max(from, s.offset());
+                long hi = Math.min(to, s.offset() + s.size());
+                if (lo >= hi) {
+                    continue;
+                }
+                int a = Math.toIntExact(lo - s.offset());
+                int n = Math.toIntExact(hi - lo);
+                FloatBuffer[] live = {floats(s.parameter().getArray()), floats(s.m()), floats(s.v())};
+                for (int k = 0; k < 3; k++) {
+                    int at = Math.toIntExact(k * flatSize + lo);
+                    if (save) {
+                        saved.put(at, live[k], a, n);
+                    } else {
+                        live[k].put(a, saved, at, n);
+                    }
+                }
+            }
+        }
+
+        @Override
+        public void close() {
+            memory.close();
+        }
+    }
+
+    /** Takes back the count of an update begun with {@link #begin} whose every range was restored. */
+    public void undoBegin() {
+        if (step == 0) {
+            throw new IllegalStateException("no AdamW step to take back");
+        }
+        step--;
+    }
+
     private void run(List<Runnable> chunks) {
         int threads = Math.max(1, Math.min(Runtime.getRuntime().availableProcessors(),
                 ai.djl.pytorch.jni.JniUtils.getNumThreads()));

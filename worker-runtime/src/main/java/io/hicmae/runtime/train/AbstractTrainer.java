@@ -60,6 +60,10 @@ public abstract class AbstractTrainer<M extends HicmaeBlock> implements AutoClos
     private int nonFiniteInARow;
     private long skippedSteps;
     private long step;
+    /** Saved parameters and moments for overlapped steps (allocated by the first one). */
+    private AdamW.Snapshot snapshot;
+    /** Whether the next overlapped step updates buckets before its global decisions (see {@link #settle}). */
+    private boolean speculate = true;
 
     private static final Logger LOG = LogManager.getLogger(AbstractTrainer.class);
     /** Checkpoint keys of the post-reduce state beside the moments (absent in older checkpoints). */
@@ -204,13 +208,62 @@ public abstract class AbstractTrainer<M extends HicmaeBlock> implements AutoClos
      * @throws NonFiniteGradientsException when this is one non-finite step in a row more than the policy allows
      */
     public StepOutcome finishStep(NDManager stepManager) {
+        return settle(stepManager, gradients.norm(), null);
+    }
+
+    /**
+     * This step's post-reduce half overlapped with a bucketed all-reduce of the gradient buffer (see
+     * {@link OverlappedUpdate}), or null when the policy does not overlap ({@link StepPolicy#overlapBucketMb()} 0)
+     * or the fused optimiser cannot run (parameters off the CPU, or the engine-operations optimiser): then
+     * all-reduce {@link #gradientBytes()} and call {@link #finishStep}.
+     */
+    public OverlappedUpdate overlappedUpdate() {
+        if (policy.overlapBucketMb() == 0 || policy.optimizer() != StepPolicy.OptimizerKind.FUSED
+                || !optimizer.canFuse()) {
+            return null;
+        }
+        AdamW.Snapshot saved = null;
+        if (speculate) {
+            if (snapshot == null) {
+                snapshot = optimizer.newSnapshot(manager);
+            }
+            saved = snapshot;
+        }
+        double scale = policy.precision() == Precision.FP16 ? scaler.scale() : 1.0;
+        return new OverlappedUpdate(this, gradients, bucketEnds(policy.overlapBucketMb()), optimizer, saved,
+                schedule.at(step), 1.0 / scale);
+    }
+
+    /** Bucket ends of about {@code mb} MB of floats each, every start a multiple of the norm's lanes. */
+    private int[] bucketEnds(double mb) {
+        long per = Math.max(GradientBuffer.NORM_LANES,
+                (long) (mb * 1e6 / Float.BYTES) / GradientBuffer.NORM_LANES * GradientBuffer.NORM_LANES);
+        int n = Math.toIntExact(gradients.size());
+        int buckets = Math.toIntExact(Math.max(1, (n + per - 1) / per));
+        int[] ends = new int[buckets];
+        for (int b = 0; b < buckets - 1; b++) {
+            ends[b] = Math.toIntExact((b + 1) * per);
+        }
+        ends[buckets - 1] = n;
+        return ends;
+    }
+
+    /**
+     * The decisions of {@link #finishStep} on the norm {@code raw} of the reduced buffer, then the update; with
+     * {@code overlapped} not null its speculative update stands when the step is applied unclipped, and is taken
+     * back (and the step taken as without overlap) otherwise.
+     */
+    StepOutcome settle(NDManager stepManager, double raw, OverlappedUpdate overlapped) {
         double lr = schedule.at(step);
         boolean fp16 = policy.precision() == Precision.FP16;
         double scale = fp16 ? scaler.scale() : 1.0;
-        double raw = gradients.norm(); // the finite check: NaN or inf exactly when an element is
         double norm = raw / scale;
         StepOutcome.Skip skip = null;
+        boolean clipped = false;
         if (!Double.isFinite(raw)) {
+            if (overlapped != null) {
+                overlapped.takeBack();
+            }
             skippedSteps++;
             if (fp16) {
                 skip = StepOutcome.Skip.OVERFLOW;
@@ -234,18 +287,28 @@ public abstract class AbstractTrainer<M extends HicmaeBlock> implements AutoClos
             double multiplier = 1.0 / scale;
             if (clipGrad > 0 && norm > clipGrad) {
                 multiplier *= clipGrad / (norm + 1e-6);
+                clipped = true;
             }
             double factor = multiplier;
-            if (policy.optimizer() == StepPolicy.OptimizerKind.FUSED && optimizer.canFuse()) {
-                optimizer.begin(lr, factor).apply(gradients.buffer(), 0, gradients.size());
+            if (overlapped != null && overlapped.updatedAll(lr, factor)) {
+                LOG.trace("step {}: the overlapped update stands", step + 1);
             } else {
-                List<NDArray> perParameter = gradients.perParameter(stepManager, factor);
-                Autograd.untracked(() -> optimizer.step(perParameter, lr, stepManager));
+                if (overlapped != null) {
+                    overlapped.takeBack();
+                }
+                if (policy.optimizer() == StepPolicy.OptimizerKind.FUSED && optimizer.canFuse()) {
+                    optimizer.begin(lr, factor).apply(gradients.buffer(), 0, gradients.size());
+                } else {
+                    List<NDArray> perParameter = gradients.perParameter(stepManager, factor);
+                    Autograd.untracked(() -> optimizer.step(perParameter, lr, stepManager));
+                }
             }
             if (fp16) {
                 scaler.update(true);
             }
         }
+        // A clipped or skipped step is likely followed by another: the next overlapped step then does not speculate.
+        speculate = skip == null && !clipped;
         step++;
         return new StepOutcome(lr, norm, skip, scale, skippedSteps);
     }
@@ -310,6 +373,9 @@ public abstract class AbstractTrainer<M extends HicmaeBlock> implements AutoClos
 
     @Override
     public void close() {
+        if (snapshot != null) {
+            snapshot.close();
+        }
         optimizer.close();
         manager.close();
     }

@@ -73,14 +73,31 @@ public final class GradientBuffer {
      * finite floats cannot overflow a double sum), so it is also the finite check.
      */
     public double norm() {
+        double[] lanes = new double[NORM_LANES];
+        addSquares(lanes, 0, buffer.limit());
+        return norm(lanes);
+    }
+
+    /** Partial sums of the norm: element {@code i} of a range starting at a multiple of 4 goes to lane {@code i % 4}. */
+    static final int NORM_LANES = 4;
+
+    /**
+     * Adds the squares of elements {@code [from, to)} to the lane sums {@code lanes}: called on consecutive ranges
+     * whose starts are multiples of {@value #NORM_LANES}, in order, it sums exactly as one {@link #norm()} pass does,
+     * so a bucketed all-reduce can compute the same norm bucket by bucket.
+     */
+    void addSquares(double[] lanes, int from, int to) {
+        if (from % NORM_LANES != 0 || from > to || to > buffer.limit()) {
+            throw new IllegalArgumentException("norm range [" + from + ", " + to + ") of a buffer of " + size
+                    + ": must start at a multiple of " + NORM_LANES);
+        }
         // Four independent sums let the CPU overlap the adds (one sum is bound by the add latency).
-        double s0 = 0;
-        double s1 = 0;
-        double s2 = 0;
-        double s3 = 0;
-        int n = buffer.limit();
-        int i = 0;
-        for (; i + 3 < n; i += 4) {
+        double s0 = lanes[0];
+        double s1 = lanes[1];
+        double s2 = lanes[2];
+        double s3 = lanes[3];
+        int i = from;
+        for (; i + 3 < to; i += 4) {
             double a = buffer.get(i);
             double b = buffer.get(i + 1);
             double c = buffer.get(i + 2);
@@ -90,11 +107,19 @@ public final class GradientBuffer {
             s2 += c * c;
             s3 += d * d;
         }
-        for (; i < n; i++) {
+        for (; i < to; i++) {
             double g = buffer.get(i);
             s0 += g * g;
         }
-        return Math.sqrt((s0 + s1) + (s2 + s3));
+        lanes[0] = s0;
+        lanes[1] = s1;
+        lanes[2] = s2;
+        lanes[3] = s3;
+    }
+
+    /** The norm of the lane sums of every element (see {@link #addSquares}). */
+    static double norm(double[] lanes) {
+        return Math.sqrt((lanes[0] + lanes[1]) + (lanes[2] + lanes[3]));
     }
 
     /** The index of the first element that is NaN or infinite, or -1 when all are finite. */

@@ -12,9 +12,12 @@ import io.hicmae.runtime.nn.Precision;
  *                          Default {@value #DEFAULT_MAX_NONFINITE_STEPS}
  * @param scaler the fp16 loss scaler's settings (unused in fp32)
  * @param optimizer which AdamW implementation runs (fused on the CPU by default)
+ * @param overlapBucketMb the gradient all-reduce's bucket size in MB (10^6 bytes of fp32 gradients) when the fused
+ *                        optimiser updates each bucket while later buckets are on the wire ({@link OverlappedUpdate});
+ *                        0 (the default): one all-reduce, then the optimiser
  */
 public record StepPolicy(Precision precision, int maxNonFiniteSteps, LossScaler.Settings scaler,
-        OptimizerKind optimizer) {
+        OptimizerKind optimizer, double overlapBucketMb) {
 
     /** The default of {@code max-nonfinite-steps}. */
     public static final int DEFAULT_MAX_NONFINITE_STEPS = 5;
@@ -31,10 +34,19 @@ public record StepPolicy(Precision precision, int maxNonFiniteSteps, LossScaler.
         if (precision == null || scaler == null || optimizer == null) {
             throw new IllegalArgumentException("Invalid step policy: precision, scaler and optimizer must be given");
         }
+        if (!(overlapBucketMb >= 0 && overlapBucketMb <= 2000)) {
+            throw new IllegalArgumentException("Invalid value " + overlapBucketMb
+                    + " for configuration allreduce-bucket-mb: must be in [0, 2000]");
+        }
         if (maxNonFiniteSteps < 0) {
             throw new IllegalArgumentException("Invalid value " + maxNonFiniteSteps
                     + " for configuration max-nonfinite-steps: must be at least 0");
         }
+    }
+
+    /** A policy without overlap. */
+    public StepPolicy(Precision precision, int maxNonFiniteSteps, LossScaler.Settings scaler, OptimizerKind optimizer) {
+        this(precision, maxNonFiniteSteps, scaler, optimizer, 0);
     }
 
     /** fp32, {@value #DEFAULT_MAX_NONFINITE_STEPS} non-finite steps at most, GradScaler's settings, fused AdamW. */
@@ -44,14 +56,19 @@ public record StepPolicy(Precision precision, int maxNonFiniteSteps, LossScaler.
     }
 
     public StepPolicy withPrecision(Precision p) {
-        return new StepPolicy(p, maxNonFiniteSteps, scaler, optimizer);
+        return new StepPolicy(p, maxNonFiniteSteps, scaler, optimizer, overlapBucketMb);
     }
 
     public StepPolicy withMaxNonFiniteSteps(int n) {
-        return new StepPolicy(precision, n, scaler, optimizer);
+        return new StepPolicy(precision, n, scaler, optimizer, overlapBucketMb);
     }
 
     public StepPolicy withOptimizer(OptimizerKind kind) {
-        return new StepPolicy(precision, maxNonFiniteSteps, scaler, kind);
+        return new StepPolicy(precision, maxNonFiniteSteps, scaler, kind, overlapBucketMb);
+    }
+
+    /** The same policy with the optimiser overlapping a bucketed all-reduce of {@code mb} MB buckets (0: off). */
+    public StepPolicy withOverlapBucketMb(double mb) {
+        return new StepPolicy(precision, maxNonFiniteSteps, scaler, optimizer, mb);
     }
 }

@@ -42,23 +42,7 @@ class PostReduceTest {
     }
 
     private static float[] flat(AbstractTrainer<?> t, boolean withMoments) {
-        List<float[]> parts = new ArrayList<>();
-        t.state().parameters().values().forEach(a -> parts.add(a.toFloatArray()));
-        if (withMoments) {
-            t.state().moments().forEach((k, a) -> {
-                if (k.startsWith("m.") || k.startsWith("v.")) {
-                    parts.add(a.toFloatArray());
-                }
-            });
-        }
-        int n = parts.stream().mapToInt(p -> p.length).sum();
-        float[] out = new float[n];
-        int o = 0;
-        for (float[] p : parts) {
-            System.arraycopy(p, 0, out, o, p.length);
-            o += p.length;
-        }
-        return out;
+        return InProcessRanks.flat(t, withMoments);
     }
 
     @Test

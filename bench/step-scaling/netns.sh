@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Pre-training steps across emulated hosts: one rank per network namespace (bench/netns/hosts.sh: bridge, each
+# host's veth shaped to RATE with tbf), each rank its own JVM (io.hicmae.runtime.bench.RankStepBench) pinned to its
+# own core with one libtorch thread, training PRESET on generated clips. Steps alternate between the plain order
+# (all-reduce, then the optimiser) and the optimiser overlapped with the bucketed all-reduce; rank 0 prints the
+# medians and the overlap target step <= 1.10 x (compute + max(all-reduce, optimiser)). With --ranks 1,2 it runs one
+# rank alone (one core) and then the ranks together, interleaved --rounds times, and prints the step overhead of 2
+# ranks over 1 (issue target <= 10% at 5 Gbit/s, fp32 wire, overlap on).
+#
+# Usage: bench/step-scaling/netns.sh [--ranks 2 | --ranks 1,2] [--rate 1gbit] [--preset small] [--batch 2]
+#          [--steps 6] [--warmup 2] [--bucket-mb 25] [--modes plain,overlap] [--rounds 1] [--out FILE]
+# Needs root, ip, tc, taskset and a compiled worker-runtime (the script compiles it); results go to stdout and FILE
+# (default bench/step-scaling/netns-<date>[-N].md).
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+source "$root/bench/netns/hosts.sh"
+ranks_list=2 rate=1gbit preset=small batch=2 steps=6 warmup=2 bucket=25 modes=plain,overlap rounds=1 out="" cp=""
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --ranks) ranks_list=$2; shift 2 ;;
+    --rate) rate=$2; shift 2 ;;
+    --preset) preset=$2; shift 2 ;;
+    --batch) batch=$2; shift 2 ;;
+    --steps) steps=$2; shift 2 ;;
+    --warmup) warmup=$2; shift 2 ;;
+    --bucket-mb) bucket=$2; shift 2 ;;
+    --modes) modes=$2; shift 2 ;;
+    --rounds) rounds=$2; shift 2 ;;
+    --cp) cp=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    *) echo "unknown flag $1 (see the header of $0)" >&2; exit 2 ;;
+  esac
+done
+hosts_check
+command -v taskset >/dev/null || { echo "$0 needs taskset" >&2; exit 3; }
+maxranks=$(tr , '\n' <<< "$ranks_list" | sort -n | tail -1)
+(( maxranks <= $(nproc) )) || echo "warning: $maxranks ranks on $(nproc) cores share cores" >&2
+[[ -n $out ]] || out=$(hosts_results_file "$root/bench/step-scaling" netns)
+[[ -n $cp ]] || cp=$(hosts_runtime_cp "$root")
+hosts_up "$maxranks" "$rate"
+head -c 32 /dev/urandom > "$hosts_tmp/secret"
+{
+  echo "# Pre-training steps across $maxranks network namespaces, $(date -u '+%F %H:%M UTC')"
+  echo
+  echo "CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, shared with other work; load at start:" \
+    "$(cut -d' ' -f1-3 /proc/loadavg). Links: bridge + veth, egress \`tbf rate $rate burst 256kb latency 50ms\`." \
+    "Preset $preset, batch $batch per rank, $steps timed steps per mode after $warmup warm-up, modes $modes," \
+    "buckets of $bucket MB, one core (taskset) and one libtorch thread per rank, fp32 wire."
+  echo
+} | tee "$out"
+
+run_ranks() { # N -> rank 0's report
+  local n=$1 r peers="" pids=() failed=0
+  for ((r = 0; r < n; r++)); do peers+="${hosts_addr[r]}:29500,"; done
+  peers=${peers%,}
+  for ((r = n - 1; r >= 0; r--)); do
+    ip netns exec "${hosts_ns[r]}" taskset -c "$((r % $(nproc)))" env PYTORCH_VERSION=2.7.1 OMP_NUM_THREADS=1 \
+      java -Xmx1g -XX:+UseG1GC -Dai.djl.offline=true \
+      -Dlog4j2.loggerContextFactory=org.apache.logging.log4j.simple.SimpleLoggerContextFactory \
+      -cp "$cp" io.hicmae.runtime.bench.RankStepBench --rank "$r" --peers "$peers" --secret-file "$hosts_tmp/secret" \
+      --preset "$preset" --batch "$batch" --steps "$steps" --warmup "$warmup" --bucket-mb "$bucket" --modes "$modes" \
+      > "$hosts_tmp/rank-$n-$r.out" 2> "$hosts_tmp/rank-$n-$r.err" &
+    pids+=($!)
+    hosts_track $!
+  done
+  for p in "${pids[@]}"; do wait "$p" || failed=1; done
+  if [[ $failed -ne 0 ]]; then
+    echo "ranks failed:" >&2
+    tail -n 20 "$hosts_tmp"/rank-"$n"-*.err >&2
+    return 1
+  fi
+  cat "$hosts_tmp/rank-$n-0.out"
+}
+
+for ((k = 1; k <= rounds; k++)); do
+  for n in ${ranks_list//,/ }; do
+    echo "## round $k, $n rank(s), load $(cut -d' ' -f1 /proc/loadavg)" | tee -a "$out"
+    run_ranks "$n" | tee -a "$out" "$hosts_tmp/all.lines"
+  done
+done
+if [[ $ranks_list == *,* ]]; then
+  /usr/bin/python3 - "$hosts_tmp/all.lines" <<'PY' | tee -a "$out"
+import re, statistics, sys
+steps = {}
+for line in open(sys.argv[1]):
+    m = re.match(r"preset .*?, (\d+) ranks", line)
+    if m:
+        n = int(m[1])
+    m = re.match(r"(\w+): step ([0-9.]+) ms", line)
+    if m:
+        steps.setdefault((m[1], n), []).append(float(m[2]))
+for mode in sorted({k[0] for k in steps}):
+    one, two = steps.get((mode, 1)), steps.get((mode, 2))
+    if one and two:
+        a, b = statistics.median(one), statistics.median(two)
+        print(f"- {mode}: 1 rank {a:.1f} ms, 2 ranks {b:.1f} ms: 2-rank step overhead {100 * (b / a - 1):+.1f}%"
+              f" (target <= 10%; rounds 1 rank {one}, 2 ranks {two})")
+PY
+fi
+echo "load at end: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out"
+echo "wrote $out" >&2
