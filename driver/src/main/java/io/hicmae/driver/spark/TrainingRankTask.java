@@ -118,7 +118,7 @@ public final class TrainingRankTask extends AbstractFunction1<Iterator<Integer>,
                     finalLosses = new LinkedHashMap<>(job.lossMap(out.losses()));
                     finalLosses.putAll(lastEpochValues);
                     if (done < plan.totalSteps() && done % stage.noticeEvery() == 0) {
-                        stopped = agreeOnNotice(ctx, rank);
+                        stopped = agreeOnStop(ctx, rank, growRequest(zoo, rank, world));
                     }
                     finalLosses.values().removeIf(v -> v == null || !Double.isFinite(v)); // metadata.json: no NaN
                     if (rank == 0) {
@@ -261,20 +261,49 @@ public final class TrainingRankTask extends AbstractFunction1<Iterator<Integer>,
 
     /**
      * The step-boundary collective: every rank says whether its executor got a preemption notice
-     * ({@link Preemption}); one barrier round trip ({@code allGather}), so all ranks take the same decision even
-     * when the noticed executor is not rank 0's.
+     * ({@link Preemption}), and rank 0 whether the driver asks a shrunken stage to grow ({@code grow}); one barrier
+     * round trip ({@code allGather}), so all ranks take the same decision even when the noticed executor is not
+     * rank 0's. A notice wins over a grow request: either way the stage stops at this step's checkpoint.
      *
-     * @return the first notice, naming its rank and host, or null when none
+     * @return why the stage stops (the first notice, naming its rank and host, or the grow request), or null
      */
-    private static String agreeOnNotice(BarrierTaskContext ctx, int rank) {
+    private static String agreeOnStop(BarrierTaskContext ctx, int rank, String grow) {
         String mine = Preemption.requested();
-        String[] all = ctx.allGather(mine == null ? "" : "rank " + rank + " on " + RankSetup.host(ctx) + ": " + mine);
+        String said = mine != null ? NOTICE + "rank " + rank + " on " + RankSetup.host(ctx) + ": " + mine
+                : grow != null ? GROW + grow : "";
+        String[] all = ctx.allGather(said);
+        String growing = null;
         for (String s : all) {
-            if (!s.isEmpty()) {
-                return s;
+            if (s.startsWith(NOTICE)) {
+                return s.substring(NOTICE.length());
+            }
+            if (s.startsWith(GROW)) {
+                growing = s.substring(GROW.length());
             }
         }
-        return null;
+        return growing;
+    }
+
+    private static final String NOTICE = "N";
+    private static final String GROW = "G";
+
+    /**
+     * Rank 0's reading of the driver's grow request ({@link GrowRequest}) for this attempt, while it runs an
+     * elastic stage below world-size; null otherwise. A failed read is logged and leaves the stage as it is: the
+     * next agreement reads again.
+     */
+    private String growRequest(ModelZoo zoo, int rank, int world) {
+        BarrierStage.Settings stage = spec.stage();
+        if (rank != 0 || !stage.elastic() || world >= stage.worldSize()) {
+            return null;
+        }
+        try {
+            return GrowRequest.read(zoo, spec.run().runId(), spec.run().attempt()).map(GrowRequest::stopMessage)
+                    .orElse(null);
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("rank 0: could not read the driver's grow request: {}", e.toString());
+            return null;
+        }
     }
 
     private void injectFault(int rank, long step) {
