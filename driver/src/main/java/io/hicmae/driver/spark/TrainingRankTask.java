@@ -77,7 +77,8 @@ public final class TrainingRankTask extends AbstractFunction1<Iterator<Integer>,
 
         try (RingAllReduce ring = RankSetup.bindRing(ctx, stage.ringPorts());
                 ModelZoo zoo = ModelZoo.open(ModelZoo.rootUri(spec.zoo()), conf);
-                RankStep<?> job = spec.open(new RankEnv(rank, world, device, zoo, conf))) {
+                RankStep<?> job = spec.open(new RankEnv(rank, world, device, zoo, conf));
+                ClipLog clipLog = ClipLog.open(plan.runId(), plan.attempt(), rank)) {
             AbstractTrainer<?> trainer = job.trainer();
             RankSetup.connectRing(ctx, ring, plan.secret(), RankSetup.layoutHash(trainer.state().parameters()),
                     stage.connectTimeout(), stage.ioTimeout(), plan.runId(), plan.attempt(), spec.allReduceDtype());
@@ -104,7 +105,7 @@ public final class TrainingRankTask extends AbstractFunction1<Iterator<Integer>,
                 while (trainer.step() < plan.totalSteps()) {
                     long step = trainer.step();
                     injectFault(rank, step);
-                    StepOutcome out = step(job, ring, step, share, sum);
+                    StepOutcome out = step(job, ring, step, share, sum, clipLog, rank, world);
                     long done = trainer.step();
                     Map<String, Double> epochValues = Map.of();
                     long validationNanos = 0;
@@ -150,10 +151,10 @@ public final class TrainingRankTask extends AbstractFunction1<Iterator<Integer>,
     /**
      * One optimiser step, timed: this rank's {@code share} micro-batches (data, forward and backward; with more
      * than one, their gradients and losses averaged through {@code sum}), the all-reduce of the gradients and of
-     * the loss terms, and the update.
+     * the loss terms, and the update. Each micro-batch's clips go to {@code clipLog} when test mode has one.
      */
-    private <B> StepOutcome step(RankStep<B> job, RingAllReduce ring, long step, int share, GradientSum sum)
-            throws IOException {
+    private <B> StepOutcome step(RankStep<B> job, RingAllReduce ring, long step, int share, GradientSum sum,
+            ClipLog clipLog, int rank, int world) throws IOException {
         AbstractTrainer<?> trainer = job.trainer();
         long dataNanos = 0;
         long computeNanos = 0;
@@ -162,6 +163,9 @@ public final class TrainingRankTask extends AbstractFunction1<Iterator<Integer>,
             long t0 = System.nanoTime();
             B batch = job.next(step);
             long t1 = System.nanoTime();
+            if (clipLog != null) {
+                clipLog.add(step, world, rank, rank * share + i, job.clipIds(batch));
+            }
             try (NDManager microManager = trainer.newStepManager()) {
                 float[] l = job.computeGradients(microManager, batch, step);
                 if (losses == null) {
