@@ -222,10 +222,11 @@ public final class BarrierStage {
                 if (failures == s.maxAttempts()) {
                     break;
                 }
-                console.printf("%s: attempt %d of %d failed (%s); resuming from %s in %d ms%n", s.job(), failures,
-                        s.maxAttempts(), rootMessage(e), resume.describe(), s.retryBackoff().toMillis());
                 LOG.warn("attempt {} failed", attempt, e);
+                // Read the resume point after the back-off: a checkpoint in flight when the stage failed may land.
                 sleep(s.retryBackoff().toMillis());
+                console.printf("%s: attempt %d of %d failed (%s); resuming from %s after %d ms%n", s.job(), failures,
+                        s.maxAttempts(), rootMessage(e), resume.describe(), s.retryBackoff().toMillis());
             }
         }
         throw new IllegalStateException(giveUpHint + " after " + failures + " failed attempt(s) and " + stops

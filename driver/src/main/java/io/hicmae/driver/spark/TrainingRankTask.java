@@ -95,7 +95,7 @@ public final class TrainingRankTask extends AbstractFunction1<Iterator<Integer>,
             Duration checkpointWait = checkpointWait(stage);
             String stopped = null;
             Preemption.install();
-            Preemption.enter();
+            long preemptionToken = Preemption.enter();
             CheckpointWriter writer = rank == 0 ? new CheckpointWriter(zoo, plan.runId(), spec.asyncCheckpoints(),
                     CHECKPOINT_ATTEMPTS, CHECKPOINT_BACKOFF) : null;
             try (ProgressReporter progress = new ProgressReporter(rank == 0 ? plan.progressHost() : null,
@@ -141,7 +141,7 @@ public final class TrainingRankTask extends AbstractFunction1<Iterator<Integer>,
                     // A failure of this rank's own lets the last snapshot land; a cancelled stage abandons it.
                     writer.close(ctx.isInterrupted() || Thread.currentThread().isInterrupted(), checkpointWait);
                 }
-                Preemption.release();
+                Preemption.release(preemptionToken);
             }
             return new RankResult(rank, device.toString(), RankSetup.assignedGpu(ctx), resumedFrom, trainer.step(),
                     finalLosses, RankSetup.digest(trainer.state().parameters()), stopped);
