@@ -42,8 +42,11 @@ class ElasticClusterIT {
     private static final int CLIPS = 24;
     private static final int GLOBAL_BATCH = 12;
     private static final int MICRO_BATCH = 2;
-    /** 36 steps: the kill comes after step 4, and a 2-rank stage then has 30 steps' time to grow back. */
-    private static final int EPOCHS = 18;
+    /**
+     * 80 steps: the kill comes after step 4, and a 2-rank stage then has 76 steps (about 45 s at 0.6 s a step on 2
+     * shared cores) to see a Worker return and grow back; both took 15-23 s in the runs measured.
+     */
+    private static final int EPOCHS = 40;
     private static final Pattern STEP = Pattern.compile("^step (\\d+)/\\d+ ");
     private static final Duration STAGE_TIMEOUT = Duration.ofMinutes(3);
 
@@ -80,7 +83,7 @@ class ElasticClusterIT {
                 "--zoo", zoo.toString(), "--model", "elastic", "--preset", "tiny", "--run-id", "elastic",
                 "--world-size", "3", "--min-world-size", "2", "--batch-size", Integer.toString(MICRO_BATCH),
                 "--global-batch", Integer.toString(GLOBAL_BATCH), "--epochs", Integer.toString(EPOCHS),
-                "--checkpoint-every", "4", "--notice-every", "2", "--slot-wait-s", "3", "--retry-backoff-ms", "500",
+                "--checkpoint-every", "4", "--slot-wait-s", "3", "--retry-backoff-ms", "500",
                 "--io-timeout-s", "60"))) {
             job.awaitLine("step 4 on 3 ranks", l -> stepOf(l) >= 4, STAGE_TIMEOUT);
             cluster.killWorker(2);

@@ -47,7 +47,7 @@ public final class BarrierStage {
      * @param progressPorts the ports the driver's progress listener may bind
      * @param tensorboard the directory (path or URI) of TensorBoard event files, or null for none
      * @param minWorldSize the smallest world size an elastic run goes on with (0 or worldSize: not elastic)
-     * @param noticeEvery steps between the ranks' agreement on a preemption notice
+     * @param noticeEvery steps between the boundaries at which the ranks act on a preemption notice or grow request
      */
     public record Settings(String job, int worldSize, String device, String master, int maxAttempts,
             Duration retryBackoff, Duration slotWait, Duration connectTimeout, Duration ioTimeout, PortRange ringPorts,
