@@ -43,10 +43,10 @@ class ElasticClusterIT {
     private static final int GLOBAL_BATCH = 12;
     private static final int MICRO_BATCH = 2;
     /**
-     * 80 steps: the kill comes after step 4, and a 2-rank stage then has 76 steps (about 45 s at 0.6 s a step on 2
+     * 100 steps: the kill comes after step 4, and a 2-rank stage then has 96 steps (about 55 s at 0.6 s a step on 2
      * shared cores) to see a Worker return and grow back; both took 15-23 s in the runs measured.
      */
-    private static final int EPOCHS = 40;
+    private static final int EPOCHS = 50;
     private static final Pattern STEP = Pattern.compile("^step (\\d+)/\\d+ ");
     private static final Duration STAGE_TIMEOUT = Duration.ofMinutes(3);
 
