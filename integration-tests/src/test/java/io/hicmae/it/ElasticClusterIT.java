@@ -86,6 +86,15 @@ class ElasticClusterIT {
                 "--checkpoint-every", "4", "--slot-wait-s", "3", "--retry-backoff-ms", "500",
                 "--io-timeout-s", "60"))) {
             job.awaitLine("step 4 on 3 ranks", l -> stepOf(l) >= 4, STAGE_TIMEOUT);
+            // The kill comes once the step-4 checkpoint is committed, so that steps run on 3 ranks stay in the final
+            // trajectory (a kill during its upload would replay them on 2).
+            Waits.until("the step-4 checkpoint", STAGE_TIMEOUT, () -> {
+                try (ModelZoo z = ModelZoo.open(zoo.toString())) {
+                    return z.checkpoints().latest("elastic").filter(c -> c.step() >= 4);
+                } catch (IOException | RuntimeException e) {
+                    return java.util.Optional.empty();
+                }
+            }, () -> "");
             cluster.killWorker(2);
             long killedAt = System.nanoTime();
             job.awaitLine("the shrink to 2 ranks",
