@@ -23,7 +23,8 @@ import java.util.stream.IntStream;
 import java.util.stream.Stream;
 
 /**
- * A Spark standalone cluster of separate JVMs on loopback: one Master and {@link #WORKERS} Workers, each Worker
+ * A Spark standalone cluster of separate JVMs on loopback: one Master and {@link #WORKERS} Workers (or as many as
+ * {@link Builder#optWorkers} asks; a test may kill one and start another, {@link #killWorker}), each Worker
  * starting its own executor JVMs. Everything lives in {@code <runRoot>/<name>/}: {@code master.log},
  * {@code worker-N.log}, each Worker's work dir {@code worker-N/} (executor logs under {@code app-ID/EXEC/}) and the
  * cluster's own Spark home, whose {@code jars} links to the one Maven filled.
@@ -46,6 +47,7 @@ public final class SparkCluster implements AutoCloseable {
             Pattern.compile("Bound MasterWebUI to \\S+, and started at http://[^:/\\s]+:(\\d+)");
 
     private final String name;
+    private final int workerCount;
     private final ItPaths paths;
     private final Path runDir;
     private final Path sparkHome;
@@ -58,13 +60,18 @@ public final class SparkCluster implements AutoCloseable {
     /** Where the JVMs live when not all on loopback ({@link Builder#optHosts}). */
     private NetnsHosts hosts;
     private String masterUrl;
+    private int uiPort;
+    private Path workerConf;
+    /** Indexes of the Workers killed by {@link #killWorker}. */
+    private final java.util.Set<Integer> killed = new java.util.concurrent.ConcurrentSkipListSet<>();
     private boolean closed;
 
     /** One executor JVM: its pid, the index of the Worker that started it, its application and executor id. */
     public record Executor(long pid, int worker, String appId, String id) {}
 
-    private SparkCluster(String name, ItPaths paths) {
+    private SparkCluster(String name, int workerCount, ItPaths paths) {
         this.name = name;
+        this.workerCount = workerCount;
         this.paths = paths;
         this.runDir = paths.runRoot().resolve(name);
         this.sparkHome = runDir.resolve("spark-home");
@@ -81,6 +88,7 @@ public final class SparkCluster implements AutoCloseable {
         private final String name;
         private boolean fakeGpu;
         private NetnsHosts hosts;
+        private int workers = WORKERS;
 
         private Builder(String name) {
             if (!name.matches("[A-Za-z0-9._-]+")) {
@@ -97,16 +105,25 @@ public final class SparkCluster implements AutoCloseable {
 
         /**
          * The Master in the root namespace at {@code hosts}' root address and Worker i (with its executors) in host
-         * i's namespace at its address, instead of all on loopback; {@code hosts} needs at least {@link #WORKERS}.
+         * i's namespace at its address, instead of all on loopback; {@code hosts} needs one host per Worker.
          */
         public Builder optHosts(NetnsHosts hosts) {
             this.hosts = hosts;
             return this;
         }
 
+        /** Starts {@code n} Workers instead of {@link #WORKERS}. */
+        public Builder optWorkers(int n) {
+            if (n < 1) {
+                throw new IllegalArgumentException("Invalid worker count " + n + ": must be at least 1");
+            }
+            this.workers = n;
+            return this;
+        }
+
         /** Starts the Master and Workers and waits until every Worker is registered. */
         public SparkCluster start() throws IOException {
-            SparkCluster cluster = new SparkCluster(name, ItPaths.fromSystemProperties());
+            SparkCluster cluster = new SparkCluster(name, workers, ItPaths.fromSystemProperties());
             cluster.hosts = hosts;
             try {
                 cluster.start(fakeGpu);
@@ -132,7 +149,7 @@ public final class SparkCluster implements AutoCloseable {
         Files.createDirectories(sparkHome);
         Files.createSymbolicLink(sparkHome.resolve("jars"), paths.sparkHome().resolve("jars"));
         Path daemonConf = writeDaemonConf(false);
-        Path workerConf = writeDaemonConf(fakeGpu);
+        workerConf = writeDaemonConf(fakeGpu);
         Runtime.getRuntime().addShutdownHook(shutdownHook);
 
         Path masterLog = runDir.resolve("master.log");
@@ -142,20 +159,50 @@ public final class SparkCluster implements AutoCloseable {
                         "--properties-file", daemonConf.toString()),
                 Map.of("SPARK_LOCAL_IP", masterHost()), runDir, masterLog);
         masterUrl = awaitLogMatch(master, masterLog, MASTER_URL, "the Master's URL");
-        int uiPort = Integer.parseInt(awaitLogMatch(master, masterLog, MASTER_UI_PORT, "the Master's web UI port"));
+        uiPort = Integer.parseInt(awaitLogMatch(master, masterLog, MASTER_UI_PORT, "the Master's web UI port"));
 
-        for (int i = 0; i < WORKERS; i++) {
-            Path workDir = Files.createDirectories(runDir.resolve("worker-" + i));
-            String host = hosts == null ? "127.0.0.1" : hosts.address(i);
-            List<String> prefix = hosts == null ? List.of() : hosts.command(i, List.of());
-            workers.add(SparkJvm.start(prefix, sparkHome, null, "org.apache.spark.deploy.worker.Worker",
-                    List.of(DAEMON_HEAP),
-                    List.of("--host", host, "--port", "0", "--webui-port", "0",
-                            "--cores", Integer.toString(WORKER_CORES), "--memory", WORKER_MEMORY,
-                            "--work-dir", workDir.toString(), "--properties-file", workerConf.toString(), masterUrl),
-                    Map.of("SPARK_LOCAL_IP", host), runDir, runDir.resolve("worker-" + i + ".log")));
+        for (int i = 0; i < workerCount; i++) {
+            launchWorker();
         }
-        awaitWorkersRegistered(uiPort);
+        awaitWorkersRegistered();
+    }
+
+    private void launchWorker() throws IOException {
+        int i = workers.size();
+        Path workDir = Files.createDirectories(runDir.resolve("worker-" + i));
+        String host = hosts == null ? "127.0.0.1" : hosts.address(i);
+        List<String> prefix = hosts == null ? List.of() : hosts.command(i, List.of());
+        workers.add(SparkJvm.start(prefix, sparkHome, null, "org.apache.spark.deploy.worker.Worker",
+                List.of(DAEMON_HEAP),
+                List.of("--host", host, "--port", "0", "--webui-port", "0",
+                        "--cores", Integer.toString(WORKER_CORES), "--memory", WORKER_MEMORY,
+                        "--work-dir", workDir.toString(), "--properties-file", workerConf.toString(), masterUrl),
+                Map.of("SPARK_LOCAL_IP", host), runDir, runDir.resolve("worker-" + i + ".log")));
+    }
+
+    /**
+     * Kills Worker {@code index} and its executor JVMs with SIGKILL, as a node that dies would (the Worker first, so
+     * that it cannot start a replacement), and waits until they are gone. The Master then offers one Worker less.
+     */
+    public void killWorker(int index) {
+        Process worker = workers.get(index);
+        List<ProcessHandle> executors = worker.descendants().toList();
+        killed.add(index);
+        worker.destroyForcibly();
+        executors.forEach(ProcessHandle::destroyForcibly);
+        List<ProcessHandle> all = new ArrayList<>(executors);
+        all.add(worker.toHandle());
+        SparkJvm.awaitExit(all, "worker " + index + " and its executors");
+    }
+
+    /**
+     * Starts one more Worker (the next index) and waits until the Master counts it alive with the others that were
+     * not killed; returns its index.
+     */
+    public int startWorker() throws IOException {
+        launchWorker();
+        awaitWorkersRegistered();
+        return workers.size() - 1;
     }
 
     /**
@@ -199,14 +246,17 @@ public final class SparkCluster implements AutoCloseable {
         }, () -> Logs.tail(log));
     }
 
-    private void awaitWorkersRegistered(int uiPort) {
+    private void awaitWorkersRegistered() {
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
         HttpRequest request = HttpRequest.newBuilder(URI.create("http://" + masterHost() + ":" + uiPort + "/json/"))
                 .timeout(Duration.ofSeconds(5)).build();
-        Waits.until(WORKERS + " workers registered with " + masterUrl, START_TIMEOUT, () -> {
+        int expected = workers.size() - killed.size();
+        Waits.until(expected + " workers registered with " + masterUrl, START_TIMEOUT, () -> {
             failIfExited(master, runDir.resolve("master.log"));
-            for (int i = 0; i < WORKERS; i++) {
-                failIfExited(workers.get(i), runDir.resolve("worker-" + i + ".log"));
+            for (int i = 0; i < workers.size(); i++) {
+                if (!killed.contains(i)) {
+                    failIfExited(workers.get(i), runDir.resolve("worker-" + i + ".log"));
+                }
             }
             String json;
             try {
@@ -215,7 +265,7 @@ public final class SparkCluster implements AutoCloseable {
                 return Optional.empty(); // a loaded machine: the Master answers late; the deadline still bounds it
             }
             int alive = JsonParser.parseString(json).getAsJsonObject().get("aliveworkers").getAsInt();
-            return alive == WORKERS ? Optional.of(alive) : Optional.empty();
+            return alive == expected ? Optional.of(alive) : Optional.empty();
         }, this::daemonLogTails);
     }
 
@@ -226,7 +276,7 @@ public final class SparkCluster implements AutoCloseable {
     }
 
     private String daemonLogTails() {
-        return Stream.concat(Stream.of("master.log"), IntStream.range(0, WORKERS).mapToObj(i -> "worker-" + i + ".log"))
+        return Stream.concat(Stream.of("master.log"), IntStream.range(0, workers.size()).mapToObj(i -> "worker-" + i + ".log"))
                 .map(f -> Logs.tail(runDir.resolve(f)))
                 .collect(Collectors.joining());
     }
@@ -284,7 +334,7 @@ public final class SparkCluster implements AutoCloseable {
     /** Every executor's log ({@code worker-N/<app>/<executor>/stderr}) so far, of every application. */
     public List<Path> executorLogs() throws IOException {
         List<Path> logs = new ArrayList<>();
-        for (int i = 0; i < WORKERS; i++) {
+        for (int i = 0; i < workers.size(); i++) {
             try (Stream<Path> files = Files.walk(runDir.resolve("worker-" + i), 3)) {
                 files.filter(p -> p.getFileName().toString().equals("stderr")).sorted().forEach(logs::add);
             }

@@ -59,6 +59,21 @@ public final class RunArea {
         store.replace(new Path(dir, STATUS_FILE), status.toBytes());
     }
 
+    /**
+     * Replaces a small file of the run's own (beside its status file), e.g. the driver's requests to the ranks;
+     * readers see the old or the new content.
+     */
+    public void replaceFile(String runId, String name, byte[] content) throws IOException {
+        Path dir = new Path(store.runsDir(), Names.runId(runId));
+        store.fs.mkdirs(dir);
+        store.replace(new Path(dir, Names.file(name)), content);
+    }
+
+    /** A small file of the run's written by {@link #replaceFile}, or empty when there is none. */
+    public Optional<byte[]> readFile(String runId, String name) throws IOException {
+        return store.readIfExists(new Path(new Path(store.runsDir(), Names.runId(runId)), Names.file(name)));
+    }
+
     /** Every run in the area, by run id. */
     public List<Run> list() throws IOException {
         List<Run> out = new ArrayList<>();

@@ -69,4 +69,19 @@ abstract class RunAreaContract {
             assertThrows(ZooException.class, () -> zoo.runs().show("nope"));
         }
     }
+
+    /** A run's own small files (the driver's grow request): replaced whole, read back, absent until written. */
+    @Test
+    void aRunsOwnFilesAreReplacedWholeAndReadBack() throws IOException {
+        try (ModelZoo zoo = ModelZoo.open(newRoot(), conf())) {
+            assertTrue(zoo.runs().readFile("r1", "grow.json").isEmpty());
+            zoo.runs().replaceFile("r1", "grow.json", "{\"to\":3}".getBytes(StandardCharsets.UTF_8));
+            zoo.runs().replaceFile("r1", "grow.json", "{}".getBytes(StandardCharsets.UTF_8));
+            assertEquals("{}", new String(zoo.runs().readFile("r1", "grow.json").orElseThrow(),
+                    StandardCharsets.UTF_8));
+            assertThrows(IllegalArgumentException.class,
+                    () -> zoo.runs().replaceFile("r1", "../escape", new byte[0]), "names are checked");
+            assertEquals(List.of("r1"), zoo.runs().list().stream().map(RunArea.Run::runId).toList());
+        }
+    }
 }

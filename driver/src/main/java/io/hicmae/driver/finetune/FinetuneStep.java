@@ -1,6 +1,7 @@
 package io.hicmae.driver.finetune;
 
 import ai.djl.ndarray.NDManager;
+import io.hicmae.driver.spark.MicroBatchPrefetcher;
 import io.hicmae.driver.spark.RankEnv;
 import io.hicmae.driver.spark.RankStep;
 import io.hicmae.driver.spark.RunCheckpoints;
@@ -26,7 +27,8 @@ import java.util.SplittableRandom;
 /**
  * Fine-tuning's part of a rank of the shared loop: a {@link FinetuneTrainer} with the parent's encoders and fusion
  * weights, the micro-batches of this rank's slots in the shared epoch order ({@link ClipIndex#restrict} to the
- * training clips, {@link ClipIndex#servingOrder}), augmentation and mixup on the host
+ * training clips, {@link ClipIndex#servingOrder}) read ahead on a background thread
+ * ({@link MicroBatchPrefetcher}, {@link #PREFETCH_STEPS} steps), augmentation and mixup on the host
  * ({@link FinetuneBatchAssembler}) from generators keyed by (seed, epoch, slot, step), never by the rank,
  * and after every epoch the validation all ranks run together: each predicts every world-size-th validation view,
  * one all-reduce gathers the outputs, and every rank computes the same per-video scores. Loss terms: loss.
@@ -35,6 +37,9 @@ final class FinetuneStep implements RankStep<FinetuneStep.MicroBatch> {
 
     private static final long BATCH_TAG = 0x66742d6261746368L;
     private static final long DROP_PATH_TAG = 0x66742d64726f70L;
+
+    /** Steps of micro-batches read ahead. */
+    static final int PREFETCH_STEPS = 2;
 
     /** Row groups whose clips are shuffled together in a slot's epoch order. */
     static final int WINDOW_ROW_GROUPS = 2;
@@ -54,8 +59,7 @@ final class FinetuneStep implements RankStep<FinetuneStep.MicroBatch> {
     private int plannedEpoch = -1;
     private int plannedFrom;
     private long[] planned;
-    /** Micro-batches of the current step already served. */
-    private int part;
+    private final MicroBatchPrefetcher<MicroBatch> prefetch;
 
     private FinetuneStep(FinetunePlan plan, RankEnv env, FinetuneTrainer trainer, ClipIndex trainIndex,
             PlannedClipReader trainClips, PlannedClipReader valClips) {
@@ -67,6 +71,9 @@ final class FinetuneStep implements RankStep<FinetuneStep.MicroBatch> {
         this.trainClips = trainClips;
         this.valClips = valClips;
         plan.train().forEach(e -> byPosition.put(e.position(), e));
+        int share = plan.run().batch().perRank(env.worldSize());
+        this.prefetch = new MicroBatchPrefetcher<>("finetune-rank-" + env.rank(), this::read, share,
+                plan.run().totalSteps(), PREFETCH_STEPS * share);
     }
 
     static FinetuneStep open(FinetunePlan plan, RankEnv env) throws IOException {
@@ -98,13 +105,22 @@ final class FinetuneStep implements RankStep<FinetuneStep.MicroBatch> {
 
     @Override
     public void seek(long step) {
+        prefetch.close(); // its thread plans and reads: stopped before the plan is dropped
         plannedEpoch = -1;
-        part = 0;
+        prefetch.seek(step);
     }
 
-    /** The micro-batch of this rank's next slot at {@code step}; the epoch's reads are planned on its first. */
+    /** This rank's next micro-batch of {@code step}, read ahead; waits at most the stage's io deadline. */
     @Override
     public MicroBatch next(long step) throws IOException {
+        return prefetch.next(step, plan.stage().ioTimeout());
+    }
+
+    /**
+     * The micro-batch of this rank's slot {@code part} at {@code step}, on the prefetch thread; the epoch's reads
+     * are planned on its first.
+     */
+    private MicroBatch read(long step, int part) throws IOException {
         int b = plan.config().batchSize();
         int slots = plan.run().batch().microBatches();
         int share = plan.run().batch().perRank(env.worldSize());
@@ -129,9 +145,7 @@ final class FinetuneStep implements RankStep<FinetuneStep.MicroBatch> {
             pcm.add(c.pcm());
             labels.add(byPosition.get(planned[i]));
         }
-        MicroBatch mb = new MicroBatch(frames, pcm, labels, epoch, firstSlot + part, s);
-        part = (part + 1) % share;
-        return mb;
+        return new MicroBatch(frames, pcm, labels, epoch, firstSlot + part, s);
     }
 
     @Override
@@ -178,7 +192,8 @@ final class FinetuneStep implements RankStep<FinetuneStep.MicroBatch> {
     @Override
     public void close() throws IOException {
         try (FinetuneTrainer t = trainer; PlannedClipReader a = trainClips; PlannedClipReader v = valClips) {
-            // closes all three, the first error first
+            prefetch.close(); // its thread reads trainClips: it stops first
+            // then closes all three, the first error first
         }
     }
 }

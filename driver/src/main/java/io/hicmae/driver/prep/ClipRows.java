@@ -60,6 +60,21 @@ public final class ClipRows {
                 l == null ? null : l.split(), fold);
     }
 
+    /**
+     * An unlabelled clip row ({@link #CLIP_TYPE}) of a generated talking-face clip at the stored geometry, as prep
+     * would store it: how tests write small datasets without decoding videos.
+     */
+    public static Row generated(String clipId, String source, io.hicmae.runtime.data.GeneratedClips.Clip c) {
+        java.nio.ByteBuffer pcm = java.nio.ByteBuffer.allocate(ClipSchema.SAMPLES_PER_CLIP * 2)
+                .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (int s = 0; s < ClipSchema.SAMPLES_PER_CLIP; s++) {
+            pcm.putShort(c.pcm()[s]);
+        }
+        return RowFactory.create(clipId, source, 0, 0.0, 25.0, c.frames(), pcm.array(), ClipSchema.FRAMES_PER_CLIP,
+                ClipSchema.CROP_SIZE, ClipSchema.CROP_SIZE, ClipSchema.COLOR_CHANNELS, ClipSchema.AUDIO_SAMPLE_RATE,
+                ClipSchema.SAMPLES_PER_CLIP, null, null, null, null);
+    }
+
     /** A quarantine row ({@link #QUARANTINE_TYPE}). */
     static Row quarantine(QuarantineRecord q) {
         return RowFactory.create(q.source(), q.reason().label(), q.detail());

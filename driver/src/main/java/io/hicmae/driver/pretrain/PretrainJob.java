@@ -50,6 +50,7 @@ public final class PretrainJob {
     private final PretrainConfig cfg;
     private final PrintStream console;
     private final RunPlan.Fault fault;
+    private final java.util.function.IntSupplier slots;
 
     public PretrainJob(PretrainConfig cfg, PrintStream console) {
         this(cfg, console, null);
@@ -57,9 +58,18 @@ public final class PretrainJob {
 
     /** A job that injects {@code fault} into the training (tests only). */
     PretrainJob(PretrainConfig cfg, PrintStream console, RunPlan.Fault fault) {
+        this(cfg, console, fault, null);
+    }
+
+    /**
+     * A job that injects {@code fault} and sees the cluster's task slots through {@code slots} (tests only: local
+     * mode cannot gain executors); null for Spark's count.
+     */
+    PretrainJob(PretrainConfig cfg, PrintStream console, RunPlan.Fault fault, java.util.function.IntSupplier slots) {
         this.cfg = cfg;
         this.console = console;
         this.fault = fault;
+        this.slots = slots;
     }
 
     /** A session for this job: see {@link BarrierStage#session}. */
@@ -152,7 +162,8 @@ public final class PretrainJob {
             LiveProgress live) throws IOException {
         String runId = first.run().runId();
         return TrainingStage.run(spark, first, zoo, console, "run " + runId + " failed; its checkpoints stay in "
-                + zoo.root() + ", continue with --resume " + runId, live::attempt);
+                + zoo.root() + ", continue with --resume " + runId, live::attempt,
+                slots != null ? slots : () -> BarrierStage.slots(spark));
     }
 
     /** Publishes the final checkpoint's parameters as a zoo version with lineage, metrics and the model card. */

@@ -89,6 +89,11 @@ final class PretrainStep implements RankStep<HostBatch> {
     }
 
     @Override
+    public java.util.List<String> clipIds(HostBatch batch) {
+        return batch.clipIds();
+    }
+
+    @Override
     public Map<String, Double> lossMap(float[] l) {
         Map<String, Double> m = new LinkedHashMap<>();
         m.put("loss", (double) l[0]);

@@ -17,6 +17,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.IntPredicate;
+import java.util.function.IntSupplier;
 import java.util.stream.IntStream;
 
 /**
@@ -46,7 +47,7 @@ public final class BarrierStage {
      * @param progressPorts the ports the driver's progress listener may bind
      * @param tensorboard the directory (path or URI) of TensorBoard event files, or null for none
      * @param minWorldSize the smallest world size an elastic run goes on with (0 or worldSize: not elastic)
-     * @param noticeEvery steps between the ranks' agreement on a preemption notice
+     * @param noticeEvery steps between the boundaries at which the ranks act on a preemption notice or grow request
      */
     public record Settings(String job, int worldSize, String device, String master, int maxAttempts,
             Duration retryBackoff, Duration slotWait, Duration connectTimeout, Duration ioTimeout, PortRange ringPorts,
@@ -82,6 +83,18 @@ public final class BarrierStage {
         /** Why the stage stopped, or null when the results are final. */
         String reason(List<T> results);
     }
+
+    /**
+     * How the driver asks the ranks of a running attempt to grow ({@link GrowRequest}): they stop at a checkpoint
+     * at their next step-boundary agreement, and the stage is resubmitted on {@code to} ranks.
+     */
+    @FunctionalInterface
+    public interface Grow {
+        void request(int attempt, int from, int to, String reason) throws IOException;
+    }
+
+    /** How often the driver counts the task slots while a shrunken elastic attempt runs. */
+    static final long GROW_POLL_MILLIS = 1000;
 
     /** Most stops (preemptions) one run is resubmitted after: every loop has a bound. */
     private static final int MAX_STOPS = 1000;
@@ -154,15 +167,19 @@ public final class BarrierStage {
      * last one the error names the attempts, {@code giveUpHint} (what the user can do) and the root cause. A stage
      * that stopped at a checkpoint ({@code stopped}) is resubmitted without counting as a failed attempt. An elastic
      * run ({@link Settings#elastic()}) picks each attempt's world size from the free slots: world-size when they
-     * come within slot-wait, else the largest size >= min-world-size that {@code fits}; each resize is printed
-     * with its reason.
+     * come within slot-wait, else the largest size >= min-world-size that {@code fits}; while an attempt runs
+     * below world-size, the driver watches the slots ({@link GrowWatch}) and asks the ranks through {@code grow}
+     * to stop at a checkpoint when a larger size fits, and the next attempt runs on it at once. Each resize is
+     * printed with its reason.
      *
      * @param fits the world sizes the run can take (e.g. those dividing the micro-batches of a step)
+     * @param slots the cluster's concurrent task slots now (Spark's count: {@link #slots(SparkSession)})
+     * @param grow how a grow request reaches the ranks, or null for none
      * @return the ranks' results in rank order
      */
     public static <T extends Serializable> List<T> run(SparkSession spark, Settings s, Class<T> type,
-            Attempt<T> attempts, Stopped<T> stopped, IntPredicate fits, ResumePoint resume, PrintStream console,
-            String giveUpHint) throws IOException {
+            Attempt<T> attempts, Stopped<T> stopped, IntPredicate fits, IntSupplier slots, Grow grow,
+            ResumePoint resume, PrintStream console, String giveUpHint) throws IOException {
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         // Survivors of a failed attempt must give up their slots at once: cancel interrupts their threads.
         jsc.setLocalProperty("spark.job.interruptOnCancel", "true");
@@ -170,20 +187,25 @@ public final class BarrierStage {
         int world = s.worldSize();
         int failures = 0;
         int stops = 0;
+        boolean grew = false;
         for (int attempt = 1; failures < s.maxAttempts() && stops <= MAX_STOPS; attempt++) {
-            int next = worldSize(jsc, s, fits);
+            int free = slots.getAsInt();
+            int next = grew ? GrowWatch.target(s, world, free, fits) : worldSize(s, fits, slots);
             if (next != world) {
+                free = grew ? free : slots.getAsInt();
                 console.printf("%s: resizing from %d to %d rank(s): %s%n", s.job(), world, next, next < world
-                        ? "the cluster offers " + slots(jsc) + " task slot(s) after waiting "
+                        ? "the cluster offers " + free + " task slot(s) after waiting "
                                 + s.slotWait().toSeconds() + " s for " + s.worldSize()
-                        : "the cluster offers " + slots(jsc) + " task slot(s) again");
+                        : "the cluster offers " + free + " task slot(s) again");
                 world = next;
             }
-            try {
+            grew = false;
+            AbstractFunction1<Iterator<Integer>, Iterator<T>> task = attempts.task(attempt, world);
+            try (GrowWatch watch = GrowWatch.start(s, attempt, world, slots, fits, grow, GROW_POLL_MILLIS)) {
                 List<T> out = new ArrayList<>(jsc.parallelize(IntStream.range(0, world).boxed().toList(), world)
                         .rdd()
                         .barrier()
-                        .mapPartitions(attempts.task(attempt, world), false, ClassTag$.MODULE$.apply(type))
+                        .mapPartitions(task, false, ClassTag$.MODULE$.apply(type))
                         .toJavaRDD()
                         .collect());
                 String why = stopped.reason(out);
@@ -191,6 +213,7 @@ public final class BarrierStage {
                     return out;
                 }
                 stops++;
+                grew = watch != null && watch.published();
                 console.printf("%s: attempt %d stopped at a checkpoint (%s); resuming from %s%n", s.job(), attempt,
                         why, resume.describe());
             } catch (Exception e) { // SparkException is checked but Scala throws it undeclared
@@ -199,10 +222,11 @@ public final class BarrierStage {
                 if (failures == s.maxAttempts()) {
                     break;
                 }
-                console.printf("%s: attempt %d of %d failed (%s); resuming from %s in %d ms%n", s.job(), failures,
-                        s.maxAttempts(), rootMessage(e), resume.describe(), s.retryBackoff().toMillis());
                 LOG.warn("attempt {} failed", attempt, e);
+                // Read the resume point after the back-off: a checkpoint in flight when the stage failed may land.
                 sleep(s.retryBackoff().toMillis());
+                console.printf("%s: attempt %d of %d failed (%s); resuming from %s after %d ms%n", s.job(), failures,
+                        s.maxAttempts(), rootMessage(e), resume.describe(), s.retryBackoff().toMillis());
             }
         }
         throw new IllegalStateException(giveUpHint + " after " + failures + " failed attempt(s) and " + stops
@@ -213,16 +237,15 @@ public final class BarrierStage {
      * Blocks until the cluster offers world-size concurrent task slots and returns world-size; after slot-wait an
      * elastic run returns the largest world size >= min-world-size that fits the free slots, other runs fail.
      */
-    private static int worldSize(JavaSparkContext jsc, Settings s, IntPredicate fits) {
+    private static int worldSize(Settings s, IntPredicate fits, IntSupplier slotCount) {
         long deadline = System.nanoTime() + s.slotWait().toNanos();
-        int slots = slots(jsc);
+        int slots = slotCount.getAsInt();
         while (slots < s.worldSize()) {
             if (System.nanoTime() > deadline) {
                 if (s.elastic()) {
-                    for (int w = Math.min(slots, s.worldSize()); w >= s.minWorldSize(); w--) {
-                        if (fits.test(w)) {
-                            return w;
-                        }
+                    int w = GrowWatch.target(s, s.minWorldSize() - 1, slots, fits);
+                    if (w >= s.minWorldSize()) {
+                        return w;
                     }
                 }
                 throw new IllegalStateException("the cluster offers " + slots + " task slot(s) but world-size is "
@@ -230,13 +253,14 @@ public final class BarrierStage {
                         + " (waited " + s.slotWait().toSeconds() + " s; see slot-wait-s)");
             }
             sleep(500);
-            slots = slots(jsc);
+            slots = slotCount.getAsInt();
         }
         return s.worldSize();
     }
 
-    private static int slots(JavaSparkContext jsc) {
-        org.apache.spark.SparkContext sc = jsc.sc();
+    /** The concurrent task slots of the session's cluster now (executors x cores / task CPUs). */
+    public static int slots(SparkSession spark) {
+        org.apache.spark.SparkContext sc = spark.sparkContext();
         return sc.maxNumConcurrentTasks(sc.resourceProfileManager().defaultResourceProfile());
     }
 

@@ -6,14 +6,14 @@ import sun.misc.Signal;
 import sun.misc.SignalHandler;
 
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Notice that this executor is about to go: SIGTERM (a Kubernetes node drain, a spot reclaim, the pod's deletion)
  * or SIGPWR (what Spark's decommissioning sends an executor). The handler, installed once per JVM by the first
- * training rank, records the notice and holds the signal back while ranks of this JVM are training, until they
- * have taken their step-boundary checkpoint ({@link #release}) or the grace wait ends; then the JVM's own handling
- * goes on (shutdown). Ranks read {@link #requested()} at every step boundary and agree through the barrier
+ * training rank, records the notice and holds the signal back while the ranks of this JVM that were training when it
+ * came have not ended (each after its step-boundary checkpoint, {@link #release}) and the grace wait lasts; then the
+ * JVM's own handling goes on (shutdown). A rank of a resubmitted attempt that starts here meanwhile does not
+ * prolong the hold. Ranks read {@link #requested()} at every step boundary and agree through the barrier
  * ({@code TrainingRankTask}).
  */
 public final class Preemption {
@@ -24,7 +24,9 @@ public final class Preemption {
 
     private static volatile String reason;
     private static boolean installed;
-    private static final AtomicInteger ACTIVE = new AtomicInteger();
+    /** The training ranks of this JVM, by the token {@link #enter} gave them. */
+    private static final java.util.Set<Long> ACTIVE = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private static final java.util.concurrent.atomic.AtomicLong TOKENS = new java.util.concurrent.atomic.AtomicLong();
 
     private Preemption() {}
 
@@ -47,8 +49,9 @@ public final class Preemption {
 
     private static void onSignal(Signal s, SignalHandler previous) {
         request("SIG" + s.getName() + " to the executor");
+        java.util.Set<Long> noticed = java.util.Set.copyOf(ACTIVE);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(HOLD_SECONDS);
-        while (ACTIVE.get() > 0) {
+        while (noticed.stream().anyMatch(ACTIVE::contains)) {
             if (System.nanoTime() > deadline) {
                 LOG.warn("SIG{}: the ranks did not checkpoint within {} s; going on", s.getName(), HOLD_SECONDS);
                 break;
@@ -80,14 +83,19 @@ public final class Preemption {
         return reason;
     }
 
-    /** A rank of this JVM starts training: a signal is held back until {@link #release}. */
-    static void enter() {
-        ACTIVE.incrementAndGet();
+    /**
+     * A rank of this JVM starts training: a signal that comes while it trains is held back until it calls
+     * {@link #release} with the returned token.
+     */
+    static long enter() {
+        long token = TOKENS.incrementAndGet();
+        ACTIVE.add(token);
+        return token;
     }
 
-    /** A rank of this JVM has ended (after its checkpoint for a notice): a held signal may go on. */
-    static void release() {
-        ACTIVE.decrementAndGet();
+    /** The rank of {@code token} has ended (after its checkpoint for a notice): a held signal may go on. */
+    static void release(long token) {
+        ACTIVE.remove(token);
     }
 
     /**

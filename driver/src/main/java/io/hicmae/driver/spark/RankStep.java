@@ -36,6 +36,11 @@ public interface RankStep<B> extends AutoCloseable {
      */
     float[] computeGradients(NDManager stepManager, B batch, long step);
 
+    /** The ids of a micro-batch's clips, in batch order, for the test-mode clip log ({@link ClipLog}); none by default. */
+    default java.util.List<String> clipIds(B batch) {
+        return java.util.List.of();
+    }
+
     /** The loss terms by name, in order; the first is the optimised loss ("loss"). */
     Map<String, Double> lossMap(float[] losses);
 

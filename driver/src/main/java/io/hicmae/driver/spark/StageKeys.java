@@ -52,11 +52,12 @@ public final class StageKeys {
                         "How long to wait for world-size task slots before submitting (elastic: before shrinking)")
                 .define(MIN_WORLD_SIZE, Integer.class, 0, atLeast(0),
                         "Elastic: when world-size slots do not come back within slot-wait-s, go on with the largest "
-                                + "world size >= this that divides the micro-batches of a step (0: world-size, not "
-                                + "elastic)")
-                .define(NOTICE_EVERY, Integer.class, 10, between(1, 1_000_000),
-                        "Steps between the ranks' agreement (one barrier round trip) on a preemption notice; the "
-                                + "run checkpoints and stops at the first boundary after one")
+                                + "world size >= this that divides the micro-batches of a step, and grow back at a "
+                                + "notice-every boundary when slots return (0: world-size, not elastic)")
+                .define(NOTICE_EVERY, Integer.class, 1, between(1, 1_000_000),
+                        "Steps between the boundaries at which the ranks act on a preemption notice or, in a "
+                                + "shrunken elastic run, a grow request (the run checkpoints and stops there); the "
+                                + "flags ride every step's loss all-reduce, so 1 costs nothing")
                 .define(CONNECT_TIMEOUT_S, Integer.class, 60, between(1, 3600), "Deadline for the ranks' ring set-up")
                 .define(IO_TIMEOUT_S, Integer.class, 300, between(1, 86_400),
                         "Deadline for each wait on a peer in the all-reduce (longer than one step on the slowest rank)")

@@ -77,7 +77,8 @@ public final class TrainingRankTask extends AbstractFunction1<Iterator<Integer>,
 
         try (RingAllReduce ring = RankSetup.bindRing(ctx, stage.ringPorts());
                 ModelZoo zoo = ModelZoo.open(ModelZoo.rootUri(spec.zoo()), conf);
-                RankStep<?> job = spec.open(new RankEnv(rank, world, device, zoo, conf))) {
+                RankStep<?> job = spec.open(new RankEnv(rank, world, device, zoo, conf));
+                ClipLog clipLog = ClipLog.open(plan.runId(), plan.attempt(), rank)) {
             AbstractTrainer<?> trainer = job.trainer();
             RankSetup.connectRing(ctx, ring, plan.secret(), RankSetup.layoutHash(trainer.state().parameters()),
                     stage.connectTimeout(), stage.ioTimeout(), plan.runId(), plan.attempt(), spec.allReduceDtype());
@@ -94,7 +95,7 @@ public final class TrainingRankTask extends AbstractFunction1<Iterator<Integer>,
             Duration checkpointWait = checkpointWait(stage);
             String stopped = null;
             Preemption.install();
-            Preemption.enter();
+            long preemptionToken = Preemption.enter();
             CheckpointWriter writer = rank == 0 ? new CheckpointWriter(zoo, plan.runId(), spec.asyncCheckpoints(),
                     CHECKPOINT_ATTEMPTS, CHECKPOINT_BACKOFF) : null;
             try (ProgressReporter progress = new ProgressReporter(rank == 0 ? plan.progressHost() : null,
@@ -104,7 +105,9 @@ public final class TrainingRankTask extends AbstractFunction1<Iterator<Integer>,
                 while (trainer.step() < plan.totalSteps()) {
                     long step = trainer.step();
                     injectFault(rank, step);
-                    StepOutcome out = step(job, ring, step, share, sum);
+                    String grow = growRequest(zoo, rank, world);
+                    StepOutcome out = step(job, ring, step, share, sum, clipLog, rank, world,
+                            Preemption.requested() != null, grow != null);
                     long done = trainer.step();
                     Map<String, Double> epochValues = Map.of();
                     long validationNanos = 0;
@@ -117,8 +120,8 @@ public final class TrainingRankTask extends AbstractFunction1<Iterator<Integer>,
                     }
                     finalLosses = new LinkedHashMap<>(job.lossMap(out.losses()));
                     finalLosses.putAll(lastEpochValues);
-                    if (done < plan.totalSteps() && done % stage.noticeEvery() == 0) {
-                        stopped = agreeOnNotice(ctx, rank);
+                    if (out.stopFlagged() && done < plan.totalSteps() && done % stage.noticeEvery() == 0) {
+                        stopped = agreeOnStop(ctx, rank, grow); // every rank saw the same flags
                     }
                     finalLosses.values().removeIf(v -> v == null || !Double.isFinite(v)); // metadata.json: no NaN
                     if (rank == 0) {
@@ -140,7 +143,7 @@ public final class TrainingRankTask extends AbstractFunction1<Iterator<Integer>,
                     // A failure of this rank's own lets the last snapshot land; a cancelled stage abandons it.
                     writer.close(ctx.isInterrupted() || Thread.currentThread().isInterrupted(), checkpointWait);
                 }
-                Preemption.release();
+                Preemption.release(preemptionToken);
             }
             return new RankResult(rank, device.toString(), RankSetup.assignedGpu(ctx), resumedFrom, trainer.step(),
                     finalLosses, RankSetup.digest(trainer.state().parameters()), stopped);
@@ -150,10 +153,11 @@ public final class TrainingRankTask extends AbstractFunction1<Iterator<Integer>,
     /**
      * One optimiser step, timed: this rank's {@code share} micro-batches (data, forward and backward; with more
      * than one, their gradients and losses averaged through {@code sum}), the all-reduce of the gradients and of
-     * the loss terms, and the update.
+     * the loss terms (with the stop flags: {@code noticed}, this rank's preemption notice, and {@code growing}, rank
+     * 0's grow request), and the update. Each micro-batch's clips go to {@code clipLog} when test mode has one.
      */
-    private <B> StepOutcome step(RankStep<B> job, RingAllReduce ring, long step, int share, GradientSum sum)
-            throws IOException {
+    private <B> StepOutcome step(RankStep<B> job, RingAllReduce ring, long step, int share, GradientSum sum,
+            ClipLog clipLog, int rank, int world, boolean noticed, boolean growing) throws IOException {
         AbstractTrainer<?> trainer = job.trainer();
         long dataNanos = 0;
         long computeNanos = 0;
@@ -162,6 +166,9 @@ public final class TrainingRankTask extends AbstractFunction1<Iterator<Integer>,
             long t0 = System.nanoTime();
             B batch = job.next(step);
             long t1 = System.nanoTime();
+            if (clipLog != null) {
+                clipLog.add(step, world, rank, rank * share + i, job.clipIds(batch));
+            }
             try (NDManager microManager = trainer.newStepManager()) {
                 float[] l = job.computeGradients(microManager, batch, step);
                 if (losses == null) {
@@ -185,11 +192,22 @@ public final class TrainingRankTask extends AbstractFunction1<Iterator<Integer>,
             }
         }
         io.hicmae.runtime.train.StepOutcome u;
+        boolean stopFlagged = false;
         long t2 = System.nanoTime();
         long t3;
         try (NDManager stepManager = trainer.newStepManager()) {
             // The losses first: between the overlapped gradient all-reduce and its finish nothing else may fail.
-            ring.allReduceMean(losses, LOSS_TAG + step);
+            // The loss terms carry the stop flags: slot n + r is rank r's preemption notice, slot n + W rank 0's
+            // grow request; after the mean every rank holds the same values, so all take the same decision.
+            int n = losses.length;
+            float[] reduced = java.util.Arrays.copyOf(losses, n + world + 1);
+            reduced[n + rank] = noticed ? 1 : 0;
+            reduced[n + world] = growing ? 1 : 0;
+            ring.allReduceMean(reduced, LOSS_TAG + step);
+            System.arraycopy(reduced, 0, losses, 0, n);
+            for (int k = n; k < reduced.length; k++) {
+                stopFlagged |= reduced[k] != 0;
+            }
             // null: no overlap (off, not fusable, or one rank, where no wire time would hide the optimiser)
             io.hicmae.runtime.train.OverlappedUpdate overlapped =
                     spec.run().worldSize() > 1 ? trainer.overlappedUpdate() : null;
@@ -202,7 +220,7 @@ public final class TrainingRankTask extends AbstractFunction1<Iterator<Integer>,
             u = overlapped == null ? update(trainer, stepManager) : overlapped.finish(stepManager);
         }
         long t4 = System.nanoTime();
-        return new StepOutcome(losses, u, dataNanos, computeNanos, t3 - t2, t4 - t3);
+        return new StepOutcome(losses, u, dataNanos, computeNanos, t3 - t2, t4 - t3, stopFlagged);
     }
 
     /**
@@ -268,22 +286,61 @@ public final class TrainingRankTask extends AbstractFunction1<Iterator<Integer>,
     }
 
     /**
-     * The step-boundary collective: every rank says whether its executor got a preemption notice
-     * ({@link Preemption}); one barrier round trip ({@code allGather}), so all ranks take the same decision even
-     * when the noticed executor is not rank 0's.
+     * The texts behind a stop the step's flags asked for: every rank's flags ride the loss all-reduce each step
+     * (free), and only when one is set do all ranks make this one barrier round trip ({@code allGather}, about a
+     * second in local mode), each saying its preemption notice ({@link Preemption}) and rank 0 the driver's grow
+     * request ({@code grow}). A notice wins over a grow request: either way the stage stops at this step's
+     * checkpoint.
      *
-     * @return the first notice, naming its rank and host, or null when none
+     * @return why the stage stops (the first notice, naming its rank and host, or the grow request), or null
      */
-    private static String agreeOnNotice(BarrierTaskContext ctx, int rank) {
+    private static String agreeOnStop(BarrierTaskContext ctx, int rank, String grow) {
         String mine = Preemption.requested();
-        String[] all = ctx.allGather(mine == null ? "" : "rank " + rank + " on " + RankSetup.host(ctx) + ": " + mine);
+        String said = mine != null ? NOTICE + "rank " + rank + " on " + RankSetup.host(ctx) + ": " + mine
+                : grow != null ? GROW + grow : "";
+        String[] all = ctx.allGather(said);
+        String growing = null;
         for (String s : all) {
-            if (!s.isEmpty()) {
-                return s;
+            if (s.startsWith(NOTICE)) {
+                return s.substring(NOTICE.length());
+            }
+            if (s.startsWith(GROW)) {
+                growing = s.substring(GROW.length());
             }
         }
-        return null;
+        return growing;
     }
+
+    private static final String NOTICE = "N";
+    private static final String GROW = "G";
+
+    /**
+     * Rank 0's reading of the driver's grow request ({@link GrowRequest}) for this attempt, while it runs an
+     * elastic stage below world-size; null otherwise. Read at most once a second and kept once seen; a failed read
+     * is logged and leaves the stage as it is: a later step reads again.
+     */
+    private String growRequest(ModelZoo zoo, int rank, int world) {
+        BarrierStage.Settings stage = spec.stage();
+        if (rank != 0 || !stage.elastic() || world >= stage.worldSize() || grow != null
+                || (lastGrowRead != 0 && System.nanoTime() - lastGrowRead < GROW_READ_NANOS)) {
+            return grow;
+        }
+        lastGrowRead = System.nanoTime();
+        try {
+            grow = GrowRequest.read(zoo, spec.run().runId(), spec.run().attempt()).map(GrowRequest::stopMessage)
+                    .orElse(null);
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("rank 0: could not read the driver's grow request: {}", e.toString());
+        }
+        return grow;
+    }
+
+    /** Rank 0 reads the grow request at most once a second (the driver counts the slots as often). */
+    private static final long GROW_READ_NANOS = 1_000_000_000L;
+    /** The grow request rank 0 has read for this attempt (it stands until the stage stops), or null. */
+    private transient String grow;
+    /** When rank 0 last read it (System.nanoTime), 0 before the first read. */
+    private transient long lastGrowRead;
 
     private void injectFault(int rank, long step) {
         RunPlan plan = spec.run();
@@ -300,5 +357,5 @@ public final class TrainingRankTask extends AbstractFunction1<Iterator<Integer>,
 
     /** One step's loss terms, post-reduce outcome (lr, norm, skip, loss scale) and phase times. */
     private record StepOutcome(float[] losses, io.hicmae.runtime.train.StepOutcome update, long dataNanos,
-            long computeNanos, long allReduceNanos, long optimizerNanos) {}
+            long computeNanos, long allReduceNanos, long optimizerNanos, boolean stopFlagged) {}
 }

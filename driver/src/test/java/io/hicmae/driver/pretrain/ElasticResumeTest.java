@@ -75,10 +75,7 @@ class ElasticResumeTest {
     @Test
     void resumingOnOneAndOnFourRanksReproducesTheUninterruptedLosses() throws Exception {
         PrintStream out = System.out;
-        Path straight = dir.resolve("straight");
-        new PretrainJob(config(straight), out).run(spark);
-        List<JsonObject> expected = metrics(straight);
-        assertEquals(4, expected.size());
+        List<JsonObject> expected = uninterrupted();
 
         Path stopped = dir.resolve("stopped");
         // Rank 1 fails at step 2 of the only attempt; rank 0 committed the step-2 checkpoint before reaching it.
@@ -93,15 +90,7 @@ class ElasticResumeTest {
         for (Path resumed : List.of(stopped, onFour)) {
             List<JsonObject> got = metrics(resumed);
             assertEquals(4, got.size(), resumed.toString());
-            for (int s = 0; s < 4; s++) {
-                for (String k : new String[] {"loss", "video", "audio", "contrastive", "lr"}) {
-                    double e = expected.get(s).get(k).getAsDouble();
-                    double a = got.get(s).get(k).getAsDouble();
-                    assertTrue(Math.abs(a - e) <= 1e-3 * Math.abs(e), resumed.getFileName() + " step " + (s + 1)
-                            + " " + k + ": " + a + ", uninterrupted " + e);
-                }
-                assertEquals(8, got.get(s).get("clips").getAsInt());
-            }
+            assertSameLosses(expected, got, resumed.getFileName().toString());
             assertEquals(2, got.get(1).get("world_size").getAsInt(), "steps 1-2 ran on 2 ranks");
         }
         assertEquals(1, metrics(stopped).get(3).get("world_size").getAsInt());
@@ -143,6 +132,88 @@ class ElasticResumeTest {
         }
     }
 
+    /**
+     * A run started on 2 of world-size 4 grows back while it runs: the (test's) slot count reaches 4 once its stage
+     * is submitted, the driver publishes a grow request, the ranks agree on it at a step boundary, rank 0
+     * checkpoints, and the stage is resubmitted on 4 ranks without a failure (max-attempts 1). The steps are
+     * contiguous, each records its world size, and the losses are the uninterrupted run's.
+     */
+    @Test
+    void aShrunkenRunGrowsBackAtACheckpointWhenSlotsComeBack() throws Exception {
+        List<JsonObject> expected = uninterrupted();
+        Path zoo = dir.resolve("grow");
+        java.util.concurrent.atomic.AtomicBoolean submitted = new java.util.concurrent.atomic.AtomicBoolean();
+        org.apache.spark.scheduler.SparkListener listener = new org.apache.spark.scheduler.SparkListener() {
+            @Override
+            public void onJobStart(org.apache.spark.scheduler.SparkListenerJobStart job) {
+                if ("elastic-grow".equals(job.properties().getProperty("spark.job.description"))) {
+                    submitted.set(true);
+                }
+            }
+        };
+        java.io.ByteArrayOutputStream console = new java.io.ByteArrayOutputStream();
+        spark.sparkContext().addSparkListener(listener);
+        spark.sparkContext().setJobDescription("elastic-grow");
+        PretrainJob.Outcome out;
+        try {
+            out = new PretrainJob(config(zoo, "world-size", "4", "min-world-size", "2", "slot-wait-s", "1",
+                    "notice-every", "1", "checkpoint-every", "100", "max-attempts", "1"),
+                    new PrintStream(console, true, java.nio.charset.StandardCharsets.UTF_8), null,
+                    () -> submitted.get() ? 4 : 2).run(spark);
+        } finally {
+            spark.sparkContext().setJobDescription(null);
+            spark.sparkContext().removeSparkListener(listener);
+        }
+        String log = console.toString(java.nio.charset.StandardCharsets.UTF_8);
+        System.out.print(log);
+        assertTrue(log.contains("pretrain: resizing from 4 to 2 rank(s): the cluster offers 2 task slot(s) after "
+                + "waiting 1 s for 4"), log);
+        java.util.regex.Matcher stop = java.util.regex.Pattern.compile("pretrain: attempt 1 stopped at a checkpoint "
+                + "\\(growing from 2 to 4 rank\\(s\\): the cluster offers 4 task slot\\(s\\) again\\); resuming from "
+                + "step (\\d)").matcher(log);
+        assertTrue(stop.find(), log);
+        int grewAt = Integer.parseInt(stop.group(1));
+        assertTrue(log.contains("pretrain: resizing from 2 to 4 rank(s): the cluster offers 4 task slot(s) again"),
+                log);
+        assertEquals(4, out.steps());
+        assertEquals(4, out.ranks().size());
+        for (var r : out.ranks()) {
+            assertEquals(grewAt, r.resumedFrom(), "rank " + r.rank());
+        }
+        List<JsonObject> m = metrics(zoo, "elastic");
+        assertSameLosses(expected, m, "grown");
+        for (int s = 0; s < 4; s++) {
+            assertEquals(s + 1, m.get(s).get("step").getAsInt(), "contiguous steps");
+            assertEquals(s < grewAt ? 2 : 4, m.get(s).get("world_size").getAsInt(), "step " + (s + 1));
+        }
+    }
+
+    private static List<JsonObject> straight;
+
+    /** The uninterrupted run on 2 ranks: global batch 8, 4 steps (run once, shared by the tests). */
+    private static synchronized List<JsonObject> uninterrupted() throws IOException {
+        if (straight == null) {
+            Path zoo = dir.resolve("straight");
+            new PretrainJob(config(zoo), System.out).run(spark);
+            straight = metrics(zoo);
+            assertEquals(4, straight.size());
+        }
+        return straight;
+    }
+
+    private static void assertSameLosses(List<JsonObject> expected, List<JsonObject> got, String what) {
+        assertEquals(expected.size(), got.size(), what);
+        for (int s = 0; s < expected.size(); s++) {
+            for (String k : new String[] {"loss", "video", "audio", "contrastive", "lr"}) {
+                double e = expected.get(s).get(k).getAsDouble();
+                double a = got.get(s).get(k).getAsDouble();
+                assertTrue(Math.abs(a - e) <= 1e-3 * Math.abs(e), what + " step " + (s + 1) + " " + k + ": " + a
+                        + ", uninterrupted " + e);
+            }
+            assertEquals(8, got.get(s).get("clips").getAsInt());
+        }
+    }
+
     /** Resume refuses settings that would change the trajectory, before anything runs. */
     private static void assertRefusals(Path zoo) {
         String[][] cases = {
@@ -164,8 +235,12 @@ class ElasticResumeTest {
     }
 
     private static List<JsonObject> metrics(Path zoo) throws IOException {
+        return metrics(zoo, "elastic");
+    }
+
+    private static List<JsonObject> metrics(Path zoo, String runId) throws IOException {
         try (ModelZoo z = ModelZoo.open(zoo.toString())) {
-            Checkpoint cp = z.checkpoints().latest("elastic").orElseThrow();
+            Checkpoint cp = z.checkpoints().latest(runId).orElseThrow();
             List<JsonObject> out = new ArrayList<>();
             for (String line : RunCheckpoints.readMetrics(z, cp)) {
                 out.add(JsonParser.parseString(line).getAsJsonObject());
