@@ -55,6 +55,7 @@ public final class PretrainConfig implements TrainingConfig {
     public static final String IO_TIMEOUT_S = StageKeys.IO_TIMEOUT_S;
     public static final String DATA_TIMEOUT_S = "data-timeout-s";
     public static final String PREFETCH = "prefetch";
+    public static final String PREPROCESSING = "preprocessing";
 
     private static final String NAME = "[a-z0-9][a-z0-9._-]{0,63}";
 
@@ -91,7 +92,11 @@ public final class PretrainConfig implements TrainingConfig {
             .define(ALIAS, String.class, null, matches(NAME, "must be an alias name"),
                     "Also point this alias (e.g. nightly) at the published version; 'latest' always moves")
             .define(DATA_TIMEOUT_S, Integer.class, 300, between(1, 86_400), "Deadline for the next batch from storage")
-            .define(PREFETCH, Integer.class, 2, between(1, 64), "Batches each rank prepares ahead");
+            .define(PREFETCH, Integer.class, 2, between(1, 64), "Batches each rank prepares ahead")
+            .define(PREPROCESSING, String.class, "auto", in("auto", "host", "device"),
+                    "Where crop, normalisation and fbank run: host (Java, on the loader thread), device (batched "
+                    + "engine operations on the step's device) or auto (device on a GPU, host on the CPU, where the "
+                    + "Java code is faster)");
 
     static {
         StageKeys.define(DEF);
@@ -247,5 +252,10 @@ public final class PretrainConfig implements TrainingConfig {
 
     public int prefetch() {
         return (Integer) values.get(PREFETCH);
+    }
+
+    /** host, device or auto (see {@link io.hicmae.runtime.data.Preprocessing#parse}). */
+    public String preprocessing() {
+        return (String) values.get(PREPROCESSING);
     }
 }

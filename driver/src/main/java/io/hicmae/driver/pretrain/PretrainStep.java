@@ -25,7 +25,7 @@ import java.util.Map;
  * Pre-training's part of a rank of the shared loop: a {@link PretrainTrainer} initialised from the seed, and the
  * micro-batches of this rank's slots from a {@link PrefetchingLoader} (reads, crop windows, gains and masks on a
  * background thread, keyed by slot and step, not by rank; crop, normalisation and fbank with gain on that thread for
- * the CPU device, on the step's device for a GPU: {@link Preprocessing#forDevice}). Loss terms:
+ * the CPU device, on the step's device for a GPU, or as {@code --preprocessing} says: {@link Preprocessing#parse}). Loss terms:
  * loss, video, audio, contrastive, then one per contrastive layer.
  */
 final class PretrainStep implements RankStep<HostBatch> {
@@ -52,7 +52,7 @@ final class PretrainStep implements RankStep<HostBatch> {
             LoaderOptions lo = new LoaderOptions(env.rank(), env.worldSize(), plan.run().batch().microBatches(),
                     cfg.batchSize(), cfg.seed(), cfg.prefetch(), 4, ClipGeometry.STORED);
             return new PretrainStep(plan, trainer, new PrefetchingLoader(index, cfg.modelConfig(), lo, env.hadoop(),
-                    Preprocessing.forDevice(env.device())));
+                    Preprocessing.parse(cfg.preprocessing(), env.device())));
         } catch (IOException | RuntimeException e) {
             trainer.close();
             throw e;

@@ -188,6 +188,29 @@ class ElasticResumeTest {
         }
     }
 
+    /**
+     * {@code --preprocessing device} on the CPU (a GPU's form: crop, normalisation and fbank as batched engine
+     * operations on the step's device) trains the steps of the default host form: the same clips, windows, gains and
+     * masks, video inputs byte for byte and the fbank within the golden tolerance, so every loss term agrees closely.
+     */
+    @Test
+    void theDeviceFormOfPreprocessingTrainsTheHostFormsSteps() throws Exception {
+        List<JsonObject> host = uninterrupted();
+        Path zoo = dir.resolve("device-form");
+        new PretrainJob(config(zoo, "preprocessing", "device"), System.out).run(spark);
+        List<JsonObject> device = metrics(zoo);
+        assertEquals(host.size(), device.size());
+        for (int s = 0; s < host.size(); s++) {
+            for (String k : new String[] {"loss", "video", "audio", "contrastive"}) {
+                double e = host.get(s).get(k).getAsDouble();
+                double a = device.get(s).get(k).getAsDouble();
+                System.out.printf("preprocessing forms: step %d %s host %.7f device %.7f%n", s + 1, k, e, a);
+                assertTrue(Math.abs(a - e) <= 1e-4 * Math.abs(e), "step " + (s + 1) + " " + k + ": device form " + a
+                        + ", host form " + e);
+            }
+        }
+    }
+
     private static List<JsonObject> straight;
 
     /** The uninterrupted run on 2 ranks: global batch 8, 4 steps (run once, shared by the tests). */
