@@ -27,7 +27,7 @@ for ((i = 1; i <= rounds; i++)); do
 done
 {
   echo
-  echo "## $(date -u '+%F %H:%M') quickstart: $(git -C "$base" rev-parse --short HEAD) (base) vs $(git -C "$root" rev-parse --short HEAD) (new), interleaved"
+  echo "## $(date -u '+%F %H:%M') quickstart: $(git -C "$base" rev-parse --short HEAD) (base) vs $(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet HEAD || echo ' with uncommitted changes') (new), interleaved"
   echo
   echo "CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores"
   echo

@@ -5,16 +5,22 @@
 # (all-reduce, then the optimiser) and the optimiser overlapped with the bucketed all-reduce; rank 0 prints the
 # medians and the overlap target step <= 1.10 x (compute + max(all-reduce, optimiser)). With --ranks 1,2 it runs one
 # rank alone (one core) and then the ranks together, interleaved --rounds times, and prints the step overhead of 2
-# ranks over 1 (issue target <= 10% at 5 Gbit/s, fp32 wire, overlap on).
+# ranks over 1 (issue target <= 10% at 5 Gbit/s, fp32 wire, overlap on). With --twin the 1-rank run has a twin: an
+# identical, unconnected 1-rank job on the other core, so that both runs share the machine's 2 cores alike (caches,
+# memory bandwidth, the hypervisor) and the overhead is the communication's, as between hosts with their own cores.
+# Every JVM starts with bin/hicmae's glibc malloc settings (MallocTuning) unless GLIBC_TUNABLES is set.
 #
 # Usage: bench/step-scaling/netns.sh [--ranks 2 | --ranks 1,2] [--rate 1gbit] [--preset small] [--batch 2]
-#          [--steps 6] [--warmup 2] [--bucket-mb 25] [--modes plain,overlap] [--rounds 1] [--out FILE]
+#          [--steps 6] [--warmup 2] [--bucket-mb 25] [--modes plain,overlap] [--rounds 1] [--twin]
+#          [--dtypes fp32 | --dtypes fp32,bf16] [--out FILE]
+#   --dtypes: the wire formats of the multi-rank runs, interleaved in each round (bf16 chunks on the wire, fp32
+#   accumulation; the 1-rank run has no wire).
 # Needs root, ip, tc, taskset and a compiled worker-runtime (the script compiles it); results go to stdout and FILE
 # (default bench/step-scaling/netns-<date>[-N].md).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 source "$root/bench/netns/hosts.sh"
-ranks_list=2 rate=1gbit preset=small batch=2 steps=6 warmup=2 bucket=25 modes=plain,overlap rounds=1 out="" cp=""
+ranks_list=2 rate=1gbit preset=small batch=2 steps=6 warmup=2 bucket=25 modes=plain,overlap rounds=1 out="" cp="" twin=0 dtypes=fp32
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --ranks) ranks_list=$2; shift 2 ;;
@@ -27,6 +33,8 @@ while [[ $# -gt 0 ]]; do
     --modes) modes=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
     --cp) cp=$2; shift 2 ;;
+    --twin) twin=1; shift ;;
+    --dtypes) dtypes=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     *) echo "unknown flag $1 (see the header of $0)" >&2; exit 2 ;;
   esac
@@ -34,6 +42,8 @@ done
 hosts_check
 command -v taskset >/dev/null || { echo "$0 needs taskset" >&2; exit 3; }
 maxranks=$(tr , '\n' <<< "$ranks_list" | sort -n | tail -1)
+(( twin == 0 || maxranks >= 2 )) || maxranks=2 # the twin runs in host 1's namespace
+tunables=${GLIBC_TUNABLES:-$(sed -n 's/^malloc_tunables="\(.*\)"$/\1/p' "$root/bin/hicmae")}
 (( maxranks <= $(nproc) )) || echo "warning: $maxranks ranks on $(nproc) cores share cores" >&2
 [[ -n $out ]] || out=$(hosts_results_file "$root/bench/step-scaling" netns)
 [[ -n $cp ]] || cp=$(hosts_runtime_cp "$root")
@@ -45,24 +55,31 @@ head -c 32 /dev/urandom > "$hosts_tmp/secret"
   echo "CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, shared with other work; load at start:" \
     "$(cut -d' ' -f1-3 /proc/loadavg). Links: bridge + veth, egress \`tbf rate $rate burst 256kb latency 50ms\`." \
     "Preset $preset, batch $batch per rank, $steps timed steps per mode after $warmup warm-up, modes $modes," \
-    "buckets of $bucket MB, one core (taskset) and one libtorch thread per rank, fp32 wire."
+    "buckets of $bucket MB, one core (taskset) and one libtorch thread per rank, fp32 wire," \
+    "GLIBC_TUNABLES=$tunables.$( ((twin)) && echo " The 1-rank runs have a twin on the other core (--twin).")"
   echo
 } | tee "$out"
 
-run_ranks() { # N -> rank 0's report
-  local n=$1 r peers="" pids=() failed=0
+run_ranks() { # N [DTYPE] -> rank 0's report
+  local n=$1 dtype=${2:-fp32} r peers="" pids=() failed=0
   for ((r = 0; r < n; r++)); do peers+="${hosts_addr[r]}:29500,"; done
   peers=${peers%,}
-  for ((r = n - 1; r >= 0; r--)); do
-    ip netns exec "${hosts_ns[r]}" taskset -c "$((r % $(nproc)))" env PYTORCH_VERSION=2.7.1 OMP_NUM_THREADS=1 \
-      java -Xmx1g -XX:+UseG1GC -Dai.djl.offline=true \
+  start_rank() { # rank peers core name
+    ip netns exec "${hosts_ns[$3]}" taskset -c "$(($3 % $(nproc)))" env PYTORCH_VERSION=2.7.1 OMP_NUM_THREADS=1 \
+      MALLOC_ARENA_MAX=2 GLIBC_TUNABLES="$tunables" java -Xmx1g -XX:+UseG1GC -Dai.djl.offline=true \
       -Dlog4j2.loggerContextFactory=org.apache.logging.log4j.simple.SimpleLoggerContextFactory \
-      -cp "$cp" io.hicmae.runtime.bench.RankStepBench --rank "$r" --peers "$peers" --secret-file "$hosts_tmp/secret" \
+      -cp "$cp" io.hicmae.runtime.bench.RankStepBench --rank "$1" --peers "$2" --secret-file "$hosts_tmp/secret" \
       --preset "$preset" --batch "$batch" --steps "$steps" --warmup "$warmup" --bucket-mb "$bucket" --modes "$modes" \
-      > "$hosts_tmp/rank-$n-$r.out" 2> "$hosts_tmp/rank-$n-$r.err" &
+      --allreduce-dtype "$dtype" > "$hosts_tmp/rank-$n-$4.out" 2> "$hosts_tmp/rank-$n-$4.err" &
     pids+=($!)
     hosts_track $!
+  }
+  for ((r = n - 1; r >= 0; r--)); do
+    start_rank "$r" "$peers" "$r" "$r"
   done
+  if (( twin && n == 1 )); then
+    start_rank 0 "${hosts_addr[1]}:29500" 1 twin
+  fi
   for p in "${pids[@]}"; do wait "$p" || failed=1; done
   if [[ $failed -ne 0 ]]; then
     echo "ranks failed:" >&2
@@ -74,27 +91,34 @@ run_ranks() { # N -> rank 0's report
 
 for ((k = 1; k <= rounds; k++)); do
   for n in ${ranks_list//,/ }; do
-    echo "## round $k, $n rank(s), load $(cut -d' ' -f1 /proc/loadavg)" | tee -a "$out"
-    run_ranks "$n" | tee -a "$out" "$hosts_tmp/all.lines"
+    for dtype in ${dtypes//,/ }; do
+      (( n > 1 )) || [[ $dtype == "${dtypes%%,*}" ]] || continue # one rank has no wire: run it once
+      echo "## round $k, $n rank(s), wire $dtype, load $(cut -d' ' -f1 /proc/loadavg)" | tee -a "$out"
+      run_ranks "$n" "$dtype" | tee -a "$out" "$hosts_tmp/all.lines"
+    done
   done
 done
-if [[ $ranks_list == *,* ]]; then
+if [[ $ranks_list == *,* || $dtypes == *,* ]]; then
   /usr/bin/python3 - "$hosts_tmp/all.lines" <<'PY' | tee -a "$out"
 import re, statistics, sys
 steps = {}
 for line in open(sys.argv[1]):
-    m = re.match(r"preset .*?, (\d+) ranks", line)
+    m = re.match(r"preset .*?, (\d+) ranks, .*?wire (\w+)", line)
     if m:
-        n = int(m[1])
+        n, wire = int(m[1]), m[2] if int(m[1]) > 1 else "-"
     m = re.match(r"(\w+): step ([0-9.]+) ms", line)
     if m:
-        steps.setdefault((m[1], n), []).append(float(m[2]))
-for mode in sorted({k[0] for k in steps}):
-    one, two = steps.get((mode, 1)), steps.get((mode, 2))
-    if one and two:
-        a, b = statistics.median(one), statistics.median(two)
-        print(f"- {mode}: 1 rank {a:.1f} ms, 2 ranks {b:.1f} ms: 2-rank step overhead {100 * (b / a - 1):+.1f}%"
-              f" (target <= 10%; rounds 1 rank {one}, 2 ranks {two})")
+        steps.setdefault((m[1], n, wire), []).append(float(m[2]))
+for mode, n, wire in sorted(k for k in steps if k[1] > 1):
+    two = steps[(mode, n, wire)]
+    b = statistics.median(two)
+    one = steps.get((mode, 1, "-"))
+    if one:
+        a = statistics.median(one)
+        print(f"- {mode}, wire {wire}: 1 rank {a:.1f} ms, {n} ranks {b:.1f} ms: {n}-rank step overhead"
+              f" {100 * (b / a - 1):+.1f}% (target <= 10%; rounds 1 rank {one}, {n} ranks {two})")
+    else:
+        print(f"- {mode}, wire {wire}: {n} ranks {b:.1f} ms (median of rounds {two})")
 PY
 fi
 echo "load at end: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out"

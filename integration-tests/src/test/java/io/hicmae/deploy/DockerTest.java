@@ -1,6 +1,7 @@
 package io.hicmae.deploy;
 
 import com.google.gson.JsonObject;
+import io.hicmae.runtime.train.MallocTuning;
 import com.google.gson.JsonParser;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -64,7 +65,8 @@ class DockerTest {
             // Pods run with a read-only root file system (k8s/): caches go to the /tmp emptyDir.
             for (String env : List.of("PYTORCH_LIBRARY_PATH=/opt/libtorch/lib", "PYTORCH_VERSION=2.7.1",
                     "JAVA_TOOL_OPTIONS=\"-Dai.djl.offline=true", "-Dorg.bytedeco.javacpp.cachedir=/tmp/javacpp",
-                    "DJL_CACHE_DIR=/tmp/djl")) {
+                    "DJL_CACHE_DIR=/tmp/djl", "MALLOC_ARENA_MAX=" + MallocTuning.ARENA_MAX,
+                    "GLIBC_TUNABLES=" + MallocTuning.TUNABLES)) {
                 assertTrue(text.contains(env), dockerfile + " must set " + env);
             }
             String flavor = dockerfile.endsWith("cuda") ? "cu128" : "cpu";

@@ -1,5 +1,6 @@
 package io.hicmae.driver.spark;
 
+import io.hicmae.runtime.train.MallocTuning;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 import org.apache.spark.SparkConf;
@@ -126,6 +127,17 @@ public final class BarrierStage {
     @SafeVarargs
     public static SparkSession session(Settings s, UserConf user,
             Class<? extends KryoRegistrator>... jobRegistrators) {
+        SparkSession spark = SparkSession.builder().config(conf(s, user, jobRegistrators)).getOrCreate();
+        HadoopConf.addConfDirFromEnv(spark.sparkContext().hadoopConfiguration());
+        return spark;
+    }
+
+    /**
+     * The configuration {@link #session(Settings, UserConf, Class[])} starts Spark with. Executors get glibc's
+     * malloc settings for libtorch ({@link MallocTuning}) unless the user set their own.
+     */
+    @SafeVarargs
+    static SparkConf conf(Settings s, UserConf user, Class<? extends KryoRegistrator>... jobRegistrators) {
         String master = s.master();
         int worldSize = s.worldSize();
         SparkConf conf = new SparkConf();
@@ -150,10 +162,10 @@ public final class BarrierStage {
             registrators.add(r.getName());
         }
         conf.setIfMissing("spark.kryo.registrator", String.join(",", registrators));
+        conf.setIfMissing("spark.executorEnv.GLIBC_TUNABLES", MallocTuning.TUNABLES);
+        conf.setIfMissing("spark.executorEnv.MALLOC_ARENA_MAX", MallocTuning.ARENA_MAX);
         SparkSecurity.apply(conf, System.getenv());
-        SparkSession spark = SparkSession.builder().config(conf).getOrCreate();
-        HadoopConf.addConfDirFromEnv(spark.sparkContext().hadoopConfiguration());
-        return spark;
+        return conf;
     }
 
     /** The host the driver's listeners (progress) bind to and the ranks reach. */

@@ -7,6 +7,7 @@ import io.hicmae.runtime.allreduce.AllReduceException;
 import io.hicmae.runtime.allreduce.RingAllReduce;
 import io.hicmae.runtime.allreduce.WireDtype;
 import io.hicmae.runtime.train.Devices;
+import io.hicmae.runtime.train.MallocTuning;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 import org.apache.spark.BarrierTaskContext;
@@ -43,6 +44,22 @@ public final class RankSetup {
     public static void useTaskCpus(TaskContext ctx) {
         ai.djl.engine.Engine.getInstance(); // loads libtorch, whose native methods the call below needs
         ai.djl.pytorch.jni.JniUtils.setNumThreads(Math.max(1, ctx.cpus()));
+    }
+
+    private static final java.util.concurrent.atomic.AtomicBoolean MALLOC_HINTED =
+            new java.util.concurrent.atomic.AtomicBoolean();
+
+    /**
+     * Warns once per JVM when a CPU rank runs in a process that started without glibc's malloc thresholds fixed
+     * ({@link MallocTuning}): its steps then pay page faults that the settings avoid.
+     */
+    public static void checkMalloc(Device device) {
+        if (device.isGpu() || MallocTuning.active(System.getenv("GLIBC_TUNABLES"))) {
+            return;
+        }
+        if (MALLOC_HINTED.compareAndSet(false, true)) {
+            LOG.warn(MallocTuning.hint());
+        }
     }
 
     /** The device: the GPU Spark assigned to this task if any, else the configured device. */

@@ -73,6 +73,7 @@ public final class TrainingRankTask extends AbstractFunction1<Iterator<Integer>,
         int world = plan.worldSize();
         Device device = RankSetup.device(ctx, stage.device());
         RankSetup.useTaskCpus(ctx);
+        RankSetup.checkMalloc(device);
         Configuration conf = hadoop.get();
 
         try (RingAllReduce ring = RankSetup.bindRing(ctx, stage.ringPorts());
@@ -220,6 +221,10 @@ public final class TrainingRankTask extends AbstractFunction1<Iterator<Integer>,
             u = overlapped == null ? update(trainer, stepManager) : overlapped.finish(stepManager);
         }
         long t4 = System.nanoTime();
+        if (LOG.isDebugEnabled()) { // every rank's phases (rank 0's metrics line shows only its own)
+            LOG.debug("rank {} step {}: data {} ms, compute {} ms, all-reduce {} ms, optimiser {} ms", rank, step + 1,
+                    dataNanos / 1_000_000, computeNanos / 1_000_000, (t3 - t2) / 1_000_000, (t4 - t3) / 1_000_000);
+        }
         return new StepOutcome(losses, u, dataNanos, computeNanos, t3 - t2, t4 - t3, stopFlagged);
     }
 
