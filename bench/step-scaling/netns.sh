@@ -55,7 +55,7 @@ head -c 32 /dev/urandom > "$hosts_tmp/secret"
   echo "CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, shared with other work; load at start:" \
     "$(cut -d' ' -f1-3 /proc/loadavg). Links: bridge + veth, egress \`tbf rate $rate burst 256kb latency 50ms\`." \
     "Preset $preset, batch $batch per rank, $steps timed steps per mode after $warmup warm-up, modes $modes," \
-    "buckets of $bucket MB, one core (taskset) and one libtorch thread per rank, fp32 wire," \
+    "buckets of $bucket MB, one core (taskset) and one libtorch thread per rank, wire $dtypes," \
     "GLIBC_TUNABLES=$tunables.$( ((twin)) && echo " The 1-rank runs have a twin on the other core (--twin).")"
   echo
 } | tee "$out"
