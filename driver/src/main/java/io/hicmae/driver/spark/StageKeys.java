@@ -80,7 +80,7 @@ public final class StageKeys {
                 .define(ALLREDUCE_DTYPE, String.class, "fp32", matches("fp32|bf16", "must be fp32 or bf16"),
                         "How gradients travel between ranks: fp32, or bf16 (rounded to nearest even, half the bytes,"
                                 + " accumulated in fp32; for links slower than the all-reduce's data rate: at 1 Gbit/s"
-                                + " a 2-rank small-preset step takes 31% less time)");
+                                + " a 2-rank small-preset step takes a third less time)");
     }
 
     /** The ring's wire dtype of a job's parsed values. */
