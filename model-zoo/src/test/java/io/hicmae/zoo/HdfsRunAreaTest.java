@@ -2,35 +2,21 @@ package io.hicmae.zoo;
 
 import java.io.IOException;
 import java.net.URI;
-import java.util.UUID;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.hdfs.MiniDFSCluster;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The run area on a real HDFS (a MiniDFSCluster with one DataNode). */
 class HdfsRunAreaTest extends RunAreaContract {
-    private static MiniDFSCluster cluster;
-
-    @BeforeAll
-    static void startCluster() throws IOException {
-        cluster = MiniHdfs.start("minidfs-runs-");
-    }
-
-    @AfterAll
-    static void stopCluster() {
-        if (cluster != null) {
-            cluster.shutdown(true);
-        }
-    }
+    @RegisterExtension
+    static final MiniHdfs HDFS = new MiniHdfs("minidfs-runs-");
 
     @Override
     URI newRoot() throws IOException {
-        return URI.create(cluster.getFileSystem().getUri() + "/zoo-" + UUID.randomUUID());
+        return HDFS.newRoot();
     }
 
     @Override
     Configuration conf() {
-        return cluster.getConfiguration(0);
+        return HDFS.conf();
     }
 }

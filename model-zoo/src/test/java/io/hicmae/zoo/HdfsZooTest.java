@@ -8,39 +8,25 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.net.URI;
 import java.time.Clock;
-import java.util.UUID;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
-import org.apache.hadoop.hdfs.MiniDFSCluster;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The zoo contract on a real HDFS: one MiniDFSCluster (one DataNode) for the whole class, a fresh root per test. */
 class HdfsZooTest extends ZooContract {
-    private static MiniDFSCluster cluster;
-
-    @BeforeAll
-    static void startCluster() throws IOException {
-        cluster = MiniHdfs.start("minidfs-");
-    }
-
-    @AfterAll
-    static void stopCluster() {
-        if (cluster != null) {
-            cluster.shutdown(true);
-        }
-    }
+    @RegisterExtension
+    static final MiniHdfs HDFS = new MiniHdfs("minidfs-");
 
     @Override
     URI newRoot() throws IOException {
-        return URI.create(cluster.getFileSystem().getUri() + "/zoo-" + UUID.randomUUID());
+        return HDFS.newRoot();
     }
 
     @Override
     Configuration conf() {
-        return cluster.getConfiguration(0);
+        return HDFS.conf();
     }
 
     @Test

@@ -8,7 +8,6 @@ import io.hicmae.driver.spark.TrainingConfig;
 import io.hicmae.runtime.finetune.Mixup;
 import io.hicmae.zoo.ModelRef;
 
-import java.io.Serializable;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -25,7 +24,6 @@ public final class FinetuneConfig implements TrainingConfig {
 
     private static final long serialVersionUID = 1L;
 
-    public static final String ZOO = "zoo";
     public static final String FROM = "from";
     public static final String TRAIN = "train";
     public static final String VAL = "val";
@@ -35,22 +33,11 @@ public final class FinetuneConfig implements TrainingConfig {
     public static final String MODEL = "model";
     public static final String ALIAS = "alias";
     public static final String LINEAR_PROBE = "linear-probe";
-    public static final String EPOCHS = "epochs";
-    public static final String BATCH_SIZE = "batch-size";
-    public static final String MAX_STEPS = "max-steps";
-    public static final String LR = "lr";
-    public static final String MIN_LR = "min-lr";
-    public static final String WARMUP_EPOCHS = "warmup-epochs";
-    public static final String WEIGHT_DECAY = "weight-decay";
-    public static final String BETA1 = "beta1";
-    public static final String BETA2 = "beta2";
     public static final String LAYER_DECAY = "layer-decay";
     public static final String DROP_PATH = "drop-path";
     public static final String SMOOTHING = "smoothing";
     public static final String MIXUP = "mixup";
     public static final String CUTMIX = "cutmix";
-    public static final String SEED = "seed";
-    public static final String CHECKPOINT_EVERY = "checkpoint-every";
     public static final String RUN_ID = "run-id";
 
     private static final String NAME = "[a-z0-9][a-z0-9._-]{0,63}";
@@ -169,20 +156,6 @@ public final class FinetuneConfig implements TrainingConfig {
         return StageKeys.settings("finetune", values);
     }
 
-    /** How gradients travel between ranks ({@code allreduce-dtype}: fp32, the default, or bf16). */
-    public io.hicmae.runtime.allreduce.WireDtype allReduceDtype() {
-        return StageKeys.wireDtype(values);
-    }
-
-    public int worldSize() {
-        return stage().worldSize();
-    }
-
-    @Override
-    public String zoo() {
-        return (String) values.get(ZOO);
-    }
-
     public String from() {
         return (String) values.get(FROM);
     }
@@ -225,43 +198,6 @@ public final class FinetuneConfig implements TrainingConfig {
         return (Boolean) values.get(LINEAR_PROBE);
     }
 
-    public int epochs() {
-        return (Integer) values.get(EPOCHS);
-    }
-
-    @Override
-    public int batchSize() {
-        return (Integer) values.get(BATCH_SIZE);
-    }
-
-    public long maxSteps() {
-        return (Long) values.get(MAX_STEPS);
-    }
-
-    public double lr() {
-        return (Double) values.get(LR);
-    }
-
-    public double minLr() {
-        return (Double) values.get(MIN_LR);
-    }
-
-    public double warmupEpochs() {
-        return (Double) values.get(WARMUP_EPOCHS);
-    }
-
-    public double weightDecay() {
-        return (Double) values.get(WEIGHT_DECAY);
-    }
-
-    public double beta1() {
-        return (Double) values.get(BETA1);
-    }
-
-    public double beta2() {
-        return (Double) values.get(BETA2);
-    }
-
     public double layerDecay() {
         return (Double) values.get(LAYER_DECAY);
     }
@@ -277,21 +213,6 @@ public final class FinetuneConfig implements TrainingConfig {
     /** Mixup and cutmix as configured (upstream prob 1, switch 0.5). */
     public Mixup.Settings mixup() {
         return new Mixup.Settings((Double) values.get(MIXUP), (Double) values.get(CUTMIX), 1.0, 0.5);
-    }
-
-    /** Precision and the non-finite limit of the post-reduce step ({@link io.hicmae.driver.config.StepKeys}). */
-    public io.hicmae.driver.config.StepKeys.Settings step() {
-        return io.hicmae.driver.config.StepKeys.settings(values);
-    }
-
-    @Override
-    public long seed() {
-        return (Long) values.get(SEED);
-    }
-
-    @Override
-    public int checkpointEvery() {
-        return (Integer) values.get(CHECKPOINT_EVERY);
     }
 
     /** The run id given by --run-id, or null for a new run. */

@@ -7,7 +7,6 @@ import io.hicmae.driver.spark.StageKeys;
 import io.hicmae.driver.spark.TrainingConfig;
 import io.hicmae.runtime.config.HicmaeConfig;
 
-import java.io.Serializable;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -26,24 +25,12 @@ public final class PretrainConfig implements TrainingConfig {
     private static final long serialVersionUID = 1L;
 
     public static final String DATA = "data";
-    public static final String ZOO = "zoo";
     public static final String MODEL = "model";
     public static final String PRESET = "preset";
     public static final String WORLD_SIZE = StageKeys.WORLD_SIZE;
-    public static final String EPOCHS = "epochs";
-    public static final String BATCH_SIZE = "batch-size";
-    public static final String MAX_STEPS = "max-steps";
-    public static final String LR = "lr";
-    public static final String MIN_LR = "min-lr";
-    public static final String WARMUP_EPOCHS = "warmup-epochs";
-    public static final String WEIGHT_DECAY = "weight-decay";
-    public static final String BETA1 = "beta1";
-    public static final String BETA2 = "beta2";
     public static final String CLIP_GRAD = "clip-grad";
     public static final String CONTRASTIVE_WEIGHT = "contrastive-weight";
-    public static final String SEED = "seed";
     public static final String DEVICE = StageKeys.DEVICE;
-    public static final String CHECKPOINT_EVERY = "checkpoint-every";
     public static final String RUN_ID = "run-id";
     public static final String RESUME = "resume";
     public static final String ALIAS = "alias";
@@ -133,11 +120,6 @@ public final class PretrainConfig implements TrainingConfig {
         return (String) values.get(DATA);
     }
 
-    @Override
-    public String zoo() {
-        return (String) values.get(ZOO);
-    }
-
     public String model() {
         return (String) values.get(MODEL);
     }
@@ -157,56 +139,10 @@ public final class PretrainConfig implements TrainingConfig {
                 (float) contrastiveWeight());
     }
 
-    public int worldSize() {
-        return stage().worldSize();
-    }
-
     /** How the barrier stage runs: ranks, device, master, retries, deadlines. */
     @Override
     public BarrierStage.Settings stage() {
         return StageKeys.settings("pretrain", values);
-    }
-
-    /** How gradients travel between ranks ({@code allreduce-dtype}: fp32, the default, or bf16). */
-    public io.hicmae.runtime.allreduce.WireDtype allReduceDtype() {
-        return StageKeys.wireDtype(values);
-    }
-
-    public int epochs() {
-        return (Integer) values.get(EPOCHS);
-    }
-
-    @Override
-    public int batchSize() {
-        return (Integer) values.get(BATCH_SIZE);
-    }
-
-    public long maxSteps() {
-        return (Long) values.get(MAX_STEPS);
-    }
-
-    public double lr() {
-        return (Double) values.get(LR);
-    }
-
-    public double minLr() {
-        return (Double) values.get(MIN_LR);
-    }
-
-    public double warmupEpochs() {
-        return (Double) values.get(WARMUP_EPOCHS);
-    }
-
-    public double weightDecay() {
-        return (Double) values.get(WEIGHT_DECAY);
-    }
-
-    public double beta1() {
-        return (Double) values.get(BETA1);
-    }
-
-    public double beta2() {
-        return (Double) values.get(BETA2);
     }
 
     public double clipGrad() {
@@ -215,21 +151,6 @@ public final class PretrainConfig implements TrainingConfig {
 
     public double contrastiveWeight() {
         return (Double) values.get(CONTRASTIVE_WEIGHT);
-    }
-
-    /** Precision and the non-finite limit of the post-reduce step ({@link io.hicmae.driver.config.StepKeys}). */
-    public io.hicmae.driver.config.StepKeys.Settings step() {
-        return io.hicmae.driver.config.StepKeys.settings(values);
-    }
-
-    @Override
-    public long seed() {
-        return (Long) values.get(SEED);
-    }
-
-    @Override
-    public int checkpointEvery() {
-        return (Integer) values.get(CHECKPOINT_EVERY);
     }
 
     /** The run id given by --run-id or --resume, or null for a new run. */

@@ -7,12 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import io.hicmae.driver.HicmaeCli;
+import io.hicmae.driver.CliRun;
 import io.hicmae.zoo.ContentWriter;
 import io.hicmae.zoo.ModelZoo;
 import io.hicmae.zoo.RunStatus;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -22,20 +20,13 @@ import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 class RunsCommandTest {
     @TempDir Path dir;
-    private final StringWriter out = new StringWriter();
-    private final StringWriter err = new StringWriter();
+    private final CliRun cli = new CliRun();
 
     private int run(String... args) {
-        out.getBuffer().setLength(0);
-        err.getBuffer().setLength(0);
-        CommandLine cli = HicmaeCli.newCommandLine();
-        cli.setOut(new PrintWriter(out, true));
-        cli.setErr(new PrintWriter(err, true));
-        return cli.execute(args);
+        return cli.run(args);
     }
 
     @AfterEach
@@ -68,11 +59,11 @@ class RunsCommandTest {
                     null));
             try (io.hicmae.zoo.RunLease lease = z.checkpoints().acquireLease("r-held", "ops@node1 job-7")) {
                 // The lease, where the run has one, decides: live although the status file's heartbeat expired.
-                assertEquals(0, run("runs", "list", "--zoo", zoo), err.toString());
-                assertTrue(out.toString().contains("r-held  hicmae  running"), out.toString());
-                assertTrue(out.toString().contains("held by ops@node1 job-7 (lease epoch 1) until "), out.toString());
+                assertEquals(0, run("runs", "list", "--zoo", zoo), cli.err());
+                assertTrue(cli.out().contains("r-held  hicmae  running"), cli.out());
+                assertTrue(cli.out().contains("held by ops@node1 job-7 (lease epoch 1) until "), cli.out());
                 assertEquals(0, run("runs", "show", "r-held", "--zoo", zoo, "--json"));
-                assertEquals(1, JsonParser.parseString(out.toString()).getAsJsonObject().getAsJsonObject("lease")
+                assertEquals(1, JsonParser.parseString(cli.out()).getAsJsonObject().getAsJsonObject("lease")
                         .get("epoch").getAsLong());
             }
         }
@@ -80,11 +71,11 @@ class RunsCommandTest {
         Thread.sleep(5);
         RunsCommand.clock = Clock.systemUTC(); // the lease's times are the zoo's real clock
         assertEquals(0, run("runs", "show", "r-held", "--zoo", zoo));
-        assertTrue(out.toString().contains("state:       abandoned"), out.toString());
+        assertTrue(cli.out().contains("state:       abandoned"), cli.out());
         RunsCommand.clock = Clock.fixed(Instant.parse("2026-12-07T10:06:00Z"), ZoneOffset.UTC);
 
-        assertEquals(0, run("runs", "list", "--zoo", zoo), err.toString());
-        String table = out.toString();
+        assertEquals(0, run("runs", "list", "--zoo", zoo), cli.err());
+        String table = cli.out();
         assertTrue(table.startsWith("RUN     MODEL   STATE      WORLD  STEPS    CHECKPOINT"), table);
         assertTrue(table.contains("r-done  hicmae  finished   4      100/100  -"), table);
         assertTrue(table.contains("published hicmae:v000003"), table);
@@ -96,7 +87,7 @@ class RunsCommandTest {
         assertTrue(table.contains("loss=0.5000"), table);
 
         assertEquals(0, run("runs", "list", "--zoo", zoo, "--json"));
-        JsonArray arr = JsonParser.parseString(out.toString()).getAsJsonArray();
+        JsonArray arr = JsonParser.parseString(cli.out()).getAsJsonArray();
         assertEquals(5, arr.size());
         JsonObject live = arr.get(4).getAsJsonObject();
         assertEquals("running", live.get("state").getAsString());
@@ -104,8 +95,8 @@ class RunsCommandTest {
         assertEquals("abandoned", arr.get(2).getAsJsonObject().get("state").getAsString());
 
         assertEquals(0, run("runs", "show", "r-done", "--zoo", zoo));
-        assertTrue(out.toString().contains("published:   hicmae:v000003"), out.toString());
+        assertTrue(cli.out().contains("published:   hicmae:v000003"), cli.out());
         assertNotEquals(0, run("runs", "show", "r-none", "--zoo", zoo));
-        assertTrue(err.toString().contains("No run \"r-none\""), err.toString());
+        assertTrue(cli.err().contains("No run \"r-none\""), cli.err());
     }
 }

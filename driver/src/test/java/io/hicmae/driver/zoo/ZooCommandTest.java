@@ -5,15 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import io.hicmae.driver.HicmaeCli;
+import io.hicmae.driver.CliRun;
 import io.hicmae.zoo.ContentWriter;
 import io.hicmae.zoo.ModelZoo;
 import io.hicmae.zoo.PublishRequest;
 import io.hicmae.zoo.StepMetrics;
 import io.hicmae.zoo.VersionMetadata;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -25,13 +23,11 @@ import java.util.Map;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 class ZooCommandTest {
     @TempDir Path dir;
     private String zoo;
-    private final StringWriter out = new StringWriter();
-    private final StringWriter err = new StringWriter();
+    private final CliRun cli = new CliRun();
 
     @BeforeEach
     void publishTwoVersions() throws IOException {
@@ -56,39 +52,34 @@ class ZooCommandTest {
     }
 
     private int run(String... args) {
-        out.getBuffer().setLength(0);
-        err.getBuffer().setLength(0);
-        CommandLine cli = HicmaeCli.newCommandLine();
-        cli.setOut(new PrintWriter(out, true));
-        cli.setErr(new PrintWriter(err, true));
-        return cli.execute(args);
+        return cli.run(args);
     }
 
     @Test
     void listsModelsAndVersionsAsTablesAndJson() {
         assertEquals(0, run("zoo", "list", "--zoo", zoo));
-        assertTrue(out.toString().startsWith("MODEL        VERSIONS  LATEST   ALIASES\nhicmae-base  2         v000002"),
-                out.toString());
+        assertTrue(cli.out().startsWith("MODEL        VERSIONS  LATEST   ALIASES\nhicmae-base  2         v000002"),
+                cli.out());
 
         assertEquals(0, run("zoo", "list", "hicmae-base", "--zoo", zoo, "--json"));
-        var versions = JsonParser.parseString(out.toString()).getAsJsonArray();
+        var versions = JsonParser.parseString(cli.out()).getAsJsonArray();
         assertEquals("v000002", versions.get(1).getAsJsonObject().get("version").getAsString());
     }
 
     @Test
     void showsVerifiesPromotesAndPulls() throws IOException {
         assertEquals(0, run("zoo", "show", "hicmae-base:1", "--zoo", zoo, "--json"));
-        JsonObject shown = JsonParser.parseString(out.toString()).getAsJsonObject();
+        JsonObject shown = JsonParser.parseString(cli.out()).getAsJsonObject();
         assertEquals("run-1", shown.getAsJsonObject("metadata").get("runId").getAsString());
 
         assertEquals(0, run("zoo", "verify", "hicmae-base", "--zoo", zoo));
-        assertEquals("OK hicmae-base:v000002: every file matches SHA256SUMS\n", out.toString());
+        assertEquals("OK hicmae-base:v000002: every file matches SHA256SUMS\n", cli.out());
 
         assertEquals(0, run("zoo", "promote", "hicmae-base:1", "production", "--zoo", zoo, "--expect", "none"));
-        assertEquals("hicmae-base@production -> v000001\n", out.toString());
+        assertEquals("hicmae-base@production -> v000001\n", cli.out());
         assertEquals(1, run("zoo", "promote", "hicmae-base:2", "production", "--zoo", zoo, "--expect", "v000002"));
-        assertTrue(err.toString().contains("Alias production of model hicmae-base points at v000001, not v000002"),
-                err.toString());
+        assertTrue(cli.err().contains("Alias production of model hicmae-base points at v000001, not v000002"),
+                cli.err());
 
         Path dest = dir.resolve("pulled");
         assertEquals(0, run("zoo", "pull", "hicmae-base@production", dest.toString(), "--zoo", zoo,
@@ -99,12 +90,12 @@ class ZooCommandTest {
     @Test
     void gcDryRunsUnlessToldToDelete() {
         assertEquals(0, run("zoo", "gc", "--keep", "1", "--zoo", zoo));
-        assertTrue(out.toString().contains("OLD_VERSION  hicmae-base:v000001"), out.toString());
-        assertTrue(out.toString().contains("Dry run: nothing deleted."), out.toString());
+        assertTrue(cli.out().contains("OLD_VERSION  hicmae-base:v000001"), cli.out());
+        assertTrue(cli.out().contains("Dry run: nothing deleted."), cli.out());
 
         assertEquals(0, run("zoo", "gc", "--keep", "1", "--delete", "--zoo", zoo));
         assertEquals(0, run("zoo", "list", "hicmae-base", "--zoo", zoo));
-        assertEquals(2, out.toString().lines().count(), out.toString());
+        assertEquals(2, cli.out().lines().count(), cli.out());
     }
 
     @Test
@@ -113,14 +104,14 @@ class ZooCommandTest {
         Files.writeString(marker, "not json");
 
         assertEquals(0, run("zoo", "list", "--zoo", zoo));
-        assertTrue(out.toString().contains("hicmae-base  1         v000002"), out.toString());
-        assertTrue(out.toString().contains("CORRUPT hicmae-base:v000001: file:" + marker + ": "), out.toString());
+        assertTrue(cli.out().contains("hicmae-base  1         v000002"), cli.out());
+        assertTrue(cli.out().contains("CORRUPT hicmae-base:v000001: file:" + marker + ": "), cli.out());
         assertEquals(0, run("zoo", "verify", "hicmae-base:2", "--zoo", zoo));
 
         assertEquals(0, run("zoo", "gc", "--keep", "5", "--delete", "--zoo", zoo));
-        assertTrue(out.toString().contains("CORRUPT"), out.toString());
+        assertTrue(cli.out().contains("CORRUPT"), cli.out());
         assertEquals(0, run("zoo", "list", "hicmae-base", "--zoo", zoo, "--json"));
-        assertEquals(1, JsonParser.parseString(out.toString()).getAsJsonArray().size(), out.toString());
+        assertEquals(1, JsonParser.parseString(cli.out()).getAsJsonArray().size(), cli.out());
         assertTrue(Files.exists(dir.resolve("zoo/hicmae-base/v000002/_COMMITTED")));
     }
 
@@ -128,10 +119,10 @@ class ZooCommandTest {
     void failsWithOneLineNamingTheProblem() {
         assertEquals(1, run("zoo", "show", "../x", "--zoo", zoo));
         assertEquals("hicmae show: Invalid value \"../x\" for model name: use 1 to 64 of a-z 0-9 . _ -, starting with a"
-                + " letter or digit\n", err.toString());
+                + " letter or digit\n", cli.err());
 
         assertEquals(1, run("zoo", "verify", "hicmae-base:7", "--zoo", zoo));
-        assertTrue(err.toString().startsWith("hicmae verify: No version v000007 of model hicmae-base in file:"),
-                err.toString());
+        assertTrue(cli.err().startsWith("hicmae verify: No version v000007 of model hicmae-base in file:"),
+                cli.err());
     }
 }

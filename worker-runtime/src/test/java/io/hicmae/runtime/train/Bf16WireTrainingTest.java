@@ -2,8 +2,6 @@ package io.hicmae.runtime.train;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
-import io.hicmae.runtime.allreduce.AllReduceConfig;
-import io.hicmae.runtime.allreduce.RingAllReduce;
 import io.hicmae.runtime.allreduce.WireDtype;
 import io.hicmae.runtime.config.HicmaeConfig;
 import io.hicmae.runtime.data.BatchAssembler;
@@ -12,18 +10,8 @@ import io.hicmae.runtime.model.PretrainBatch;
 import io.hicmae.runtime.optim.AdamW;
 import org.junit.jupiter.api.Test;
 
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
-import java.time.Clock;
-import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -74,37 +62,18 @@ class Bf16WireTrainingTest {
 
     /** Each rank's loss per step. */
     private static float[][] twoRanks(HicmaeConfig c, WireDtype wire) throws Exception {
-        byte[] secret = "a test secret of 32 bytes .......".getBytes(StandardCharsets.US_ASCII);
-        InetAddress lo = InetAddress.getLoopbackAddress();
-        RingAllReduce[] rings = {RingAllReduce.bind(new InetSocketAddress(lo, 0)),
-            RingAllReduce.bind(new InetSocketAddress(lo, 0))};
-        List<InetSocketAddress> peers = List.of(rings[0].localAddress(), rings[1].localAddress());
-        ExecutorService pool = Executors.newFixedThreadPool(2);
-        try {
-            List<Future<float[]>> out = new ArrayList<>();
-            for (int r = 0; r < 2; r++) {
-                int rank = r;
-                out.add(pool.submit(() -> {
-                    float[] losses = new float[STEPS];
-                    try (RingAllReduce ring = rings[rank];
-                            PretrainTrainer t = new PretrainTrainer(c, options(), Device.cpu(), 11)) {
-                        ring.connect(AllReduceConfig.withDefaults(rank, peers, secret, 42L)
-                                .withTimeouts(Duration.ofSeconds(60), Duration.ofSeconds(120), Clock.systemUTC())
-                                .withWireDtype(wire));
-                        for (int s = 0; s < STEPS; s++) {
-                            try (NDManager m = t.newStepManager()) {
-                                losses[s] = t.computeGradients(m, batch(c, m, s, rank)).total();
-                                ring.allReduceMean(t.gradientBytes(), s);
-                                t.applyGradients(m);
-                            }
-                        }
+        return LoopbackRing.run(2, wire, (rank, ring) -> {
+            float[] losses = new float[STEPS];
+            try (PretrainTrainer t = new PretrainTrainer(c, options(), Device.cpu(), 11)) {
+                for (int s = 0; s < STEPS; s++) {
+                    try (NDManager m = t.newStepManager()) {
+                        losses[s] = t.computeGradients(m, batch(c, m, s, rank)).total();
+                        ring.allReduceMean(t.gradientBytes(), s);
+                        t.applyGradients(m);
                     }
-                    return losses;
-                }));
+                }
             }
-            return new float[][] {out.get(0).get(5, TimeUnit.MINUTES), out.get(1).get(5, TimeUnit.MINUTES)};
-        } finally {
-            pool.shutdownNow();
-        }
+            return losses;
+        }).toArray(new float[0][]);
     }
 }

@@ -5,8 +5,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import io.hicmae.runtime.allreduce.AllReduceConfig;
-import io.hicmae.runtime.allreduce.RingAllReduce;
+import io.hicmae.runtime.allreduce.WireDtype;
 import io.hicmae.runtime.config.HicmaeConfig;
 import io.hicmae.runtime.data.BatchAssembler;
 import io.hicmae.runtime.data.GeneratedClips;
@@ -14,18 +13,10 @@ import io.hicmae.runtime.model.PretrainBatch;
 import io.hicmae.runtime.optim.AdamW;
 import org.junit.jupiter.api.Test;
 
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.nio.FloatBuffer;
-import java.time.Clock;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -116,36 +107,18 @@ class DataParallelEquivalenceTest {
     }
 
     private static float[][] twoRanks(HicmaeConfig c) throws Exception {
-        byte[] secret = "a test secret of 32 bytes .......".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-        InetAddress lo = InetAddress.getLoopbackAddress();
-        RingAllReduce[] rings = {RingAllReduce.bind(new InetSocketAddress(lo, 0)),
-            RingAllReduce.bind(new InetSocketAddress(lo, 0))};
-        List<InetSocketAddress> peers = List.of(rings[0].localAddress(), rings[1].localAddress());
-        ExecutorService pool = Executors.newFixedThreadPool(2);
-        try {
-            List<Future<float[]>> out = new ArrayList<>();
-            for (int r = 0; r < 2; r++) {
-                int rank = r;
-                out.add(pool.submit(() -> {
-                    try (RingAllReduce ring = rings[rank];
-                            PretrainTrainer t = new PretrainTrainer(c, options(), Device.cpu(), 11)) {
-                        ring.connect(AllReduceConfig.withDefaults(rank, peers, secret, 42L)
-                                .withTimeouts(Duration.ofSeconds(60), Duration.ofSeconds(120), Clock.systemUTC()));
-                        for (int s = 0; s < STEPS; s++) {
-                            try (NDManager m = t.newStepManager()) {
-                                t.computeGradients(m, samples(c, m, s, rank * B, B));
-                                ring.allReduceMean(t.gradientBytes(), s);
-                                t.applyGradients(m);
-                            }
-                        }
-                        return parameters(t);
+        return LoopbackRing.run(2, WireDtype.FP32, (rank, ring) -> {
+            try (PretrainTrainer t = new PretrainTrainer(c, options(), Device.cpu(), 11)) {
+                for (int s = 0; s < STEPS; s++) {
+                    try (NDManager m = t.newStepManager()) {
+                        t.computeGradients(m, samples(c, m, s, rank * B, B));
+                        ring.allReduceMean(t.gradientBytes(), s);
+                        t.applyGradients(m);
                     }
-                }));
+                }
+                return parameters(t);
             }
-            return new float[][] {out.get(0).get(5, TimeUnit.MINUTES), out.get(1).get(5, TimeUnit.MINUTES)};
-        } finally {
-            pool.shutdownNow();
-        }
+        }).toArray(new float[0][]);
     }
 
     private static float[] parameters(PretrainTrainer t) {

@@ -2,23 +2,13 @@ package io.hicmae.runtime.train;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
-import io.hicmae.runtime.allreduce.AllReduceConfig;
-import io.hicmae.runtime.allreduce.RingAllReduce;
+import io.hicmae.runtime.allreduce.WireDtype;
 import io.hicmae.runtime.config.HicmaeConfig;
 import io.hicmae.runtime.optim.AdamW;
 import org.junit.jupiter.api.Test;
 
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
-import java.time.Clock;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -93,61 +83,43 @@ class OverlappedUpdateTest {
      * {@code poisonStep} (-1: never); asserts the plain and overlapped trainers agree after every step.
      */
     private static List<List<Seen>> twoRanks(double clip, int steps, int poisonStep) throws Exception {
-        byte[] secret = "a test secret of 32 bytes .......".getBytes(StandardCharsets.US_ASCII);
-        InetAddress lo = InetAddress.getLoopbackAddress();
-        RingAllReduce[] rings = {RingAllReduce.bind(new InetSocketAddress(lo, 0)),
-            RingAllReduce.bind(new InetSocketAddress(lo, 0))};
-        List<InetSocketAddress> peers = List.of(rings[0].localAddress(), rings[1].localAddress());
-        ExecutorService pool = Executors.newFixedThreadPool(2);
-        try {
-            List<Future<List<Seen>>> out = new ArrayList<>();
-            for (int r = 0; r < 2; r++) {
-                int rank = r;
-                out.add(pool.submit(() -> {
-                    List<Seen> seen = new ArrayList<>();
-                    try (RingAllReduce ring = rings[rank];
-                            PretrainTrainer plain = trainer(clip, StepPolicy.defaults().withMaxNonFiniteSteps(5));
-                            PretrainTrainer over = trainer(clip,
-                                    StepPolicy.defaults().withMaxNonFiniteSteps(5).withOverlapBucketMb(BUCKET_MB))) {
-                        ring.connect(AllReduceConfig.withDefaults(rank, peers, secret, 42L)
-                                .withTimeouts(Duration.ofSeconds(60), Duration.ofSeconds(120), Clock.systemUTC()));
-                        assertArrayEquals(InProcessRanks.flat(plain, true), InProcessRanks.flat(over, true));
-                        for (int s = 0; s < steps; s++) {
-                            try (NDManager m = plain.newStepManager(); NDManager mo = over.newStepManager()) {
-                                InProcessRanks.gradients(plain, m, rank, s);
-                                if (rank == 1 && s == poisonStep) {
-                                    plain.gradients().put(100_000, Float.NaN);
-                                }
-                                float[] g = new float[plain.gradients().limit()];
-                                plain.gradients().get(0, g);
-                                over.gradients().put(0, g);
-                                ring.allReduceMean(plain.gradientBytes(), 2L * s);
-                                StepOutcome a = plain.finishStep(m);
-                                OverlappedUpdate u = over.overlappedUpdate();
-                                assertNotNull(u, "overlap is on in the policy");
-                                u.reduce(ring, 2L * s + 1);
-                                float[] reducedPlain = new float[g.length];
-                                float[] reducedOver = new float[g.length];
-                                plain.gradients().get(0, reducedPlain);
-                                over.gradients().get(0, reducedOver);
-                                assertArrayEquals(reducedPlain, reducedOver, "both rings reduce to the same bits");
-                                StepOutcome b = u.finish(mo);
-                                assertEquals(a, b, "step " + s + " outcome");
-                                assertArrayEquals(InProcessRanks.flat(plain, true), InProcessRanks.flat(over, true),
-                                        "rank " + rank + " step " + s + ": parameters and moments");
-                                assertEquals(plain.state().moments().get(AbstractTrainer.COUNTERS_KEY).toLongArray()[0],
-                                        over.state().moments().get(AbstractTrainer.COUNTERS_KEY).toLongArray()[0],
-                                        "AdamW step count");
-                                seen.add(new Seen(a, b, u.speculative(), u.kept(), u.bucketEnds().length));
-                            }
+        return LoopbackRing.run(2, WireDtype.FP32, (rank, ring) -> {
+            List<Seen> seen = new ArrayList<>();
+            try (PretrainTrainer plain = trainer(clip, StepPolicy.defaults().withMaxNonFiniteSteps(5));
+                    PretrainTrainer over = trainer(clip,
+                            StepPolicy.defaults().withMaxNonFiniteSteps(5).withOverlapBucketMb(BUCKET_MB))) {
+                assertArrayEquals(InProcessRanks.flat(plain, true), InProcessRanks.flat(over, true));
+                for (int s = 0; s < steps; s++) {
+                    try (NDManager m = plain.newStepManager(); NDManager mo = over.newStepManager()) {
+                        InProcessRanks.gradients(plain, m, rank, s);
+                        if (rank == 1 && s == poisonStep) {
+                            plain.gradients().put(100_000, Float.NaN);
                         }
+                        float[] g = new float[plain.gradients().limit()];
+                        plain.gradients().get(0, g);
+                        over.gradients().put(0, g);
+                        ring.allReduceMean(plain.gradientBytes(), 2L * s);
+                        StepOutcome a = plain.finishStep(m);
+                        OverlappedUpdate u = over.overlappedUpdate();
+                        assertNotNull(u, "overlap is on in the policy");
+                        u.reduce(ring, 2L * s + 1);
+                        float[] reducedPlain = new float[g.length];
+                        float[] reducedOver = new float[g.length];
+                        plain.gradients().get(0, reducedPlain);
+                        over.gradients().get(0, reducedOver);
+                        assertArrayEquals(reducedPlain, reducedOver, "both rings reduce to the same bits");
+                        StepOutcome b = u.finish(mo);
+                        assertEquals(a, b, "step " + s + " outcome");
+                        assertArrayEquals(InProcessRanks.flat(plain, true), InProcessRanks.flat(over, true),
+                                "rank " + rank + " step " + s + ": parameters and moments");
+                        assertEquals(plain.state().moments().get(AbstractTrainer.COUNTERS_KEY).toLongArray()[0],
+                                over.state().moments().get(AbstractTrainer.COUNTERS_KEY).toLongArray()[0],
+                                "AdamW step count");
+                        seen.add(new Seen(a, b, u.speculative(), u.kept(), u.bucketEnds().length));
                     }
-                    return seen;
-                }));
+                }
             }
-            return List.of(out.get(0).get(5, TimeUnit.MINUTES), out.get(1).get(5, TimeUnit.MINUTES));
-        } finally {
-            pool.shutdownNow();
-        }
+            return seen;
+        });
     }
 }
