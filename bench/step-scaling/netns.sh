@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Pre-training steps across emulated hosts: one rank per network namespace (bench/netns/hosts.sh: bridge, each
 # host's veth shaped to RATE with tbf), each rank its own JVM (io.hicmae.runtime.bench.RankStepBench) pinned to its
-# own core with one libtorch thread, training PRESET on generated clips. Steps alternate between the plain order
-# (all-reduce, then the optimiser) and the optimiser overlapped with the bucketed all-reduce; rank 0 prints the
+# own core with one libtorch thread, training PRESET on generated clips. Steps alternate between the modes: plain
+# (all-reduce, then the optimiser), overlap (the optimiser overlapped with the bucketed all-reduce) and backward (that
+# all-reduce also beside the staged backward pass, bucket by bucket as the gradients are written); rank 0 prints the
 # medians and the overlap target step <= 1.10 x (compute + max(all-reduce, optimiser)). With --ranks 1,2 it runs one
 # rank alone (one core) and then the ranks together, interleaved --rounds times, and prints the step overhead of 2
 # ranks over 1 (issue target <= 10% at 5 Gbit/s, fp32 wire, overlap on). With --twin the 1-rank run has a twin: an
@@ -11,7 +12,7 @@
 # Every JVM starts with bin/hicmae's glibc malloc settings (MallocTuning) unless GLIBC_TUNABLES is set.
 #
 # Usage: bench/step-scaling/netns.sh [--ranks 2 | --ranks 1,2] [--rate 1gbit] [--preset small] [--batch 2]
-#          [--steps 6] [--warmup 2] [--bucket-mb 25] [--modes plain,overlap] [--rounds 1] [--twin]
+#          [--steps 6] [--warmup 2] [--bucket-mb 25] [--modes plain,overlap,backward] [--rounds 1] [--twin]
 #          [--dtypes fp32 | --dtypes fp32,bf16] [--out FILE]
 #   --dtypes: the wire formats of the multi-rank runs, interleaved in each round (bf16 chunks on the wire, fp32
 #   accumulation; the 1-rank run has no wire).
@@ -20,7 +21,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 source "$root/bench/netns/hosts.sh"
-ranks_list=2 rate=1gbit preset=small batch=2 steps=6 warmup=2 bucket=25 modes=plain,overlap rounds=1 out="" cp="" twin=0 dtypes=fp32
+ranks_list=2 rate=1gbit preset=small batch=2 steps=6 warmup=2 bucket=25 modes=plain,overlap,backward rounds=1 out="" cp="" twin=0 dtypes=fp32
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --ranks) ranks_list=$2; shift 2 ;;
@@ -117,6 +118,10 @@ for mode, n, wire in sorted(k for k in steps if k[1] > 1):
         a = statistics.median(one)
         print(f"- {mode}, wire {wire}: 1 rank {a:.1f} ms, {n} ranks {b:.1f} ms: {n}-rank step overhead"
               f" {100 * (b / a - 1):+.1f}% (target <= 10%; rounds 1 rank {one}, {n} ranks {two})")
+        plain = steps.get(("plain", 1, "-"))
+        if plain and mode != "plain":
+            p = statistics.median(plain)
+            print(f"  - over the 1-rank plain step ({p:.1f} ms): {100 * (b / p - 1):+.1f}%")
     else:
         print(f"- {mode}, wire {wire}: {n} ranks {b:.1f} ms (median of rounds {two})")
 PY

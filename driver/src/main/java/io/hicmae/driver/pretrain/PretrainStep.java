@@ -77,7 +77,17 @@ final class PretrainStep implements RankStep<HostBatch> {
 
     @Override
     public float[] computeGradients(NDManager stepManager, HostBatch batch, long step) {
-        StepLosses l = trainer.computeGradients(stepManager, batch.toPretrainBatch(stepManager));
+        return terms(trainer.computeGradients(stepManager, batch.toPretrainBatch(stepManager)));
+    }
+
+    @Override
+    public Forward forward(NDManager stepManager, HostBatch batch, long step) {
+        PretrainTrainer.Forward f = trainer.forward(stepManager, batch.toPretrainBatch(stepManager));
+        return new Forward(terms(f.losses()), f.backward());
+    }
+
+    /** The loss terms in {@link #lossMap}'s order. */
+    private static float[] terms(StepLosses l) {
         float[] layers = l.contrastiveLayers();
         float[] out = new float[4 + layers.length];
         out[0] = l.total();

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonObject;
 import io.hicmae.runtime.allreduce.RingAllReduce;
 import io.hicmae.runtime.train.AbstractTrainer;
+import io.hicmae.runtime.train.PendingBackward;
 
 import java.io.IOException;
 import java.util.Map;
@@ -35,6 +36,19 @@ public interface RankStep<B> extends AutoCloseable {
      * @return the loss terms, in the job's fixed order ({@link #lossMap})
      */
     float[] computeGradients(NDManager stepManager, B batch, long step);
+
+    /**
+     * The forward pass of one micro-batch with its backward pass left to run, so that the loop can run the gradient
+     * all-reduce beside it; null (the default) when the job's backward pass is one call, and the loop calls
+     * {@link #computeGradients} instead. The arrays live in {@code stepManager}, which the loop closes after the
+     * backward pass.
+     */
+    default Forward forward(NDManager stepManager, B batch, long step) {
+        return null;
+    }
+
+    /** A micro-batch's loss terms (as {@link #computeGradients} returns them) and its backward pass, still to run. */
+    record Forward(float[] losses, PendingBackward backward) {}
 
     /** The ids of a micro-batch's clips, in batch order, for the test-mode clip log ({@link ClipLog}); none by default. */
     default java.util.List<String> clipIds(B batch) {

@@ -156,76 +156,111 @@ public final class TrainingRankTask extends AbstractFunction1<Iterator<Integer>,
      * than one, their gradients and losses averaged through {@code sum}), the all-reduce of the gradients and of
      * the loss terms (with the stop flags: {@code noticed}, this rank's preemption notice, and {@code growing}, rank
      * 0's grow request), and the update. Each micro-batch's clips go to {@code clipLog} when test mode has one.
+     * With one micro-batch, an overlapped update and a job whose backward pass runs in stages ({@link RankStep#forward}),
+     * the gradient all-reduce runs beside the backward pass, after the loss terms' all-reduce.
      */
     private <B> StepOutcome step(RankStep<B> job, RingAllReduce ring, long step, int share, GradientSum sum,
             ClipLog clipLog, int rank, int world, boolean noticed, boolean growing) throws IOException {
         AbstractTrainer<?> trainer = job.trainer();
+        // null: no overlap (off, not fusable, or one rank, where no wire time would hide the optimiser)
+        io.hicmae.runtime.train.OverlappedUpdate overlapped = world > 1 ? trainer.overlappedUpdate() : null;
         long dataNanos = 0;
         long computeNanos = 0;
         float[] losses = null;
-        for (int i = 0; i < share; i++) {
-            long t0 = System.nanoTime();
-            B batch = job.next(step);
-            long t1 = System.nanoTime();
-            if (clipLog != null) {
-                clipLog.add(step, world, rank, rank * share + i, job.clipIds(batch));
-            }
-            try (NDManager microManager = trainer.newStepManager()) {
-                float[] l = job.computeGradients(microManager, batch, step);
-                if (losses == null) {
-                    losses = l;
-                } else {
-                    for (int k = 0; k < l.length; k++) {
-                        losses[k] += l[k];
+        // With one micro-batch the gradient all-reduce can run beside its backward pass, when the job's runs in stages.
+        NDManager pendingManager = null;
+        RankStep.Forward pending = null;
+        try {
+            for (int i = 0; i < share; i++) {
+                long t0 = System.nanoTime();
+                B batch = job.next(step);
+                long t1 = System.nanoTime();
+                if (clipLog != null) {
+                    clipLog.add(step, world, rank, rank * share + i, job.clipIds(batch));
+                }
+                dataNanos += t1 - t0;
+                if (overlapped != null && share == 1) {
+                    pendingManager = trainer.newStepManager();
+                    pending = job.forward(pendingManager, batch, step);
+                    if (pending != null) {
+                        losses = pending.losses();
+                        computeNanos += System.nanoTime() - t1;
+                        break;
+                    }
+                    pendingManager.close();
+                    pendingManager = null;
+                }
+                try (NDManager microManager = trainer.newStepManager()) {
+                    float[] l = job.computeGradients(microManager, batch, step);
+                    if (losses == null) {
+                        losses = l;
+                    } else {
+                        for (int k = 0; k < l.length; k++) {
+                            losses[k] += l[k];
+                        }
                     }
                 }
+                if (sum != null) {
+                    sum.add(trainer.gradients());
+                }
+                computeNanos += System.nanoTime() - t1;
             }
             if (sum != null) {
-                sum.add(trainer.gradients());
+                sum.writeMeanTo(trainer.gradients());
+                for (int k = 0; k < losses.length; k++) {
+                    losses[k] /= share;
+                }
             }
-            dataNanos += t1 - t0;
-            computeNanos += System.nanoTime() - t1;
-        }
-        if (sum != null) {
-            sum.writeMeanTo(trainer.gradients());
-            for (int k = 0; k < losses.length; k++) {
-                losses[k] /= share;
+            io.hicmae.runtime.train.StepOutcome u;
+            boolean stopFlagged = false;
+            long t2 = System.nanoTime();
+            long t3;
+            long backwardNanos = 0;
+            try (NDManager stepManager = trainer.newStepManager()) {
+                // The losses first: between the overlapped gradient all-reduce and its finish nothing else may fail.
+                // The loss terms carry the stop flags: slot n + r is rank r's preemption notice, slot n + W rank 0's
+                // grow request; after the mean every rank holds the same values, so all take the same decision.
+                int n = losses.length;
+                float[] reduced = java.util.Arrays.copyOf(losses, n + world + 1);
+                reduced[n + rank] = noticed ? 1 : 0;
+                reduced[n + world] = growing ? 1 : 0;
+                ring.allReduceMean(reduced, LOSS_TAG + step);
+                System.arraycopy(reduced, 0, losses, 0, n);
+                for (int k = n; k < reduced.length; k++) {
+                    stopFlagged |= reduced[k] != 0;
+                }
+                if (pending != null) {
+                    RankStep.Forward f = pending;
+                    long[] backwardEnd = new long[1];
+                    long b0 = System.nanoTime();
+                    overlapped.reduceDuringBackward(ring, step, written -> {
+                        f.backward().run(written);
+                        backwardEnd[0] = System.nanoTime();
+                    });
+                    backwardNanos = backwardEnd[0] - b0;
+                } else if (overlapped == null) {
+                    ring.allReduceMean(trainer.gradientBytes(), step);
+                } else {
+                    overlapped.reduce(ring, step);
+                }
+                t3 = System.nanoTime();
+                u = overlapped == null ? update(trainer, stepManager) : overlapped.finish(stepManager);
+            }
+            long t4 = System.nanoTime();
+            // Beside the backward pass, the all-reduce's time is what it added after the backward pass ended.
+            computeNanos += backwardNanos;
+            long allReduceNanos = t3 - t2 - backwardNanos;
+            if (LOG.isDebugEnabled()) { // every rank's phases (rank 0's metrics line shows only its own)
+                LOG.debug("rank {} step {}: data {} ms, compute {} ms, all-reduce {} ms, optimiser {} ms{}", rank,
+                        step + 1, dataNanos / 1_000_000, computeNanos / 1_000_000, allReduceNanos / 1_000_000,
+                        (t4 - t3) / 1_000_000, pending != null ? " (all-reduce beside the backward pass)" : "");
+            }
+            return new StepOutcome(losses, u, dataNanos, computeNanos, allReduceNanos, t4 - t3, stopFlagged);
+        } finally {
+            if (pendingManager != null) {
+                pendingManager.close();
             }
         }
-        io.hicmae.runtime.train.StepOutcome u;
-        boolean stopFlagged = false;
-        long t2 = System.nanoTime();
-        long t3;
-        try (NDManager stepManager = trainer.newStepManager()) {
-            // The losses first: between the overlapped gradient all-reduce and its finish nothing else may fail.
-            // The loss terms carry the stop flags: slot n + r is rank r's preemption notice, slot n + W rank 0's
-            // grow request; after the mean every rank holds the same values, so all take the same decision.
-            int n = losses.length;
-            float[] reduced = java.util.Arrays.copyOf(losses, n + world + 1);
-            reduced[n + rank] = noticed ? 1 : 0;
-            reduced[n + world] = growing ? 1 : 0;
-            ring.allReduceMean(reduced, LOSS_TAG + step);
-            System.arraycopy(reduced, 0, losses, 0, n);
-            for (int k = n; k < reduced.length; k++) {
-                stopFlagged |= reduced[k] != 0;
-            }
-            // null: no overlap (off, not fusable, or one rank, where no wire time would hide the optimiser)
-            io.hicmae.runtime.train.OverlappedUpdate overlapped =
-                    spec.run().worldSize() > 1 ? trainer.overlappedUpdate() : null;
-            if (overlapped == null) {
-                ring.allReduceMean(trainer.gradientBytes(), step);
-            } else {
-                overlapped.reduce(ring, step);
-            }
-            t3 = System.nanoTime();
-            u = overlapped == null ? update(trainer, stepManager) : overlapped.finish(stepManager);
-        }
-        long t4 = System.nanoTime();
-        if (LOG.isDebugEnabled()) { // every rank's phases (rank 0's metrics line shows only its own)
-            LOG.debug("rank {} step {}: data {} ms, compute {} ms, all-reduce {} ms, optimiser {} ms", rank, step + 1,
-                    dataNanos / 1_000_000, computeNanos / 1_000_000, (t3 - t2) / 1_000_000, (t4 - t3) / 1_000_000);
-        }
-        return new StepOutcome(losses, u, dataNanos, computeNanos, t3 - t2, t4 - t3, stopFlagged);
     }
 
     /**

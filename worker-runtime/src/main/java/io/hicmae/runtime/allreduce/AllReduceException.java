@@ -10,11 +10,11 @@ import java.io.IOException;
 public final class AllReduceException extends IOException {
     private static final long serialVersionUID = 1L;
 
-    AllReduceException(String message) {
+    public AllReduceException(String message) {
         super(message);
     }
 
-    AllReduceException(String message, Throwable cause) {
+    public AllReduceException(String message, Throwable cause) {
         super(message, cause);
     }
 }

@@ -223,11 +223,43 @@ public final class RingAllReduce implements AutoCloseable {
      */
     public void allReduceMean(ByteBuffer data, long step, int[] bucketEnds, BucketListener listener)
             throws AllReduceException {
+        allReduceMean(data, step, bucketEnds, listener, end -> { });
+    }
+
+    /** The deadline of each wait on a neighbour, from the config given to {@link #connect}. */
+    public java.time.Duration ioTimeout() {
+        if (config == null) {
+            throw new IllegalStateException("the ring is not connected");
+        }
+        return config.ioTimeout();
+    }
+
+    /** Holds each bucket of a bucketed all-reduce back until this rank has written its floats. */
+    @FunctionalInterface
+    public interface BucketGate {
+        /**
+         * Returns once floats {@code [0, end)} of the buffer (relative to its position) are written and will not
+         * change before the call ends.
+         *
+         * @throws AllReduceException when they will not be: the writer failed, or a deadline passed
+         */
+        void awaitWritten(int end) throws AllReduceException;
+    }
+
+    /**
+     * {@link #allReduceMean(ByteBuffer, long, int[], BucketListener)} while the buffer is still being written, front
+     * to back (the gradients of a backward pass that runs in stages): each bucket goes on the wire once
+     * {@code gate} says its floats are written. Call it from another thread than the writer's. A gate that throws
+     * fails the call as a broken link does (the ring is closed, so the neighbours fail at once).
+     */
+    public void allReduceMean(ByteBuffer data, long step, int[] bucketEnds, BucketListener listener, BucketGate gate)
+            throws AllReduceException {
         checkWireBuffer(data);
         int count = data.remaining() / Float.BYTES;
         checkBuckets(bucketEnds, count);
         if (!needsExchange(data.remaining())) {
             for (int b = 0; b < bucketEnds.length; b++) {
+                gate.awaitWritten(bucketEnds[b]);
                 listener.reduced(b, b == 0 ? 0 : bucketEnds[b - 1], bucketEnds[b]);
             }
             return;
@@ -239,6 +271,11 @@ public final class RingAllReduce implements AutoCloseable {
             for (int b = 0; b < bucketEnds.length; b++) {
                 int from = b == 0 ? 0 : bucketEnds[b - 1];
                 int to = bucketEnds[b];
+                try {
+                    gate.awaitWritten(to);
+                } catch (AllReduceException e) {
+                    throw fail(e, "rank " + config.rank() + ", step " + step + ", bucket " + b);
+                }
                 run(all.slice(from * Float.BYTES, (to - from) * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN), step);
                 int bucket = b;
                 pending.add(callbacks.submit(() -> listener.reduced(bucket, from, to)));

@@ -30,14 +30,16 @@ import java.util.SplittableRandom;
  * One data-parallel pre-training rank per process, for steps across emulated hosts ({@code bench/step-scaling/netns.sh}):
  * this JVM trains a preset on generated clips with its peers (other processes, given each other's addresses) and
  * times each step's compute (forward and backward), all-reduce and post-reduce update. Steps alternate between the
- * plain order (all-reduce, then the optimiser) and the optimiser overlapped with a bucketed all-reduce
- * ({@link OverlappedUpdate}), so both see the same machine load; every step starts with a one-float all-reduce so the
+ * modes, so all see the same machine load: {@code plain} (all-reduce, then the optimiser), {@code overlap} (the
+ * optimiser overlapped with a bucketed all-reduce, {@link OverlappedUpdate}) and {@code backward} (that bucketed
+ * all-reduce also beside the backward pass, {@link OverlappedUpdate#reduceDuringBackward}, where the all-reduce row
+ * is only what it added after the backward pass ended); every step starts with a one-float all-reduce so the
  * ranks start together. Rank 0 prints the medians of each mode and the overlap target
  * {@code step <= 1.10 x (compute + max(all-reduce, optimiser))}, the all-reduce and optimiser taken from the plain
  * steps.
  *
  * <p>Flags: {@code --rank R --peers host:port,... --secret-file F [--preset small] [--batch 2] [--steps 10]
- * [--warmup 2] [--bucket-mb 25] [--modes plain,overlap] [--threads 1] [--allreduce-dtype fp32|bf16]}.
+ * [--warmup 2] [--bucket-mb 25] [--modes plain,overlap,backward] [--threads 1] [--allreduce-dtype fp32|bf16]}.
  */
 public final class RankStepBench {
 
@@ -52,7 +54,7 @@ public final class RankStepBench {
         int steps = 10;
         int warmup = 2;
         double bucketMb = 25;
-        List<String> modes = List.of("plain", "overlap");
+        List<String> modes = List.of("plain", "overlap", "backward");
         int threads = 1;
         WireDtype dtype = WireDtype.FP32;
         for (int i = 0; i < args.length; i += 2) {
@@ -80,8 +82,8 @@ public final class RankStepBench {
             throw new IllegalArgumentException("--rank, --peers and --secret-file are required");
         }
         for (String m : modes) {
-            if (!m.equals("plain") && !m.equals("overlap")) {
-                throw new IllegalArgumentException("Invalid mode " + m + " in --modes: plain or overlap");
+            if (!m.equals("plain") && !m.equals("overlap") && !m.equals("backward")) {
+                throw new IllegalArgumentException("Invalid mode " + m + " in --modes: plain, overlap or backward");
             }
         }
         if (steps < 1 || warmup < 0) {
@@ -109,7 +111,8 @@ public final class RankStepBench {
             long tag = 0;
             for (int s = 0; s < total; s++) {
                 int k = s < warmup ? s % modes.size() : (s - warmup) % modes.size();
-                boolean overlapped = modes.get(k).equals("overlap");
+                boolean duringBackward = modes.get(k).equals("backward");
+                boolean overlapped = duringBackward || modes.get(k).equals("overlap");
                 trainer.use(overlapped ? overlap : plain);
                 List<byte[]> frames = new ArrayList<>();
                 List<short[]> pcm = new ArrayList<>();
@@ -122,13 +125,26 @@ public final class RankStepBench {
                     PretrainBatch b = assembler.assemble(m, frames, pcm, rng);
                     ring.allReduceMean(sync, tag++);
                     long t0 = System.nanoTime();
-                    trainer.computeGradients(m, b);
-                    long t1 = System.nanoTime();
                     OverlappedUpdate u = overlapped ? trainer.overlappedUpdate() : null;
-                    if (u == null) {
-                        ring.allReduceMean(trainer.gradientBytes(), tag++);
+                    long t1;
+                    if (duringBackward) {
+                        PretrainTrainer.Forward f = trainer.forward(m, b);
+                        long[] backward = new long[2];
+                        backward[0] = System.nanoTime();
+                        u.reduceDuringBackward(ring, tag++, written -> {
+                            f.backward().run(written);
+                            backward[1] = System.nanoTime();
+                        });
+                        // compute: forward and backward; the all-reduce: what it took after the backward pass
+                        t1 = backward[1];
                     } else {
-                        u.reduce(ring, tag++);
+                        trainer.computeGradients(m, b);
+                        t1 = System.nanoTime();
+                        if (u == null) {
+                            ring.allReduceMean(trainer.gradientBytes(), tag++);
+                        } else {
+                            u.reduce(ring, tag++);
+                        }
                     }
                     long t2 = System.nanoTime();
                     if (u == null) {

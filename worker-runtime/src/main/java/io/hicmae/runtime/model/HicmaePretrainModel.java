@@ -78,8 +78,18 @@ public final class HicmaePretrainModel extends HicmaeBlock {
 
     /** The full forward pass; {@code trace} receives the golden-named intermediates when recording. */
     public PretrainOutput forward(ParameterStore store, PretrainBatch batch, boolean training, Trace trace) {
-        Modality v = encode(store, encoder, batch.video(), batch.videoVisible(), training, trace, "enc_v");
-        Modality a = encode(store, encoderAudio, batch.audio(), batch.audioVisible(), training, trace, "enc_a");
+        return forward(store, batch, training, trace, BackwardCuts.none());
+    }
+
+    /**
+     * The full forward pass with a backward cut after every encoder block, video blocks first ({@link #cutOwners()}
+     * says which parameters each cut's backward stage finishes).
+     */
+    public PretrainOutput forward(ParameterStore store, PretrainBatch batch, boolean training, Trace trace,
+            BackwardCuts cuts) {
+        Modality v = encode(store, encoder, batch.video(), batch.videoVisible(), training, trace, "enc_v", cuts);
+        Modality a =
+                encode(store, encoderAudio, batch.audio(), batch.audioVisible(), training, trace, "enc_a", cuts);
 
         FusionEncoder.LayerTap fusionTap = trace.isOn()
                 ? (i, fv, fa) -> {
@@ -102,12 +112,12 @@ public final class HicmaePretrainModel extends HicmaeBlock {
     private record Modality(NDArray output, List<NDArray> layers) {}
 
     private Modality encode(ParameterStore store, ModalityEncoder enc, NDArray input, NDArray visible,
-            boolean training, Trace trace, String tag) {
+            boolean training, Trace trace, String tag, BackwardCuts cuts) {
         NDArray patches = enc.patchTokens(store, input, training); // (B, N, C)
         trace.put(tag + ".patch_embed", patches);
         NDArray tokens = enc.embed(store, input, visible, training); // (B, Nv, C)
         trace.put(tag + ".tokens_in", tokens);
-        List<NDArray> raw = enc.runBlocks(store, tokens, training);
+        List<NDArray> raw = enc.runBlocks(store, tokens, training, cuts::cut);
         int last = raw.size() - 1;
         NDArray[] normed = new NDArray[raw.size()];
         for (int l : config.intermediateLayers()) {
@@ -152,6 +162,24 @@ public final class HicmaePretrainModel extends HicmaeBlock {
         NDArray pred = dec.decode(store, x, skips, (int) masked.getShape().get(1), training, tap);
         trace.put(tag + ".pred", pred);
         return pred;
+    }
+
+    /**
+     * Per backward cut of {@link #forward(ParameterStore, PretrainBatch, boolean, Trace, BackwardCuts)}, in the
+     * order the cuts are made, the key prefixes of the parameters whose gradients its backward stage finishes: the
+     * block it follows (the first block also takes the patch embedding). Every other parameter (decoders, fusion
+     * encoder, the encoders' norms, mask tokens, projections) is finished by the loss's stage.
+     */
+    public List<List<String>> cutOwners() {
+        List<List<String>> owners = new ArrayList<>();
+        for (String enc : List.of("encoder", "encoder_audio")) {
+            int depth = (enc.equals("encoder") ? encoder : encoderAudio).depth();
+            for (int i = 0; i < depth; i++) {
+                owners.add(i == 0 ? List.of(enc + ".blocks.0.", enc + ".patch_embed.")
+                        : List.of(enc + ".blocks." + i + "."));
+            }
+        }
+        return owners;
     }
 
     public ModalityEncoder videoEncoder() {

@@ -7,6 +7,7 @@ import ai.djl.util.PairList;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.UnaryOperator;
 import java.util.stream.IntStream;
 
 /**
@@ -53,10 +54,19 @@ public final class ModalityEncoder extends HicmaeBlock {
 
     /** Runs the blocks: the raw output of every block, in order (L arrays of (B, N, C)). */
     public List<NDArray> runBlocks(ParameterStore store, NDArray tokens, boolean training) {
+        return runBlocks(store, tokens, training, x -> x);
+    }
+
+    /**
+     * Runs the blocks, passing each block's output through {@code afterBlock} (a backward cut) before anything uses
+     * it; returns what {@code afterBlock} returned, in order (L arrays of (B, N, C)).
+     */
+    public List<NDArray> runBlocks(ParameterStore store, NDArray tokens, boolean training,
+            UnaryOperator<NDArray> afterBlock) {
         List<NDArray> outs = new ArrayList<>(blocks.size());
         NDArray x = tokens;
         for (Block b : blocks.blocks()) {
-            x = call(b, store, x, training);
+            x = afterBlock.apply(call(b, store, x, training));
             outs.add(x);
         }
         return outs;

@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
 import ai.djl.ndarray.types.DataType;
+import io.hicmae.runtime.model.BackwardCuts;
 import io.hicmae.runtime.model.StateDict;
 import io.hicmae.runtime.nn.HicmaeBlock;
 import io.hicmae.runtime.nn.Precision;
@@ -16,12 +17,17 @@ import io.hicmae.runtime.optim.LrSchedule;
 import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
+import java.util.function.IntConsumer;
 import java.util.function.ToDoubleFunction;
+import java.util.function.ToIntFunction;
 
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
@@ -53,6 +59,10 @@ public abstract class AbstractTrainer<M extends HicmaeBlock> implements AutoClos
     private final LrSchedule schedule;
     private final double clipGrad;
     private final GradientBuffer gradients;
+    /** Per backward stage, the end (exclusive) of its parameters in buffer order. */
+    private final int[] stageEnds;
+    /** Runs a gradient all-reduce beside the backward pass (started by the first such step). */
+    private ExecutorService reducer;
     private final NDArray counters; // (4) int64: AdamW steps, scaler clean steps, skipped steps, reserved
     private final NDArray scaleState; // (1) float64: the loss scale
     private StepPolicy policy = StepPolicy.defaults();
@@ -81,18 +91,41 @@ public abstract class AbstractTrainer<M extends HicmaeBlock> implements AutoClos
      */
     protected AbstractTrainer(M model, Device device, long seed, Predicate<String> trains, AdamW.Settings adamw,
             ToDoubleFunction<String> lrScale, LrSchedule schedule, double clipGrad) {
+        this(model, device, seed, trains, key -> 0, adamw, lrScale, schedule, clipGrad);
+    }
+
+    /**
+     * As above, for a backward pass in stages ({@link #backwardInStages}): {@code readyStage} gives each trained key
+     * the stage whose end finishes its gradient (0 first). The gradient buffer holds the parameters by stage, so
+     * that each stage's floats follow the previous stage's and an all-reduce can start at the front.
+     */
+    protected AbstractTrainer(M model, Device device, long seed, Predicate<String> trains,
+            ToIntFunction<String> readyStage, AdamW.Settings adamw, ToDoubleFunction<String> lrScale,
+            LrSchedule schedule, double clipGrad) {
         this.model = model;
         this.manager = NDManager.newBaseManager(device);
         EngineRandom.initialize(model, manager, seed);
         this.store = new ParameterStore(manager, false);
-        Map<String, Parameter> trained = new LinkedHashMap<>();
+        Map<String, Parameter> byKey = new LinkedHashMap<>();
         StateDict.parameters(model).forEach((k, p) -> {
             if (trains.test(k)) {
-                trained.put(k, p);
+                byKey.put(k, p);
             } else {
                 p.freeze(true);
             }
         });
+        List<String> ordered = new ArrayList<>(byKey.keySet());
+        ordered.sort(Comparator.comparingInt(readyStage)); // stable: the key order within a stage
+        Map<String, Parameter> trained = new LinkedHashMap<>();
+        ordered.forEach(k -> trained.put(k, byKey.get(k)));
+        int stages = ordered.isEmpty() ? 1 : readyStage.applyAsInt(ordered.get(ordered.size() - 1)) + 1;
+        this.stageEnds = new int[stages];
+        for (int k = 0, s = 0; s < stages; s++) {
+            while (k < ordered.size() && readyStage.applyAsInt(ordered.get(k)) <= s) {
+                k++;
+            }
+            stageEnds[s] = k;
+        }
         this.parameters = new ArrayList<>(trained.values());
         this.keys = new ArrayList<>(trained.keySet());
         this.optimizer = new AdamW(trained, adamw, lrScale, manager);
@@ -144,6 +177,40 @@ public abstract class AbstractTrainer<M extends HicmaeBlock> implements AutoClos
         } else {
             Autograd.backward(loss);
         }
+    }
+
+    /**
+     * The backward pass of {@code loss} (fp16: times the loss scale) in the stages of {@code cuts}, each stage's
+     * gradients copied into the buffer as soon as the stage ends; {@code floatsWritten} is then told the end of the
+     * buffer's written floats.
+     *
+     * @throws IllegalStateException when the cuts do not make the trainer's stages
+     */
+    protected void backwardInStages(NDArray loss, BackwardCuts cuts, NDManager stepManager, IntConsumer floatsWritten) {
+        if (cuts.count() + 1 != stageEnds.length) {
+            throw new IllegalStateException("a backward pass with " + cuts.count() + " cuts makes " + (cuts.count() + 1)
+                    + " stages; this trainer's buffer has " + stageEnds.length);
+        }
+        NDArray root = policy.precision() == Precision.FP16
+                ? Autograd.record(() -> loss.mul(scaler.scale())) // recorded: the scaled loss needs a path back
+                : loss;
+        cuts.backward(root, stage -> {
+            int from = stage == 0 ? 0 : stageEnds[stage - 1];
+            gradients.collect(stepManager, from, stageEnds[stage]);
+            floatsWritten.accept(Math.toIntExact(gradients.offset(stageEnds[stage])));
+        });
+    }
+
+    /** The thread that runs a gradient all-reduce beside the backward pass ({@link OverlappedUpdate}). */
+    synchronized ExecutorService reducer() {
+        if (reducer == null) {
+            reducer = Executors.newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, "gradient-all-reduce");
+                t.setDaemon(true);
+                return t;
+            });
+        }
+        return reducer;
     }
 
     public M model() {
@@ -373,6 +440,11 @@ public abstract class AbstractTrainer<M extends HicmaeBlock> implements AutoClos
 
     @Override
     public void close() {
+        synchronized (this) {
+            if (reducer != null) {
+                reducer.shutdownNow();
+            }
+        }
         if (snapshot != null) {
             snapshot.close();
         }

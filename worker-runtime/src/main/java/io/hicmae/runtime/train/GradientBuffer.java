@@ -20,6 +20,7 @@ public final class GradientBuffer {
 
     private final List<Parameter> parameters;
     private final long size;
+    private final long[] offsets;
     private final ByteBuffer bytes;
     private final FloatBuffer buffer;
 
@@ -33,21 +34,38 @@ public final class GradientBuffer {
             throw new IllegalArgumentException("model too large for one gradient buffer: " + n + " parameters");
         }
         this.size = n;
+        this.offsets = new long[parameters.size() + 1];
+        for (int k = 0; k < parameters.size(); k++) {
+            offsets[k + 1] = offsets[k] + parameters.get(k).getShape().size();
+        }
         this.bytes = ByteBuffer.allocateDirect(Math.toIntExact(n * Float.BYTES)).order(ByteOrder.nativeOrder());
         this.buffer = bytes.asFloatBuffer();
     }
 
     /** Copies every parameter's accumulated gradient into the buffer, then clears the gradients for the next step. */
     public void collect(NDManager stepManager) {
-        buffer.clear();
-        for (Parameter p : parameters) {
+        collect(stepManager, 0, parameters.size());
+    }
+
+    /**
+     * {@link #collect(NDManager)} for parameters {@code [from, to)} only (their floats
+     * {@code [offset(from), offset(to))}); the rest of the buffer is not touched.
+     */
+    public void collect(NDManager stepManager, int from, int to) {
+        for (int k = from; k < to; k++) {
+            Parameter p = parameters.get(k);
             NDArray g = p.getArray().getGradient();
             g.attach(stepManager);
             // A contiguous CPU gradient's bytes are read in place: one copy, straight into the buffer.
-            buffer.put(g.toByteBuffer().order(ByteOrder.nativeOrder()).asFloatBuffer());
+            FloatBuffer src = g.toByteBuffer().order(ByteOrder.nativeOrder()).asFloatBuffer();
+            buffer.put(Math.toIntExact(offsets[k]), src, 0, src.remaining());
             Autograd.zeroGradient(p.getArray());
         }
-        buffer.flip();
+    }
+
+    /** The float offset of parameter {@code k} in the buffer ({@code k == } the count: the buffer's size). */
+    public long offset(int k) {
+        return offsets[k];
     }
 
     /** The buffer: {@link #size()} floats in parameter order. */

@@ -5,6 +5,12 @@ import io.hicmae.runtime.allreduce.AllReduceException;
 import io.hicmae.runtime.allreduce.RingAllReduce;
 import io.hicmae.runtime.optim.AdamW;
 
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
 /**
  * One step's post-reduce half overlapped with the bucketed all-reduce of the gradient buffer, keeping the one
  * post-reduce order (../shared/wave-2.md). As each bucket is reduced (on the ring's callback thread, while later
@@ -17,8 +23,9 @@ import io.hicmae.runtime.optim.AdamW;
  * without overlap. Either way parameters, moments and counts end bit-identical to the step without overlap. The
  * trainer does not speculate in the step after a clipped or skipped one (only the norm is overlapped then).
  *
- * <p>Use: {@link #reduce} (instead of the plain all-reduce of the gradient bytes), then {@link #finish}; between the
- * two the parameters may hold uncommitted values, so nothing else may read them.
+ * <p>Use: {@link #reduce} (instead of the plain all-reduce of the gradient bytes), or {@link #reduceDuringBackward}
+ * (instead of the backward pass and the all-reduce), then {@link #finish}; between the two the parameters may hold
+ * uncommitted values, so nothing else may read them.
  */
 public final class OverlappedUpdate implements RingAllReduce.BucketListener {
 
@@ -67,6 +74,59 @@ public final class OverlappedUpdate implements RingAllReduce.BucketListener {
         } catch (AllReduceException | RuntimeException | Error e) {
             takeBack();
             throw e;
+        }
+    }
+
+    /**
+     * {@link #reduce} beside the backward pass: {@code backward} runs on this thread and writes the gradient buffer
+     * front to back while the all-reduce, on the trainer's reduce thread, sends each bucket once its floats are
+     * written (DDP's overlap of communication with the backward pass). Returns once both are done. When the backward
+     * pass fails, the all-reduce fails at its next unwritten bucket (closing the ring, so the neighbours fail at once),
+     * the updates are put back and the backward pass's exception propagates; when the all-reduce fails, the backward
+     * pass still runs to its end first.
+     *
+     * @throws AllReduceException as {@link #reduce}, or when a bucket's floats are not written within the ring's
+     *     io-timeout
+     */
+    public void reduceDuringBackward(RingAllReduce ring, long tag, PendingBackward backward)
+            throws AllReduceException {
+        WrittenFloats written = new WrittenFloats(ring.ioTimeout());
+        Future<?> reducing = trainer.reducer().submit(() -> {
+            ring.allReduceMean(gradients.bytes(), tag, ends, this, written);
+            return null;
+        });
+        try {
+            backward.run(written::publish);
+        } catch (RuntimeException | Error e) {
+            written.fail(e);
+            try {
+                reducing.get(ring.ioTimeout().toMillis(), TimeUnit.MILLISECONDS);
+            } catch (ExecutionException | TimeoutException | InterruptedException | CancellationException ignored) {
+                // the backward pass's failure is the one to report
+            }
+            takeBack();
+            throw e;
+        }
+        try {
+            reducing.get();
+        } catch (ExecutionException e) {
+            takeBack();
+            Throwable c = e.getCause();
+            if (c instanceof AllReduceException a) {
+                throw a;
+            }
+            if (c instanceof RuntimeException r) {
+                throw r;
+            }
+            if (c instanceof Error err) {
+                throw err;
+            }
+            throw new IllegalStateException(c);
+        } catch (InterruptedException e) {
+            reducing.cancel(true); // interrupts the ring's wait, which fails and closes the ring
+            takeBack();
+            Thread.currentThread().interrupt();
+            throw new AllReduceException("interrupted during the gradient all-reduce");
         }
     }
 

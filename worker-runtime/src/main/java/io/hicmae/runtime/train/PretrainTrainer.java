@@ -4,14 +4,23 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
 import io.hicmae.runtime.config.HicmaeConfig;
 import io.hicmae.runtime.loss.PretrainLoss;
+import io.hicmae.runtime.model.BackwardCuts;
 import io.hicmae.runtime.model.HicmaePretrainModel;
 import io.hicmae.runtime.model.PretrainBatch;
 import io.hicmae.runtime.model.Trace;
+
+import java.util.List;
+import java.util.function.ToIntFunction;
 
 /**
  * One rank's HiCMAE pre-training state and step: {@link #computeGradients} runs forward and backward on a batch and
  * leaves the gradients of every parameter in the trainer's gradient buffer (what the all-reduce syncs);
  * {@link #applyGradients} runs AdamW on that buffer, every parameter at the scheduled lr.
+ *
+ * <p>The backward pass runs in stages, cut after every encoder block ({@link HicmaePretrainModel#cutOwners()}): first
+ * the decoders, the fusion encoder and the contrastive heads, then the encoder blocks from the deepest. The gradient
+ * buffer holds the parameters in that order, so that a bucketed all-reduce can start while the backward pass still
+ * runs ({@link #forward}, {@link OverlappedUpdate#reduceDuringBackward}).
  */
 public final class PretrainTrainer extends AbstractTrainer<HicmaePretrainModel> {
 
@@ -24,13 +33,53 @@ public final class PretrainTrainer extends AbstractTrainer<HicmaePretrainModel> 
      * every rank).
      */
     public PretrainTrainer(HicmaeConfig config, TrainOptions options, Device device, long seed) {
-        super(new HicmaePretrainModel(config), device, seed, key -> true, options.adamw(), key -> 1.0,
+        this(new HicmaePretrainModel(config), options, device, seed);
+    }
+
+    private PretrainTrainer(HicmaePretrainModel model, TrainOptions options, Device device, long seed) {
+        super(model, device, seed, key -> true, readyStage(model.cutOwners()), options.adamw(), key -> 1.0,
                 options.schedule(), options.clipGrad());
-        this.config = config;
+        this.config = model.config();
+    }
+
+    /** Cut {@code c} of {@code n} is back-propagated in stage {@code n - c}; uncut parameters in stage 0. */
+    private static ToIntFunction<String> readyStage(List<List<String>> owners) {
+        return key -> {
+            for (int c = 0; c < owners.size(); c++) {
+                for (String prefix : owners.get(c)) {
+                    if (key.startsWith(prefix)) {
+                        return owners.size() - c;
+                    }
+                }
+            }
+            return 0;
+        };
     }
 
     public HicmaeConfig config() {
         return config;
+    }
+
+    /** A recorded forward pass: its loss terms, and its backward pass still to run. */
+    public record Forward(StepLosses losses, PendingBackward backward) {}
+
+    /**
+     * The forward pass on {@code batch}, with gradient recording on; running the returned backward pass leaves the
+     * gradients in {@link #gradients()}. The batch's arrays must belong to {@code stepManager} (or a parent).
+     */
+    public Forward forward(NDManager stepManager, PretrainBatch batch) {
+        BackwardCuts cuts = BackwardCuts.recording();
+        PretrainLoss loss = recordForward(
+                () -> PretrainLoss.compute(config, batch, model.forward(store, batch, true, Trace.OFF, cuts)));
+        boolean[] ran = new boolean[1];
+        PendingBackward backward = floatsWritten -> {
+            if (ran[0]) {
+                throw new IllegalStateException("this forward pass's backward pass already ran");
+            }
+            ran[0] = true;
+            backwardInStages(loss.total(), cuts, stepManager, floatsWritten);
+        };
+        return new Forward(StepLosses.of(loss), backward);
     }
 
     /**
@@ -39,14 +88,12 @@ public final class PretrainTrainer extends AbstractTrainer<HicmaePretrainModel> 
      */
     public StepLosses computeGradients(NDManager stepManager, PretrainBatch batch) {
         long t0 = System.nanoTime();
-        PretrainLoss loss = recordForward(
-                () -> PretrainLoss.compute(config, batch, model.forward(store, batch, true, Trace.OFF)));
+        Forward f = forward(stepManager, batch);
         long t1 = System.nanoTime();
-        backward(loss.total());
-        collectGradients(stepManager);
+        f.backward().run(end -> { });
         forwardNanos = t1 - t0;
         backwardNanos = System.nanoTime() - t1;
-        return StepLosses.of(loss);
+        return f.losses();
     }
 
     /**

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDManager;
 import io.hicmae.runtime.config.HicmaeConfig;
 import io.hicmae.runtime.data.BatchAssembler;
 import io.hicmae.runtime.data.GeneratedClips;
+import io.hicmae.runtime.model.PretrainBatch;
 
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
@@ -22,9 +23,13 @@ final class InProcessRanks {
 
     /** Forward + backward of rank {@code rank}'s batch of step {@code step}, as the loader would derive it. */
     static StepLosses gradients(PretrainTrainer t, NDManager m, int rank, long step) {
+        return t.computeGradients(m, batch(m, 1000 + 31 * step + rank));
+    }
+
+    /** A tiny-preset batch of two generated clips, drawn (clips and masks) from {@code seed}. */
+    static PretrainBatch batch(NDManager m, long seed) {
         GeneratedClips clips = new GeneratedClips(TINY, 7, 4);
-        BatchAssembler assembler = new BatchAssembler(TINY, true);
-        SplittableRandom rng = new SplittableRandom(1000 + 31 * step + rank);
+        SplittableRandom rng = new SplittableRandom(seed);
         List<byte[]> frames = new ArrayList<>();
         List<short[]> pcm = new ArrayList<>();
         for (int i = 0; i < 2; i++) {
@@ -32,7 +37,7 @@ final class InProcessRanks {
             frames.add(c.frames());
             pcm.add(c.pcm());
         }
-        return t.computeGradients(m, assembler.assemble(m, frames, pcm, rng));
+        return new BatchAssembler(TINY, true).assemble(m, frames, pcm, rng);
     }
 
     /** The mean of the ranks' buffers written into every rank's buffer (what the ring's all-reduce leaves). */
