@@ -64,8 +64,9 @@ import java.util.zip.CRC32C;
  * failure the ring is closed, so the neighbours see the link drop and fail too instead of waiting out their
  * deadlines.
  *
- * <p>Not thread-safe: one thread binds, connects, reduces and closes. To abort from another thread, interrupt
- * that thread. The sender thread is started by {@link #connect} and stopped (and joined) by {@link #close}.
+ * <p>Not thread-safe: one call at a time. One thread binds, connects, reduces and closes, except that a reduce may
+ * be handed to another thread when the hand-over orders the calls (a submitted task and its {@code Future}, as
+ * the all-reduce beside the backward pass does). To abort from another thread, interrupt the calling thread. The sender thread is started by {@link #connect} and stopped (and joined) by {@link #close}.
  */
 public final class RingAllReduce implements AutoCloseable {
     private static final Logger LOG = LogManager.getLogger(RingAllReduce.class);
