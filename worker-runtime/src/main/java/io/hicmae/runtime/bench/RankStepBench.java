@@ -101,6 +101,9 @@ public final class RankStepBench {
         BatchAssembler assembler = new BatchAssembler(config, true);
         // [mode][measure][step]: compute, all-reduce, optimiser, step
         double[][][] ms = new double[modes.size()][4][steps];
+        // backward mode: [the backward pass's first stage, the whole backward pass][step]; the first stage's floats
+        double[][] stages = new double[2][steps];
+        int[] firstStageFloats = new int[1];
         try (RingAllReduce ring = RingAllReduce.bind(peers.get(rank));
                 PretrainTrainer trainer = new PretrainTrainer(config, options, Device.cpu(), 1)) {
             StepPolicy plain = StepPolicy.defaults();
@@ -129,14 +132,25 @@ public final class RankStepBench {
                     long t1;
                     if (duringBackward) {
                         PretrainTrainer.Forward f = trainer.forward(m, b);
-                        long[] backward = new long[2];
+                        long[] backward = new long[3]; // start, end of the first stage, end
                         backward[0] = System.nanoTime();
                         u.reduceDuringBackward(ring, tag++, written -> {
-                            f.backward().run(written);
-                            backward[1] = System.nanoTime();
+                            f.backward().run(end -> {
+                                if (backward[1] == 0) {
+                                    backward[1] = System.nanoTime();
+                                    firstStageFloats[0] = end;
+                                }
+                                written.accept(end);
+                            });
+                            backward[2] = System.nanoTime();
                         });
+                        if (s >= warmup) {
+                            int i = (s - warmup) / modes.size();
+                            stages[0][i] = (backward[1] - backward[0]) / 1e6;
+                            stages[1][i] = (backward[2] - backward[0]) / 1e6;
+                        }
                         // compute: forward and backward; the all-reduce: what it took after the backward pass
-                        t1 = backward[1];
+                        t1 = backward[2];
                     } else {
                         trainer.computeGradients(m, b);
                         t1 = System.nanoTime();
@@ -164,6 +178,12 @@ public final class RankStepBench {
             }
             if (rank == 0) {
                 report(preset, batch, n, steps, bucketMb, trainer.parameterCount(), dtype, modes, ms);
+                if (modes.contains("backward")) {
+                    System.out.printf("backward: its first stage (decoders, fusion encoder, losses) took %.1f of the"
+                            + " backward pass's %.1f ms (medians) and wrote %.1f M of the %.1f M gradient floats;"
+                            + " nothing is on the wire before it ends%n", median(stages[0]), median(stages[1]),
+                            firstStageFloats[0] / 1e6, trainer.parameterCount() / 1e6);
+                }
             }
         }
     }
