@@ -180,13 +180,15 @@ public abstract class AbstractTrainer<M extends HicmaeBlock> implements AutoClos
     }
 
     /**
-     * The backward pass of {@code loss} (fp16: times the loss scale) in the stages of {@code cuts}, each stage's
-     * gradients copied into the buffer as soon as the stage ends; {@code floatsWritten} is then told the end of the
-     * buffer's written floats.
+     * The backward pass of {@code loss} (fp16: times the loss scale) in the stages of {@code cuts}. With
+     * {@code floatsWritten}, each stage's gradients are copied into the buffer as soon as the stage ends, and
+     * {@code floatsWritten} is told the end of the buffer's written floats; with null, all are copied at the end
+     * (one device-to-host copy pass on a GPU, not one per stage).
      *
      * @throws IllegalStateException when the cuts do not make the trainer's stages
      */
-    protected void backwardInStages(NDArray loss, BackwardCuts cuts, NDManager stepManager, IntConsumer floatsWritten) {
+    protected void backwardInStages(NDArray loss, BackwardCuts cuts, NDManager stepManager,
+            IntConsumer floatsWritten) {
         if (cuts.count() + 1 != stageEnds.length) {
             throw new IllegalStateException("a backward pass with " + cuts.count() + " cuts makes " + (cuts.count() + 1)
                     + " stages; this trainer's buffer has " + stageEnds.length);
@@ -194,6 +196,11 @@ public abstract class AbstractTrainer<M extends HicmaeBlock> implements AutoClos
         NDArray root = policy.precision() == Precision.FP16
                 ? Autograd.record(() -> loss.mul(scaler.scale())) // recorded: the scaled loss needs a path back
                 : loss;
+        if (floatsWritten == null) {
+            cuts.backward(root, stage -> { });
+            gradients.collect(stepManager);
+            return;
+        }
         cuts.backward(root, stage -> {
             int from = stage == 0 ? 0 : stageEnds[stage - 1];
             gradients.collect(stepManager, from, stageEnds[stage]);

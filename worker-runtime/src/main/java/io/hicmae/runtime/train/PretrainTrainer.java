@@ -10,6 +10,7 @@ import io.hicmae.runtime.model.PretrainBatch;
 import io.hicmae.runtime.model.Trace;
 
 import java.util.List;
+import java.util.Objects;
 import java.util.function.ToIntFunction;
 
 /**
@@ -65,19 +66,19 @@ public final class PretrainTrainer extends AbstractTrainer<HicmaePretrainModel> 
 
     /**
      * The forward pass on {@code batch}, with gradient recording on; running the returned backward pass leaves the
-     * gradients in {@link #gradients()}. The batch's arrays must belong to {@code stepManager} (or a parent).
+     * gradients in {@link #gradients()}, each stage's as soon as it ends. The batch's arrays must belong to
+     * {@code stepManager} (or a parent).
      */
     public Forward forward(NDManager stepManager, PretrainBatch batch) {
         BackwardCuts cuts = BackwardCuts.recording();
-        PretrainLoss loss = recordForward(
-                () -> PretrainLoss.compute(config, batch, model.forward(store, batch, true, Trace.OFF, cuts)));
+        PretrainLoss loss = recordForward(cuts, batch);
         boolean[] ran = new boolean[1];
         PendingBackward backward = floatsWritten -> {
             if (ran[0]) {
                 throw new IllegalStateException("this forward pass's backward pass already ran");
             }
             ran[0] = true;
-            backwardInStages(loss.total(), cuts, stepManager, floatsWritten);
+            backwardInStages(loss.total(), cuts, stepManager, Objects.requireNonNull(floatsWritten));
         };
         return new Forward(StepLosses.of(loss), backward);
     }
@@ -88,12 +89,18 @@ public final class PretrainTrainer extends AbstractTrainer<HicmaePretrainModel> 
      */
     public StepLosses computeGradients(NDManager stepManager, PretrainBatch batch) {
         long t0 = System.nanoTime();
-        Forward f = forward(stepManager, batch);
+        BackwardCuts cuts = BackwardCuts.recording();
+        PretrainLoss loss = recordForward(cuts, batch);
         long t1 = System.nanoTime();
-        f.backward().run(end -> { });
+        backwardInStages(loss.total(), cuts, stepManager, null);
         forwardNanos = t1 - t0;
         backwardNanos = System.nanoTime() - t1;
-        return f.losses();
+        return StepLosses.of(loss);
+    }
+
+    private PretrainLoss recordForward(BackwardCuts cuts, PretrainBatch batch) {
+        return recordForward(
+                () -> PretrainLoss.compute(config, batch, model.forward(store, batch, true, Trace.OFF, cuts)));
     }
 
     /**
