@@ -13,15 +13,16 @@
 #
 # Usage: bench/step-scaling/netns.sh [--ranks 2 | --ranks 1,2] [--rate 1gbit] [--preset small] [--batch 2]
 #          [--steps 6] [--warmup 2] [--bucket-mb 25] [--modes plain,overlap,backward] [--rounds 1] [--twin]
-#          [--dtypes fp32 | --dtypes fp32,bf16] [--out FILE]
+#          [--dtypes fp32 | --dtypes fp32,bf16] [--job pretrain|finetune] [--out FILE]
 #   --dtypes: the wire formats of the multi-rank runs, interleaved in each round (bf16 chunks on the wire, fp32
 #   accumulation; the 1-rank run has no wire).
+#   --job finetune: full fine-tuning of PRESET (upstream's recipe) instead of pre-training.
 # Needs root, ip, tc, taskset and a compiled worker-runtime (the script compiles it); results go to stdout and FILE
 # (default bench/step-scaling/netns-<date>[-N].md).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 source "$root/bench/netns/hosts.sh"
-ranks_list=2 rate=1gbit preset=small batch=2 steps=6 warmup=2 bucket=25 modes=plain,overlap,backward rounds=1 out="" cp="" twin=0 dtypes=fp32
+ranks_list=2 rate=1gbit preset=small batch=2 steps=6 warmup=2 bucket=25 modes=plain,overlap,backward rounds=1 out="" cp="" twin=0 dtypes=fp32 job=pretrain
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --ranks) ranks_list=$2; shift 2 ;;
@@ -36,6 +37,7 @@ while [[ $# -gt 0 ]]; do
     --cp) cp=$2; shift 2 ;;
     --twin) twin=1; shift ;;
     --dtypes) dtypes=$2; shift 2 ;;
+    --job) job=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     *) echo "unknown flag $1 (see the header of $0)" >&2; exit 2 ;;
   esac
@@ -55,7 +57,7 @@ head -c 32 /dev/urandom > "$hosts_tmp/secret"
   echo
   echo "CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, shared with other work; load at start:" \
     "$(cut -d' ' -f1-3 /proc/loadavg). Links: bridge + veth, egress \`tbf rate $rate burst 256kb latency 50ms\`." \
-    "Preset $preset, batch $batch per rank, $steps timed steps per mode after $warmup warm-up, modes $modes," \
+    "Job $job, preset $preset, batch $batch per rank, $steps timed steps per mode after $warmup warm-up, modes $modes," \
     "buckets of $bucket MB, one core (taskset) and one libtorch thread per rank, wire $dtypes," \
     "GLIBC_TUNABLES=$tunables.$( ((twin)) && echo " The 1-rank runs have a twin on the other core (--twin).")"
   echo
@@ -71,7 +73,7 @@ run_ranks() { # N [DTYPE] -> rank 0's report
       -Dlog4j2.loggerContextFactory=org.apache.logging.log4j.simple.SimpleLoggerContextFactory \
       -cp "$cp" io.hicmae.runtime.bench.RankStepBench --rank "$1" --peers "$2" --secret-file "$hosts_tmp/secret" \
       --preset "$preset" --batch "$batch" --steps "$steps" --warmup "$warmup" --bucket-mb "$bucket" --modes "$modes" \
-      --allreduce-dtype "$dtype" > "$hosts_tmp/rank-$n-$4.out" 2> "$hosts_tmp/rank-$n-$4.err" &
+      --allreduce-dtype "$dtype" --job "$job" > "$hosts_tmp/rank-$n-$4.out" 2> "$hosts_tmp/rank-$n-$4.err" &
     pids+=($!)
     hosts_track $!
   }

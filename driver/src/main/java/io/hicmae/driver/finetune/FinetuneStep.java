@@ -150,6 +150,17 @@ final class FinetuneStep implements RankStep<FinetuneStep.MicroBatch> {
 
     @Override
     public float[] computeGradients(NDManager sm, MicroBatch mb, long step) {
+        return new float[] {trainer.computeGradients(sm, batch(sm, mb))};
+    }
+
+    @Override
+    public Forward forward(NDManager sm, MicroBatch mb, long step) {
+        FinetuneTrainer.Forward f = trainer.forward(sm, batch(sm, mb));
+        return new Forward(new float[] {f.loss()}, f.backward());
+    }
+
+    /** The micro-batch on the device: augmented, mixed up, its drop-path seed derived from its place in the run. */
+    private FinetuneBatch batch(NDManager sm, MicroBatch mb) {
         long seed = plan.config().seed();
         SplittableRandom rng = new SplittableRandom(Seeds.mix(BATCH_TAG, seed, mb.epoch(), mb.slot(),
                 mb.stepInEpoch()));
@@ -162,7 +173,7 @@ final class FinetuneStep implements RankStep<FinetuneStep.MicroBatch> {
             float[][] y = mb.labels().stream().map(ClipEntry::dimensions).toArray(float[][]::new);
             batch = assembler.trainRegression(sm, mb.frames(), mb.pcm(), y, rng, dropSeed);
         }
-        return new float[] {trainer.computeGradients(sm, batch)};
+        return batch;
     }
 
     @Override

@@ -8,9 +8,16 @@ import io.hicmae.runtime.allreduce.WireDtype;
 import io.hicmae.runtime.config.HicmaeConfig;
 import io.hicmae.runtime.data.BatchAssembler;
 import io.hicmae.runtime.data.GeneratedClips;
+import io.hicmae.runtime.finetune.FinetuneBatch;
+import io.hicmae.runtime.finetune.FinetuneBatchAssembler;
+import io.hicmae.runtime.finetune.FinetuneOptions;
+import io.hicmae.runtime.finetune.FinetuneTrainer;
+import io.hicmae.runtime.finetune.Task;
 import io.hicmae.runtime.model.PretrainBatch;
 import io.hicmae.runtime.optim.AdamW;
+import io.hicmae.runtime.train.AbstractTrainer;
 import io.hicmae.runtime.train.OverlappedUpdate;
+import io.hicmae.runtime.train.PendingBackward;
 import io.hicmae.runtime.train.PretrainTrainer;
 import io.hicmae.runtime.train.StepPolicy;
 import io.hicmae.runtime.train.TrainOptions;
@@ -21,7 +28,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -39,7 +45,8 @@ import java.util.SplittableRandom;
  * steps.
  *
  * <p>Flags: {@code --rank R --peers host:port,... --secret-file F [--preset small] [--batch 2] [--steps 10]
- * [--warmup 2] [--bucket-mb 25] [--modes plain,overlap,backward] [--threads 1] [--allreduce-dtype fp32|bf16]}.
+ * [--warmup 2] [--bucket-mb 25] [--modes plain,overlap,backward] [--threads 1] [--allreduce-dtype fp32|bf16] [--job pretrain|finetune]}. {@code --job finetune} times full
+ * fine-tuning (upstream's recipe) of the same preset instead of pre-training.
  */
 public final class RankStepBench {
 
@@ -57,6 +64,7 @@ public final class RankStepBench {
         List<String> modes = List.of("plain", "overlap", "backward");
         int threads = 1;
         WireDtype dtype = WireDtype.FP32;
+        String jobName = "pretrain";
         for (int i = 0; i < args.length; i += 2) {
             if (i + 1 >= args.length) {
                 throw new IllegalArgumentException("Missing value for flag " + args[i]);
@@ -74,6 +82,7 @@ public final class RankStepBench {
                 case "--modes" -> modes = List.of(v.split(","));
                 case "--threads" -> threads = Integer.parseInt(v);
                 case "--allreduce-dtype" -> dtype = WireDtype.parse(v, "--allreduce-dtype");
+                case "--job" -> jobName = v;
                 default -> throw new IllegalArgumentException("Unknown flag " + args[i] + " (see RankStepBench's "
                         + "Javadoc for the flags)");
             }
@@ -86,6 +95,9 @@ public final class RankStepBench {
                 throw new IllegalArgumentException("Invalid mode " + m + " in --modes: plain, overlap or backward");
             }
         }
+        if (!jobName.equals("pretrain") && !jobName.equals("finetune")) {
+            throw new IllegalArgumentException("Invalid job " + jobName + " for --job: pretrain or finetune");
+        }
         if (steps < 1 || warmup < 0) {
             throw new IllegalArgumentException("--steps must be >= 1 and --warmup >= 0");
         }
@@ -96,16 +108,15 @@ public final class RankStepBench {
         AllReduceConfig ringConfig = AllReduceConfig.withDefaults(rank, peers, Files.readAllBytes(secretFile), 7L)
                 .withTimeouts(Duration.ofMinutes(3), Duration.ofMinutes(5), Clock.systemUTC()).withWireDtype(dtype);
         int total = warmup + steps * modes.size();
-        TrainOptions options = new TrainOptions(3e-4, 1e-5, 0, total, 256, 0, AdamW.Settings.pretraining());
-        GeneratedClips clips = new GeneratedClips(config, 1, 8);
-        BatchAssembler assembler = new BatchAssembler(config, true);
         // [mode][measure][step]: compute, all-reduce, optimiser, step
         double[][][] ms = new double[modes.size()][4][steps];
         // backward mode: [the backward pass's first stage, the whole backward pass][step]; the first stage's floats
         double[][] stages = new double[2][steps];
         int[] firstStageFloats = new int[1];
         try (RingAllReduce ring = RingAllReduce.bind(peers.get(rank));
-                PretrainTrainer trainer = new PretrainTrainer(config, options, Device.cpu(), 1)) {
+                Job<?> job = jobName.equals("finetune") ? new FinetuneJob(config, total, batch * n, batch)
+                        : new PretrainJob(config, total, batch)) {
+            AbstractTrainer<?> trainer = job.trainer;
             StepPolicy plain = StepPolicy.defaults();
             StepPolicy overlap = plain.withOverlapBucketMb(bucketMb);
             ring.connect(ringConfig);
@@ -117,25 +128,18 @@ public final class RankStepBench {
                 boolean duringBackward = modes.get(k).equals("backward");
                 boolean overlapped = duringBackward || modes.get(k).equals("overlap");
                 trainer.use(overlapped ? overlap : plain);
-                List<byte[]> frames = new ArrayList<>();
-                List<short[]> pcm = new ArrayList<>();
-                for (int i = 0; i < batch; i++) {
-                    GeneratedClips.Clip c = clips.clip(rng.nextInt(64));
-                    frames.add(c.frames());
-                    pcm.add(c.pcm());
-                }
                 try (NDManager m = trainer.newStepManager()) {
-                    PretrainBatch b = assembler.assemble(m, frames, pcm, rng);
+                    job.nextBatch(m, rng);
                     ring.allReduceMean(sync, tag++);
                     long t0 = System.nanoTime();
                     OverlappedUpdate u = overlapped ? trainer.overlappedUpdate() : null;
                     long t1;
                     if (duringBackward) {
-                        PretrainTrainer.Forward f = trainer.forward(m, b);
+                        PendingBackward f = job.forward(m);
                         long[] backward = new long[3]; // start, end of the first stage, end
                         backward[0] = System.nanoTime();
                         u.reduceDuringBackward(ring, tag++, written -> {
-                            f.backward().run(end -> {
+                            f.run(end -> {
                                 if (backward[1] == 0) {
                                     backward[1] = System.nanoTime();
                                     firstStageFloats[0] = end;
@@ -152,7 +156,7 @@ public final class RankStepBench {
                         // compute: forward and backward; the all-reduce: what it took after the backward pass
                         t1 = backward[2];
                     } else {
-                        trainer.computeGradients(m, b);
+                        job.computeGradients(m);
                         t1 = System.nanoTime();
                         if (u == null) {
                             ring.allReduceMean(trainer.gradientBytes(), tag++);
@@ -177,14 +181,106 @@ public final class RankStepBench {
                 }
             }
             if (rank == 0) {
-                report(preset, batch, n, steps, bucketMb, trainer.parameterCount(), dtype, modes, ms);
+                report(preset + (jobName.equals("finetune") ? " (fine-tuning)" : ""), batch, n, steps, bucketMb,
+                        trainer.parameterCount(), dtype, modes, ms);
                 if (modes.contains("backward")) {
-                    System.out.printf("backward: its first stage (decoders, fusion encoder, losses) took %.1f of the"
+                    System.out.printf("backward: its first stage (all above the encoder blocks) took %.1f of the"
                             + " backward pass's %.1f ms (medians) and wrote %.1f M of the %.1f M gradient floats;"
                             + " nothing is on the wire before it ends%n", median(stages[0]), median(stages[1]),
                             firstStageFloats[0] / 1e6, trainer.parameterCount() / 1e6);
                 }
             }
+        }
+    }
+
+    /** One rank's trainer and the two halves of its step on a batch of generated clips. */
+    private abstract static class Job<T extends AbstractTrainer<?>> implements AutoCloseable {
+        final T trainer;
+        final GeneratedClips clips;
+        final int batch;
+
+        Job(T trainer, HicmaeConfig config, int batch) {
+            this.trainer = trainer;
+            this.clips = new GeneratedClips(config, 1, 8);
+            this.batch = batch;
+        }
+
+        /** Draws and assembles the next batch into {@code m} (not timed). */
+        abstract void nextBatch(NDManager m, SplittableRandom rng);
+
+        /** Forward and backward on the batch. */
+        abstract void computeGradients(NDManager m);
+
+        /** The forward pass on the batch; its backward pass still to run. */
+        abstract PendingBackward forward(NDManager m);
+
+        @Override
+        public void close() {
+            trainer.close();
+        }
+    }
+
+    /** Pre-training on generated clips with their masks. */
+    private static final class PretrainJob extends Job<PretrainTrainer> {
+        private final BatchAssembler assembler;
+        private PretrainBatch next;
+
+        PretrainJob(HicmaeConfig config, int totalSteps, int batch) {
+            super(new PretrainTrainer(config,
+                    new TrainOptions(3e-4, 1e-5, 0, totalSteps, 256, 0, AdamW.Settings.pretraining()), Device.cpu(),
+                    1), config, batch);
+            this.assembler = new BatchAssembler(config, true);
+        }
+
+        @Override
+        void nextBatch(NDManager m, SplittableRandom rng) {
+            GeneratedClips.Drawn drawn = clips.draw(batch, 64, rng);
+            next = assembler.assemble(m, drawn.frames(), drawn.pcm(), rng);
+        }
+
+        @Override
+        void computeGradients(NDManager m) {
+            trainer.computeGradients(m, next);
+        }
+
+        @Override
+        PendingBackward forward(NDManager m) {
+            return trainer.forward(m, next).backward();
+        }
+    }
+
+    /**
+     * Full fine-tuning (upstream's recipe: stochastic depth, mixup, layer decay) of a randomly initialised model on
+     * generated clips with random labels of 7 classes; the step's cost does not depend on the weights.
+     */
+    private static final class FinetuneJob extends Job<FinetuneTrainer> {
+        private final FinetuneBatchAssembler assembler;
+        private FinetuneBatch next;
+
+        FinetuneJob(HicmaeConfig config, int totalSteps, int globalBatch, int batch) {
+            this(config, FinetuneOptions.recipe(Task.classification(7), 0, totalSteps, globalBatch), batch);
+        }
+
+        private FinetuneJob(HicmaeConfig config, FinetuneOptions options, int batch) {
+            super(new FinetuneTrainer(config, options, Device.cpu(), 1), config, batch);
+            this.assembler = new FinetuneBatchAssembler(config, options);
+        }
+
+        @Override
+        void nextBatch(NDManager m, SplittableRandom rng) {
+            GeneratedClips.Drawn drawn = clips.draw(batch, 64, rng);
+            long[] labels = rng.longs(batch, 0, 7).toArray();
+            next = assembler.train(m, drawn.frames(), drawn.pcm(), labels, rng, rng.nextLong());
+        }
+
+        @Override
+        void computeGradients(NDManager m) {
+            trainer.computeGradients(m, next);
+        }
+
+        @Override
+        PendingBackward forward(NDManager m) {
+            return trainer.forward(m, next).backward();
         }
     }
 

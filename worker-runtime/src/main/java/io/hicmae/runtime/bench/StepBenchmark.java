@@ -126,15 +126,9 @@ public final class StepBenchmark {
         try (PretrainTrainer trainer = new PretrainTrainer(config, options, device, 1)) {
             SplittableRandom rng = new SplittableRandom(5);
             for (int s = 1; s <= total; s++) {
-                List<byte[]> frames = new ArrayList<>();
-                List<short[]> pcm = new ArrayList<>();
-                for (int i = 0; i < batch; i++) {
-                    GeneratedClips.Clip c = clips.clip(rng.nextInt(64));
-                    frames.add(c.frames());
-                    pcm.add(c.pcm());
-                }
+                GeneratedClips.Drawn drawn = clips.draw(batch, 64, rng);
                 try (NDManager step = trainer.newStepManager()) {
-                    trainer.computeGradients(step, assembler.assemble(step, frames, pcm, rng));
+                    trainer.computeGradients(step, assembler.assemble(step, drawn.frames(), drawn.pcm(), rng));
                     trainer.applyGradients(step);
                 }
                 if (s == sampleAt[next]) {

@@ -3,7 +3,10 @@ package io.hicmae.runtime.data;
 import io.hicmae.runtime.audio.KaldiFbank;
 import io.hicmae.runtime.config.HicmaeConfig;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.SplittableRandom;
+import java.util.random.RandomGenerator;
 
 /**
  * Talking-face-like clips made in memory, for the demo and tests: each clip has a speaker (face colour and voice
@@ -62,6 +65,21 @@ public final class GeneratedClips {
     /** PCM samples whose fbank has exactly {@code config}'s audio frames: 400 + 160 (frames - 1). */
     public static int samplesFor(HicmaeConfig config) {
         return KaldiFbank.FRAME_LENGTH + KaldiFbank.FRAME_SHIFT * (config.audioFrames() - 1);
+    }
+
+    /** Clips drawn for one batch: their frames and PCM, in draw order. */
+    public record Drawn(List<byte[]> frames, List<short[]> pcm) {}
+
+    /** {@code n} clips drawn uniformly (with replacement) from indices {@code [0, pool)}. */
+    public Drawn draw(int n, int pool, RandomGenerator rng) {
+        List<byte[]> frames = new ArrayList<>(n);
+        List<short[]> pcm = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            Clip c = clip(rng.nextInt(pool));
+            frames.add(c.frames());
+            pcm.add(c.pcm());
+        }
+        return new Drawn(frames, pcm);
     }
 
     public Clip clip(long index) {

@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import io.hicmae.runtime.config.HicmaeConfig;
 import io.hicmae.runtime.loss.SoftTargetCrossEntropy;
+import io.hicmae.runtime.model.BackwardCuts;
 import io.hicmae.runtime.model.HicmaeFinetuneModel;
 import io.hicmae.runtime.model.StateDict;
 import io.hicmae.runtime.model.Trace;
@@ -13,6 +14,8 @@ import io.hicmae.runtime.optim.LayerDecay;
 import io.hicmae.runtime.train.AbstractTrainer;
 import io.hicmae.runtime.train.Autograd;
 import io.hicmae.runtime.train.EngineRandom;
+import io.hicmae.runtime.train.OverlappedUpdate;
+import io.hicmae.runtime.train.PendingBackward;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -21,7 +24,9 @@ import java.util.function.Supplier;
 /**
  * One rank's fine-tuning state and step, beside {@code PretrainTrainer}: {@link #computeGradients} runs forward
  * and backward and leaves the trained parameters' gradients in one contiguous float buffer (what the all-reduce
- * syncs); {@link #applyGradients} runs AdamW, each parameter's lr scaled by {@link LayerDecay}.
+ * syncs); {@link #applyGradients} runs AdamW, each parameter's lr scaled by {@link LayerDecay}. As in pre-training,
+ * full fine-tuning's backward pass runs in stages cut after every encoder block (the head, {@code fc_norm}, the layer
+ * logits and the fusion encoder first), and the buffer holds the parameters in that order.
  *
  * <p>Loss: soft-target cross-entropy for classification (the targets carry label smoothing and mixup, see
  * {@link Mixup}); MSE over all elements for regression (upstream's default {@code --loss mse}).
@@ -51,8 +56,15 @@ public final class FinetuneTrainer extends AbstractTrainer<HicmaeFinetuneModel> 
      * {@link #loadPretrained} or {@link #loadFinetuned}.
      */
     public FinetuneTrainer(HicmaeConfig config, FinetuneOptions options, Device device, long seed) {
-        super(new HicmaeFinetuneModel(config, options.task().outputs(), options.dropPath()), device, seed,
-                key -> !options.linearProbe() || key.startsWith(HEAD), options.adamw(),
+        this(new HicmaeFinetuneModel(config, options.task().outputs(), options.dropPath()), config, options, device,
+                seed);
+    }
+
+    /** A linear probe's backward pass is one call (the frozen encoders need no stages); full fine-tuning's is cut. */
+    private FinetuneTrainer(HicmaeFinetuneModel model, HicmaeConfig config, FinetuneOptions options, Device device,
+            long seed) {
+        super(model, device, seed, key -> !options.linearProbe() || key.startsWith(HEAD),
+                options.linearProbe() ? key -> 0 : stagesOfCuts(model.cutOwners()), options.adamw(),
                 new LayerDecay(config, options.layerDecay())::scale, options.schedule(), 0);
         this.config = config;
         this.options = options;
@@ -102,18 +114,40 @@ public final class FinetuneTrainer extends AbstractTrainer<HicmaeFinetuneModel> 
      * @return the batch's loss
      */
     public float computeGradients(NDManager stepManager, FinetuneBatch batch) {
+        BackwardCuts cuts = cuts();
+        NDArray loss = recordForward(batch, cuts);
+        backwardInStages(loss, cuts, stepManager, null);
+        return loss.getFloat();
+    }
+
+    /** A recorded forward pass: its loss, and its backward pass still to run. */
+    public record Forward(float loss, PendingBackward backward) {}
+
+    /**
+     * The forward pass on {@code batch}; running the returned backward pass leaves the trained parameters' gradients
+     * in {@link #gradients()}, each stage's as soon as it ends (see {@link OverlappedUpdate#reduceDuringBackward}).
+     */
+    public Forward forward(NDManager stepManager, FinetuneBatch batch) {
+        BackwardCuts cuts = cuts();
+        NDArray loss = recordForward(batch, cuts);
+        return new Forward(loss.getFloat(), pendingBackward(loss, cuts, stepManager));
+    }
+
+    private BackwardCuts cuts() {
+        return options.linearProbe() ? BackwardCuts.none() : BackwardCuts.recording();
+    }
+
+    /** The recorded forward pass to the scalar loss, with stochastic depth seeded by the batch. */
+    private NDArray recordForward(FinetuneBatch batch, BackwardCuts cuts) {
         Shape expected = new Shape(batch.size(), options.task().outputs());
         if (!batch.targets().getShape().equals(expected)) {
             throw new IllegalArgumentException(
                     "targets have shape " + batch.targets().getShape() + ", expected " + expected);
         }
         Supplier<NDArray> forward = () -> recordForward(() -> loss(
-                model.forward(store, batch.video(), batch.audio(), !options.linearProbe(), Trace.OFF), // (B, Q|D)
+                model.forward(store, batch.video(), batch.audio(), !options.linearProbe(), Trace.OFF, cuts), // (B, Q|D)
                 batch.targets()));
-        NDArray loss = options.dropPath() > 0 ? EngineRandom.seeded(batch.dropPathSeed(), forward) : forward.get();
-        backward(loss);
-        collectGradients(stepManager);
-        return loss.getFloat();
+        return options.dropPath() > 0 ? EngineRandom.seeded(batch.dropPathSeed(), forward) : forward.get();
     }
 
     /** The task's loss for outputs (B, Q|D) and targets of the same shape: a scalar. */

@@ -15,6 +15,7 @@ import io.hicmae.runtime.nn.HicmaeBlock;
 import io.hicmae.runtime.nn.ModalityEncoder;
 import io.hicmae.runtime.nn.PatchEmbed;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -77,6 +78,17 @@ public class HicmaeEncoder extends HicmaeBlock {
         return config;
     }
 
+    /**
+     * Per backward cut of {@link #embed(ParameterStore, NDArray, NDArray, boolean, Trace, BackwardCuts)}, in the
+     * order the cuts are made (video blocks, then audio blocks), the key prefixes of the parameters its backward
+     * stage finishes; every other parameter is finished by the loss's stage.
+     */
+    public List<List<String>> cutOwners() {
+        List<List<String>> owners = new ArrayList<>(encoder.cutOwners("encoder."));
+        owners.addAll(encoderAudio.cutOwners("encoder_audio."));
+        return owners;
+    }
+
     /** Width of the embedding: 4C. */
     public long embeddingSize() {
         return 4L * config.embedDim();
@@ -87,8 +99,14 @@ public class HicmaeEncoder extends HicmaeBlock {
      * parts up to {@code final_feature_pre_norm}.
      */
     public NDArray embed(ParameterStore store, NDArray video, NDArray audio, boolean training, Trace trace) {
-        Pooled v = pool(store, encoder, video, videoLayerWeights, training, trace, "video");
-        Pooled a = pool(store, encoderAudio, audio, audioLayerWeights, training, trace, "audio");
+        return embed(store, video, audio, training, trace, BackwardCuts.none());
+    }
+
+    /** The embedding with a backward cut after every encoder block ({@link #cutOwners()}). */
+    public NDArray embed(ParameterStore store, NDArray video, NDArray audio, boolean training, Trace trace,
+            BackwardCuts cuts) {
+        Pooled v = pool(store, encoder, video, videoLayerWeights, training, trace, "video", cuts);
+        Pooled a = pool(store, encoderAudio, audio, audioLayerWeights, training, trace, "audio", cuts);
         NDList fused = encoderFusion.fuse(store, v.lastNormed, a.lastNormed, training, null);
         trace.put("fusion_video_out", fused.get(0));
         trace.put("fusion_audio_out", fused.get(1));
@@ -105,9 +123,9 @@ public class HicmaeEncoder extends HicmaeBlock {
     private record Pooled(NDArray feature, NDArray lastNormed) {}
 
     private Pooled pool(ParameterStore store, ModalityEncoder enc, NDArray input, Parameter layerWeights,
-            boolean training, Trace trace, String tag) {
+            boolean training, Trace trace, String tag, BackwardCuts cuts) {
         NDArray tokens = enc.embed(store, input, null, training); // (B, N, C)
-        List<NDArray> raw = enc.runBlocks(store, tokens, training);
+        List<NDArray> raw = enc.runBlocks(store, tokens, training, cuts::cut);
         NDList pooled = new NDList(raw.size());
         NDArray last = null;
         for (NDArray r : raw) {

@@ -38,7 +38,13 @@ public final class HicmaeFinetuneModel extends HicmaeEncoder {
 
     /** video (B, 3, T, H, W), audio (B, 1, time, mel) -> logits (B, Q); {@code trace} gets golden-named parts. */
     public NDArray forward(ParameterStore store, NDArray video, NDArray audio, boolean training, Trace trace) {
-        NDArray feature = embed(store, video, audio, training, trace); // (B, 4C)
+        return forward(store, video, audio, training, trace, BackwardCuts.none());
+    }
+
+    /** The forward pass with a backward cut after every encoder block ({@link #cutOwners()}). */
+    public NDArray forward(ParameterStore store, NDArray video, NDArray audio, boolean training, Trace trace,
+            BackwardCuts cuts) {
+        NDArray feature = embed(store, video, audio, training, trace, cuts); // (B, 4C)
         NDArray normed = call(fcNorm, store, feature, training);
         trace.put("final_feature", normed);
         NDArray logits = call(head, store, normed, training); // (B, Q)

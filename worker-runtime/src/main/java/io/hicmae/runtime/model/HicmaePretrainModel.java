@@ -171,14 +171,8 @@ public final class HicmaePretrainModel extends HicmaeBlock {
      * encoder, the encoders' norms, mask tokens, projections) is finished by the loss's stage.
      */
     public List<List<String>> cutOwners() {
-        List<List<String>> owners = new ArrayList<>();
-        for (String enc : List.of("encoder", "encoder_audio")) {
-            int depth = (enc.equals("encoder") ? encoder : encoderAudio).depth();
-            for (int i = 0; i < depth; i++) {
-                owners.add(i == 0 ? List.of(enc + ".blocks.0.", enc + ".patch_embed.")
-                        : List.of(enc + ".blocks." + i + "."));
-            }
-        }
+        List<List<String>> owners = new ArrayList<>(encoder.cutOwners("encoder."));
+        owners.addAll(encoderAudio.cutOwners("encoder_audio."));
         return owners;
     }
 

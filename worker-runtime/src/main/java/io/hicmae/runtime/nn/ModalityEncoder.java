@@ -81,6 +81,20 @@ public final class ModalityEncoder extends HicmaeBlock {
         return blocks.size();
     }
 
+    /**
+     * For a backward pass cut after every block ({@link #runBlocks(ParameterStore, NDArray, boolean, UnaryOperator)}),
+     * per block in order the key prefixes of the parameters whose gradients the block's stage finishes: the block's,
+     * and for the first block the patch embedding's too. {@code prefix} is this encoder's key, with its dot.
+     */
+    public List<List<String>> cutOwners(String prefix) {
+        List<List<String>> owners = new ArrayList<>();
+        for (int i = 0; i < blocks.size(); i++) {
+            owners.add(i == 0 ? List.of(prefix + "blocks.0.", prefix + "patch_embed.")
+                    : List.of(prefix + "blocks." + i + "."));
+        }
+        return owners;
+    }
+
     public BlockStack<Block> blocks() {
         return blocks;
     }

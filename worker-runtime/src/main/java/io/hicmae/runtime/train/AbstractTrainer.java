@@ -21,6 +21,7 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.function.Predicate;
@@ -168,19 +169,9 @@ public abstract class AbstractTrainer<M extends HicmaeBlock> implements AutoClos
         return t;
     }
 
-    /** Back-propagates the loss, multiplied by the loss scale in fp16 (the gradients are unscaled after the reduce). */
-    protected void backward(NDArray loss) {
-        if (policy.precision() == Precision.FP16) {
-            // Recorded, or the scaled loss would have no path back to the parameters.
-            NDArray scaled = Autograd.record(() -> loss.mul(scaler.scale()));
-            Autograd.backward(scaled);
-        } else {
-            Autograd.backward(loss);
-        }
-    }
-
     /**
-     * The backward pass of {@code loss} (fp16: times the loss scale) in the stages of {@code cuts}. With
+     * The backward pass of {@code loss} (fp16: times the loss scale; the gradients are unscaled after the reduce) in
+     * the stages of {@code cuts}. With
      * {@code floatsWritten}, each stage's gradients are copied into the buffer as soon as the stage ends, and
      * {@code floatsWritten} is told the end of the buffer's written floats; with null, all are copied at the end
      * (one device-to-host copy pass on a GPU, not one per stage).
@@ -208,6 +199,38 @@ public abstract class AbstractTrainer<M extends HicmaeBlock> implements AutoClos
         });
     }
 
+    /**
+     * The backward pass of a recorded forward pass, to run once: {@link #backwardInStages} telling its listener each
+     * stage's written floats.
+     */
+    protected PendingBackward pendingBackward(NDArray loss, BackwardCuts cuts, NDManager stepManager) {
+        boolean[] ran = new boolean[1];
+        return floatsWritten -> {
+            if (ran[0]) {
+                throw new IllegalStateException("this forward pass's backward pass already ran");
+            }
+            ran[0] = true;
+            backwardInStages(loss, cuts, stepManager, Objects.requireNonNull(floatsWritten));
+        };
+    }
+
+    /**
+     * The stage function of a model cut by {@link BackwardCuts}: cut {@code c} of {@code n} (owning the key prefixes
+     * {@code owners.get(c)}) is back-propagated in stage {@code n - c}; parameters above every cut in stage 0.
+     */
+    protected static ToIntFunction<String> stagesOfCuts(List<List<String>> owners) {
+        return key -> {
+            for (int c = 0; c < owners.size(); c++) {
+                for (String prefix : owners.get(c)) {
+                    if (key.startsWith(prefix)) {
+                        return owners.size() - c;
+                    }
+                }
+            }
+            return 0;
+        };
+    }
+
     /** The thread that runs a gradient all-reduce beside the backward pass ({@link OverlappedUpdate}). */
     synchronized ExecutorService reducer() {
         if (reducer == null) {
@@ -227,11 +250,6 @@ public abstract class AbstractTrainer<M extends HicmaeBlock> implements AutoClos
     /** A manager for one step's arrays, on the model's device; close it when the step ends. */
     public NDManager newStepManager() {
         return manager.newSubManager();
-    }
-
-    /** After backward: copies the trained parameters' gradients into the buffer, in {@link #parameterKeys()} order. */
-    protected void collectGradients(NDManager stepManager) {
-        gradients.collect(stepManager);
     }
 
     /** The gradient buffer: {@link #parameterCount()} floats in {@link #parameterKeys()} order. */

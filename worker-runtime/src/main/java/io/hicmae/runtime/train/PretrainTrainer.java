@@ -9,9 +9,6 @@ import io.hicmae.runtime.model.HicmaePretrainModel;
 import io.hicmae.runtime.model.PretrainBatch;
 import io.hicmae.runtime.model.Trace;
 
-import java.util.List;
-import java.util.Objects;
-import java.util.function.ToIntFunction;
 
 /**
  * One rank's HiCMAE pre-training state and step: {@link #computeGradients} runs forward and backward on a batch and
@@ -38,23 +35,9 @@ public final class PretrainTrainer extends AbstractTrainer<HicmaePretrainModel> 
     }
 
     private PretrainTrainer(HicmaePretrainModel model, TrainOptions options, Device device, long seed) {
-        super(model, device, seed, key -> true, readyStage(model.cutOwners()), options.adamw(), key -> 1.0,
+        super(model, device, seed, key -> true, stagesOfCuts(model.cutOwners()), options.adamw(), key -> 1.0,
                 options.schedule(), options.clipGrad());
         this.config = model.config();
-    }
-
-    /** Cut {@code c} of {@code n} is back-propagated in stage {@code n - c}; uncut parameters in stage 0. */
-    private static ToIntFunction<String> readyStage(List<List<String>> owners) {
-        return key -> {
-            for (int c = 0; c < owners.size(); c++) {
-                for (String prefix : owners.get(c)) {
-                    if (key.startsWith(prefix)) {
-                        return owners.size() - c;
-                    }
-                }
-            }
-            return 0;
-        };
     }
 
     public HicmaeConfig config() {
@@ -72,15 +55,7 @@ public final class PretrainTrainer extends AbstractTrainer<HicmaePretrainModel> 
     public Forward forward(NDManager stepManager, PretrainBatch batch) {
         BackwardCuts cuts = BackwardCuts.recording();
         PretrainLoss loss = recordForward(cuts, batch);
-        boolean[] ran = new boolean[1];
-        PendingBackward backward = floatsWritten -> {
-            if (ran[0]) {
-                throw new IllegalStateException("this forward pass's backward pass already ran");
-            }
-            ran[0] = true;
-            backwardInStages(loss.total(), cuts, stepManager, Objects.requireNonNull(floatsWritten));
-        };
-        return new Forward(StepLosses.of(loss), backward);
+        return new Forward(StepLosses.of(loss), pendingBackward(loss.total(), cuts, stepManager));
     }
 
     /**

@@ -3,11 +3,17 @@ package io.hicmae.runtime.train;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import io.hicmae.runtime.allreduce.AllReduceException;
 import io.hicmae.runtime.allreduce.WireDtype;
 import io.hicmae.runtime.config.HicmaeConfig;
+import io.hicmae.runtime.finetune.FinetuneBatch;
+import io.hicmae.runtime.finetune.FinetuneOptions;
+import io.hicmae.runtime.finetune.FinetuneTrainer;
+import io.hicmae.runtime.finetune.Task;
+import io.hicmae.runtime.loss.SoftTargetCrossEntropy;
 import io.hicmae.runtime.loss.PretrainLoss;
 import io.hicmae.runtime.model.PretrainBatch;
 import io.hicmae.runtime.model.StateDict;
@@ -19,6 +25,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -29,8 +36,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The pre-training backward pass in stages (cut after every encoder block) and the gradient all-reduce that runs
- * beside it ({@link OverlappedUpdate#reduceDuringBackward}): the stages give one backward call's gradients, each stage
+ * The backward pass in stages (cut after every encoder block; pre-training and fine-tuning) and the gradient
+ * all-reduce that runs beside it ({@link OverlappedUpdate#reduceDuringBackward}): the stages give one backward call's gradients, each stage
  * finishes exactly its own parameters, which lie in buffer order, and two ranks that reduce during the backward pass
  * end bit-identical to two that reduce after it; a backward pass that fails mid-way fails both ranks and changes no
  * parameter.
@@ -61,24 +68,33 @@ class StagedBackwardTest {
             PretrainLoss loss = Autograd.record(() ->
                     PretrainLoss.compute(TINY, b, oneCall.model.forward(oneCall.store, b, true, Trace.OFF)));
             Autograd.backward(loss.total());
-            Map<String, ai.djl.nn.Parameter> params = StateDict.parameters(oneCall.model());
-            double worst = 0;
-            for (String key : staged.parameterKeys()) {
-                float[] want = params.get(key).getArray().getGradient().toFloatArray();
-                float[] got = staged.gradientOf(key, m).toFloatArray();
-                double scale = 0;
-                for (float w : want) {
-                    scale = Math.max(scale, Math.abs(w));
-                }
-                assertTrue(scale > 0, key + " has a gradient");
-                for (int i = 0; i < want.length; i++) {
-                    worst = Math.max(worst, Math.abs(got[i] - want[i]) / scale);
-                }
-            }
+            double worst = worstRelativeDifference(staged, m, oneCall);
             // The same sums in another order: float rounding only.
             System.out.printf("staged vs one-call backward: largest relative gradient difference %.2e%n", worst);
             assertTrue(worst < 1e-5, "largest difference relative to the parameter's largest gradient: " + worst);
         }
+    }
+
+    /**
+     * The largest difference between {@code staged}'s gradient buffer and the gradients one backward call left in
+     * {@code oneCall}'s parameters, relative to each parameter's largest gradient.
+     */
+    private static double worstRelativeDifference(AbstractTrainer<?> staged, NDManager m, AbstractTrainer<?> oneCall) {
+        Map<String, ai.djl.nn.Parameter> params = StateDict.parameters(oneCall.model());
+        double worst = 0;
+        for (String key : staged.parameterKeys()) {
+            float[] want = params.get(key).getArray().getGradient().toFloatArray();
+            float[] got = staged.gradientOf(key, m).toFloatArray();
+            double scale = 0;
+            for (float w : want) {
+                scale = Math.max(scale, Math.abs(w));
+            }
+            assertTrue(scale > 0, key + " has a gradient");
+            for (int i = 0; i < want.length; i++) {
+                worst = Math.max(worst, Math.abs(got[i] - want[i]) / scale);
+            }
+        }
+        return worst;
     }
 
     @Test
@@ -129,23 +145,53 @@ class StagedBackwardTest {
 
     @Test
     void reducingDuringTheBackwardPassMatchesReducingAfterItBitForBit() throws Exception {
-        List<Integer> reducedDuring = LoopbackRing.run(2, WireDtype.FP32, (rank, ring) -> {
-            StepPolicy policy = StepPolicy.defaults().withOverlapBucketMb(0.1); // 11 buckets of the tiny preset
-            try (PretrainTrainer after = trainer(StepPolicy.defaults()); PretrainTrainer during = trainer(policy)) {
+        // 0.1 MB buckets: 11 buckets of the tiny preset
+        List<Integer> kept = reduceBesideVersusAfter(StagedBackwardTest::trainer,
+                (t, m, seed) -> t.computeGradients(m, batch(m, seed)).total(),
+                (t, m, seed) -> {
+                    PretrainTrainer.Forward f = t.forward(m, batch(m, seed));
+                    return new LossAndBackward(f.losses().total(), f.backward());
+                });
+        assertEquals(List.of(3, 3), kept, "every step kept the updates made while buckets arrived");
+    }
+
+    /** A step's loss by one path. */
+    private interface Compute<T> {
+        float loss(T trainer, NDManager m, long seed);
+    }
+
+    private record LossAndBackward(float loss, PendingBackward backward) {}
+
+    /** A step's forward pass, its backward pass still to run. */
+    private interface Forward<T> {
+        LossAndBackward run(T trainer, NDManager m, long seed);
+    }
+
+    /**
+     * Two ranks, each with one trainer that reduces after its backward pass and one that reduces beside it, 3 steps
+     * on the same batches: parameters, moments and outcomes must match bit for bit after every step. Returns, per
+     * rank, how many steps kept the updates made while buckets arrived.
+     */
+    private static <T extends AbstractTrainer<?>> List<Integer> reduceBesideVersusAfter(
+            java.util.function.Function<StepPolicy, T> make, Compute<T> compute, Forward<T> forward)
+            throws Exception {
+        return LoopbackRing.run(2, WireDtype.FP32, (rank, ring) -> {
+            try (T after = make.apply(StepPolicy.defaults());
+                    T during = make.apply(StepPolicy.defaults().withOverlapBucketMb(0.1))) {
                 int overlapped = 0;
                 for (int s = 0; s < 3; s++) {
+                    long seed = 100 + 10 * s + rank;
                     try (NDManager m = after.newStepManager(); NDManager md = during.newStepManager()) {
-                        StepLosses a = after.computeGradients(m, batch(m, 100 + 10 * s + rank));
+                        float a = compute.loss(after, m, seed);
                         ring.allReduceMean(after.gradientBytes(), 2L * s);
                         StepOutcome outA = after.finishStep(m);
 
-                        PretrainTrainer.Forward f = during.forward(md, batch(md, 100 + 10 * s + rank));
-                        assertEquals(a.total(), f.losses().total(), "the same forward pass");
+                        LossAndBackward f = forward.run(during, md, seed);
+                        assertEquals(a, f.loss(), "the same forward pass");
                         OverlappedUpdate u = during.overlappedUpdate();
                         assertNotNull(u);
                         u.reduceDuringBackward(ring, 2L * s + 1, f.backward());
-                        StepOutcome outD = u.finish(md);
-                        assertEquals(outA, outD, "step " + s);
+                        assertEquals(outA, u.finish(md), "step " + s);
                         overlapped += u.kept() ? 1 : 0;
                         assertArrayEquals(InProcessRanks.flat(after, true), InProcessRanks.flat(during, true),
                                 "rank " + rank + " step " + s + ": parameters and moments");
@@ -154,7 +200,6 @@ class StagedBackwardTest {
                 return overlapped;
             }
         });
-        assertEquals(List.of(3, 3), reducedDuring, "every step kept the updates made while buckets arrived");
     }
 
     @Test
@@ -179,6 +224,62 @@ class StagedBackwardTest {
         assertInstanceOf(AllReduceException.class, failures.get(0), "rank 0 sees its neighbour drop");
         assertInstanceOf(IllegalStateException.class, failures.get(1));
         assertEquals("injected failure in the backward pass", failures.get(1).getMessage());
+    }
+
+    /** Upstream's fine-tuning recipe (stochastic depth 0.1, seeded per batch), or without stochastic depth. */
+    private static FinetuneTrainer finetuner(StepPolicy policy, boolean dropPath) {
+        FinetuneOptions r = FinetuneOptions.recipe(Task.classification(5), 2, 10, 2);
+        FinetuneOptions o = dropPath ? r : new FinetuneOptions(r.task(), r.baseLr(), r.minLr(), r.warmupSteps(),
+                r.totalSteps(), r.globalBatch(), r.adamw(), r.layerDecay(), 0f, r.smoothing(), r.mixup(), false);
+        FinetuneTrainer t = new FinetuneTrainer(TINY, o, Device.cpu(), 1);
+        t.use(policy);
+        return t;
+    }
+
+    /** A fine-tuning batch of 2 random clips with soft targets, drawn from {@code seed}. */
+    private static FinetuneBatch finetuneBatch(NDManager m, long seed) {
+        SplittableRandom rng = new SplittableRandom(seed);
+        float[] video = new float[2 * 3 * 16 * 16 * 16];
+        float[] audio = new float[2 * 64 * 32];
+        for (int i = 0; i < video.length; i++) {
+            video[i] = (float) (rng.nextDouble() * 4 - 2);
+        }
+        for (int i = 0; i < audio.length; i++) {
+            audio[i] = (float) (rng.nextDouble() * 4 - 2);
+        }
+        float[] targets = new float[2 * 5];
+        targets[rng.nextInt(5)] = 1;
+        targets[5 + rng.nextInt(5)] = 1;
+        return new FinetuneBatch(m.create(video, new Shape(2, 3, 16, 16, 16)), m.create(audio, new Shape(2, 1, 64, 32)),
+                m.create(targets, new Shape(2, 5)), seed);
+    }
+
+    @Test
+    void fineTuningsStagesGiveTheGradientsOfOneBackwardCall() {
+        try (FinetuneTrainer staged = finetuner(StepPolicy.defaults(), false);
+                FinetuneTrainer oneCall = finetuner(StepPolicy.defaults(), false);
+                NDManager m = staged.newStepManager();
+                NDManager mo = oneCall.newStepManager()) {
+            staged.computeGradients(m, finetuneBatch(m, 3));
+            FinetuneBatch b = finetuneBatch(mo, 3);
+            NDArray loss = Autograd.record(() -> SoftTargetCrossEntropy.loss(
+                    oneCall.model.forward(oneCall.store, b.video(), b.audio(), true, Trace.OFF), b.targets()));
+            Autograd.backward(loss);
+            double worst = worstRelativeDifference(staged, m, oneCall);
+            System.out.printf("fine-tuning, staged vs one-call backward: largest relative difference %.2e%n", worst);
+            assertTrue(worst < 1e-5, "largest difference relative to the parameter's largest gradient: " + worst);
+        }
+    }
+
+    @Test
+    void fineTuningReducedDuringTheBackwardPassMatchesReducingAfterItBitForBit() throws Exception {
+        List<Integer> kept = reduceBesideVersusAfter(policy -> finetuner(policy, true),
+                (t, m, seed) -> t.computeGradients(m, finetuneBatch(m, seed)),
+                (t, m, seed) -> {
+                    FinetuneTrainer.Forward f = t.forward(m, finetuneBatch(m, seed));
+                    return new LossAndBackward(f.loss(), f.backward());
+                });
+        assertEquals(List.of(3, 3), kept);
     }
 
     @Test
