@@ -16,9 +16,9 @@ import io.hicmae.runtime.model.Trace;
  * {@link #applyGradients} runs AdamW on that buffer, every parameter at the scheduled lr.
  *
  * <p>The backward pass runs in stages, cut after every encoder block ({@link HicmaePretrainModel#cutOwners()}): first
- * the decoders, the fusion encoder and the contrastive heads, then the encoder blocks from the deepest. The gradient
- * buffer holds the parameters in that order, so that a bucketed all-reduce can start while the backward pass still
- * runs ({@link #forward}, {@link OverlappedUpdate#reduceDuringBackward}).
+ * the decoders, the fusion encoder and the contrastive loss terms, then the encoder blocks from the deepest. The
+ * gradient buffer holds the parameters in that order, so that a bucketed all-reduce can start while the backward
+ * pass still runs ({@link #forward}, {@link OverlappedUpdate#reduceDuringBackward}).
  */
 public final class PretrainTrainer extends AbstractTrainer<HicmaePretrainModel> {
 
