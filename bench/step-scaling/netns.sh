@@ -13,16 +13,18 @@
 #
 # Usage: bench/step-scaling/netns.sh [--ranks 2 | --ranks 1,2] [--rate 1gbit] [--preset small] [--batch 2]
 #          [--steps 6] [--warmup 2] [--bucket-mb 25] [--modes plain,overlap,backward] [--rounds 1] [--twin]
-#          [--dtypes fp32 | --dtypes fp32,bf16] [--job pretrain|finetune] [--out FILE]
+#          [--dtypes fp32 | --dtypes fp32,bf16] [--job pretrain|finetune] [--cores-per-rank 1] [--out FILE]
 #   --dtypes: the wire formats of the multi-rank runs, interleaved in each round (bf16 chunks on the wire, fp32
 #   accumulation; the 1-rank run has no wire).
 #   --job finetune: full fine-tuning of PRESET (upstream's recipe) instead of pre-training.
+#   --cores-per-rank K: each emulated host (and the twin) gets K cores (taskset) and K libtorch threads, so that the
+#   wire's CPU work need not share the compute's core; needs K x ranks cores (K x 2 with --twin).
 # Needs root, ip, tc, taskset and a compiled worker-runtime (the script compiles it); results go to stdout and FILE
 # (default bench/step-scaling/netns-<date>[-N].md).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 source "$root/bench/netns/hosts.sh"
-ranks_list=2 rate=1gbit preset=small batch=2 steps=6 warmup=2 bucket=25 modes=plain,overlap,backward rounds=1 out="" cp="" twin=0 dtypes=fp32 job=pretrain
+ranks_list=2 rate=1gbit preset=small batch=2 steps=6 warmup=2 bucket=25 modes=plain,overlap,backward rounds=1 out="" cp="" twin=0 dtypes=fp32 job=pretrain cores=1
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --ranks) ranks_list=$2; shift 2 ;;
@@ -38,6 +40,7 @@ while [[ $# -gt 0 ]]; do
     --twin) twin=1; shift ;;
     --dtypes) dtypes=$2; shift 2 ;;
     --job) job=$2; shift 2 ;;
+    --cores-per-rank) cores=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     *) echo "unknown flag $1 (see the header of $0)" >&2; exit 2 ;;
   esac
@@ -47,7 +50,8 @@ command -v taskset >/dev/null || { echo "$0 needs taskset" >&2; exit 3; }
 maxranks=$(tr , '\n' <<< "$ranks_list" | sort -n | tail -1)
 (( twin == 0 || maxranks >= 2 )) || maxranks=2 # the twin runs in host 1's namespace
 tunables=${GLIBC_TUNABLES:-$(sed -n 's/^malloc_tunables="\(.*\)"$/\1/p' "$root/bin/hicmae")}
-(( maxranks <= $(nproc) )) || echo "warning: $maxranks ranks on $(nproc) cores share cores" >&2
+[[ $cores =~ ^[1-9][0-9]*$ ]] || { echo "invalid --cores-per-rank $cores: a positive integer" >&2; exit 2; }
+(( maxranks * cores <= $(nproc) )) || echo "warning: $maxranks ranks x $cores cores on $(nproc) cores share cores" >&2
 [[ -n $out ]] || out=$(hosts_results_file "$root/bench/step-scaling" netns)
 [[ -n $cp ]] || cp=$(hosts_runtime_cp "$root")
 hosts_up "$maxranks" "$rate"
@@ -58,7 +62,7 @@ head -c 32 /dev/urandom > "$hosts_tmp/secret"
   echo "CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, shared with other work; load at start:" \
     "$(cut -d' ' -f1-3 /proc/loadavg). Links: bridge + veth, egress \`tbf rate $rate burst 256kb latency 50ms\`." \
     "Job $job, preset $preset, batch $batch per rank, $steps timed steps per mode after $warmup warm-up, modes $modes," \
-    "buckets of $bucket MB, one core (taskset) and one libtorch thread per rank, wire $dtypes," \
+    "buckets of $bucket MB, $cores core(s) (taskset) and $cores libtorch thread(s) per rank, wire $dtypes," \
     "GLIBC_TUNABLES=$tunables.$( ((twin)) && echo " The 1-rank runs have a twin on the other core (--twin).")"
   echo
 } | tee "$out"
@@ -68,12 +72,15 @@ run_ranks() { # N [DTYPE] -> rank 0's report
   for ((r = 0; r < n; r++)); do peers+="${hosts_addr[r]}:29500,"; done
   peers=${peers%,}
   start_rank() { # rank peers core name
-    ip netns exec "${hosts_ns[$3]}" taskset -c "$(($3 % $(nproc)))" env PYTORCH_VERSION=2.7.1 OMP_NUM_THREADS=1 \
+    local c cpus=""
+    for ((c = 0; c < cores; c++)); do cpus+="$(( ($3 * cores + c) % $(nproc) )),"; done
+    ip netns exec "${hosts_ns[$3]}" taskset -c "${cpus%,}" env PYTORCH_VERSION=2.7.1 \
+      OMP_NUM_THREADS="$cores" \
       MALLOC_ARENA_MAX=2 GLIBC_TUNABLES="$tunables" java -Xmx1g -XX:+UseG1GC -Dai.djl.offline=true \
       -Dlog4j2.loggerContextFactory=org.apache.logging.log4j.simple.SimpleLoggerContextFactory \
       -cp "$cp" io.hicmae.runtime.bench.RankStepBench --rank "$1" --peers "$2" --secret-file "$hosts_tmp/secret" \
       --preset "$preset" --batch "$batch" --steps "$steps" --warmup "$warmup" --bucket-mb "$bucket" --modes "$modes" \
-      --allreduce-dtype "$dtype" --job "$job" > "$hosts_tmp/rank-$n-$4.out" 2> "$hosts_tmp/rank-$n-$4.err" &
+      --allreduce-dtype "$dtype" --job "$job" --threads "$cores" > "$hosts_tmp/rank-$n-$4.out" 2> "$hosts_tmp/rank-$n-$4.err" &
     pids+=($!)
     hosts_track $!
   }
