@@ -39,7 +39,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The backward pass in stages (cut after every encoder block; pre-training and fine-tuning) and the gradient
  * all-reduce that runs beside it ({@link OverlappedUpdate#reduceDuringBackward}): the stages give one backward call's gradients, each stage
  * finishes exactly its own parameters, which lie in buffer order, and two ranks that reduce during the backward pass
- * end bit-identical to two that reduce after it; a backward pass that fails mid-way fails both ranks and changes no
+ * (and three) end bit-identical to ranks that reduce after it; a backward pass that fails mid-way fails both ranks and changes no
  * parameter.
  */
 class StagedBackwardTest {
@@ -145,14 +145,23 @@ class StagedBackwardTest {
 
     @Test
     void reducingDuringTheBackwardPassMatchesReducingAfterItBitForBit() throws Exception {
-        // 0.1 MB buckets: 11 buckets of the tiny preset
-        List<Integer> kept = reduceBesideVersusAfter(StagedBackwardTest::trainer,
+        assertEquals(List.of(3, 3), pretrainBesideVersusAfter(2),
+                "every step kept the updates made while buckets arrived");
+    }
+
+    @Test
+    void threeRanksReducingDuringTheBackwardPassMatchReducingAfterIt() throws Exception {
+        // An odd ring: every bucket splits into three uneven chunks, each rank waiting on its own backward pass.
+        assertEquals(List.of(3, 3, 3), pretrainBesideVersusAfter(3));
+    }
+
+    private static List<Integer> pretrainBesideVersusAfter(int ranks) throws Exception {
+        return reduceBesideVersusAfter(ranks, StagedBackwardTest::trainer,
                 (t, m, seed) -> t.computeGradients(m, batch(m, seed)).total(),
                 (t, m, seed) -> {
                     PretrainTrainer.Forward f = t.forward(m, batch(m, seed));
                     return new LossAndBackward(f.losses().total(), f.backward());
                 });
-        assertEquals(List.of(3, 3), kept, "every step kept the updates made while buckets arrived");
     }
 
     /** A step's loss by one path. */
@@ -168,23 +177,27 @@ class StagedBackwardTest {
     }
 
     /**
-     * Two ranks, each with one trainer that reduces after its backward pass and one that reduces beside it, 3 steps
-     * on the same batches: parameters, moments and outcomes must match bit for bit after every step. Returns, per
-     * rank, how many steps kept the updates made while buckets arrived.
+     * {@code ranks} ranks, each with two trainers whose all-reduce runs in the same 0.1 MB buckets (11 for the tiny
+     * preset), one after its backward pass and one beside it; 3 steps on the same batches: parameters, moments and
+     * outcomes must match bit for bit after every step. (The same buckets matter from 3 ranks on: a bucket's chunk
+     * boundaries decide in which order the ring adds an element's 3 or more terms. With 2 ranks the bucketed and the
+     * plain all-reduce agree too, see {@link OverlappedUpdateTest}.) Returns, per rank, how many steps kept the
+     * updates made while buckets arrived.
      */
-    private static <T extends AbstractTrainer<?>> List<Integer> reduceBesideVersusAfter(
+    private static <T extends AbstractTrainer<?>> List<Integer> reduceBesideVersusAfter(int ranks,
             java.util.function.Function<StepPolicy, T> make, Compute<T> compute, Forward<T> forward)
             throws Exception {
-        return LoopbackRing.run(2, WireDtype.FP32, (rank, ring) -> {
-            try (T after = make.apply(StepPolicy.defaults());
-                    T during = make.apply(StepPolicy.defaults().withOverlapBucketMb(0.1))) {
+        StepPolicy buckets = StepPolicy.defaults().withOverlapBucketMb(0.1);
+        return LoopbackRing.run(ranks, WireDtype.FP32, (rank, ring) -> {
+            try (T after = make.apply(buckets); T during = make.apply(buckets)) {
                 int overlapped = 0;
                 for (int s = 0; s < 3; s++) {
                     long seed = 100 + 10 * s + rank;
                     try (NDManager m = after.newStepManager(); NDManager md = during.newStepManager()) {
                         float a = compute.loss(after, m, seed);
-                        ring.allReduceMean(after.gradientBytes(), 2L * s);
-                        StepOutcome outA = after.finishStep(m);
+                        OverlappedUpdate ua = after.overlappedUpdate();
+                        ua.reduce(ring, 2L * s);
+                        StepOutcome outA = ua.finish(m);
 
                         LossAndBackward f = forward.run(during, md, seed);
                         assertEquals(a, f.loss(), "the same forward pass");
@@ -273,7 +286,7 @@ class StagedBackwardTest {
 
     @Test
     void fineTuningReducedDuringTheBackwardPassMatchesReducingAfterItBitForBit() throws Exception {
-        List<Integer> kept = reduceBesideVersusAfter(policy -> finetuner(policy, true),
+        List<Integer> kept = reduceBesideVersusAfter(2, policy -> finetuner(policy, true),
                 (t, m, seed) -> t.computeGradients(m, finetuneBatch(m, seed)),
                 (t, m, seed) -> {
                     FinetuneTrainer.Forward f = t.forward(m, finetuneBatch(m, seed));
