@@ -171,10 +171,9 @@ public abstract class AbstractTrainer<M extends HicmaeBlock> implements AutoClos
 
     /**
      * The backward pass of {@code loss} (fp16: times the loss scale; the gradients are unscaled after the reduce) in
-     * the stages of {@code cuts}. With
-     * {@code floatsWritten}, each stage's gradients are copied into the buffer as soon as the stage ends, and
-     * {@code floatsWritten} is told the end of the buffer's written floats; with null, all are copied at the end
-     * (one device-to-host copy pass on a GPU, not one per stage).
+     * the stages of {@code cuts}. With {@code floatsWritten}, each stage's gradients are copied into the buffer as
+     * soon as the stage ends, and {@code floatsWritten} is told the end of the buffer's written floats; with null,
+     * all are copied at the end (one device-to-host copy pass on a GPU, not one per stage).
      *
      * @throws IllegalStateException when the cuts do not make the trainer's stages
      */

@@ -101,8 +101,10 @@ public final class OverlappedUpdate implements RingAllReduce.BucketListener {
             written.fail(e);
             try {
                 reducing.get(ring.ioTimeout().toMillis(), TimeUnit.MILLISECONDS);
-            } catch (ExecutionException | TimeoutException | InterruptedException | CancellationException ignored) {
+            } catch (ExecutionException | TimeoutException | CancellationException ignored) {
                 // the backward pass's failure is the one to report
+            } catch (InterruptedException ignored) {
+                Thread.currentThread().interrupt(); // still the backward pass's failure to report
             }
             takeBack();
             throw e;
